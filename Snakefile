@@ -1,0 +1,32 @@
+# Reproducible, parallel, seeded simulation study (see README.md).
+#
+# Stages, in pipeline order:
+#   seeds    -> results/manifest.csv            one seed per trial
+#   trials   -> results/chunks/...              chunks of trials, joblib inside each job
+#   merge    -> results/trials.csv              sorted, byte-stable, checked
+#               results/provenance.json
+#   summary  -> results/summary.csv
+#   figures  -> results/figures/*.png
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    default_target: True
+    localrule: True
+    input:
+        final_outputs(),
+
+
+include: "workflow/rules/seeds.smk"
+include: "workflow/rules/trials.smk"
+include: "workflow/rules/merge.smk"
+include: "workflow/rules/summary.smk"
+include: "workflow/rules/figures.smk"

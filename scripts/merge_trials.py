@@ -1,0 +1,21 @@
+"""Rule merge_trials: merge the chunk files into results/trials.csv."""
+
+from simstudy.logs import logged
+from simstudy.merge import merge_trials
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], smk.rule) as logger:
+        rows = merge_trials(
+            smk.input.chunks,
+            smk.output.trials,
+            manifest=smk.input.manifest,
+            n_trials=smk.params.n_trials,
+            metrics=smk.params.metrics,
+            on_error=smk.params.on_error,
+        )
+        logger.info("merged %d chunk files into %d rows", len(smk.input.chunks), rows)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - the object Snakemake injects into scripts

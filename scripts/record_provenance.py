@@ -1,0 +1,20 @@
+"""Rule record_provenance: write results/provenance.json for the finished trials."""
+
+from simstudy.logs import logged
+from simstudy.provenance import study_record, write_json
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], smk.rule) as logger:
+        record = study_record(
+            smk.params.config,
+            specs=smk.params.specs,
+            chunk_records=smk.input.records,
+            source_dir=smk.params.source_dir,
+        )
+        write_json(smk.output.provenance, record)
+        logger.info("recorded %d chunk jobs in %s", len(record["chunks"]), smk.output.provenance)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - the object Snakemake injects into scripts

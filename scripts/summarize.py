@@ -1,0 +1,19 @@
+"""Rule summarize: write results/summary.csv from results/trials.csv."""
+
+from simstudy.logs import logged
+from simstudy.summary import read_trials, summarize, write_summary
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], smk.rule) as logger:
+        table = summarize(
+            read_trials(smk.input.trials),
+            metrics=smk.params.metrics,
+            comparison=smk.params.comparison,
+        )
+        rows = write_summary(table, smk.output.summary)
+        logger.info("wrote %d summary rows to %s", rows, smk.output.summary)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - the object Snakemake injects into scripts

@@ -1,0 +1,287 @@
+"""Check a study config and turn it into the specs that the workflow runs.
+
+:func:`check_config` runs when the Snakefile is parsed, before any job starts. It fills
+in defaults from the JSON schema, validates types and bounds, and then checks what a
+schema cannot: that every estimator and generator imports and accepts its params, that
+the comparison names real methods, and so on. Every error names the key and the value.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from simstudy import components
+from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
+from simstudy.spec import Method, Scenario, TrialSpec, canonical_json
+
+#: Separates method names in the name of a legacy chunk group ("gmm+kmeans").
+GROUP_SEPARATOR = "+"
+
+_MAX_GROUP_NAME = 200  # keeps chunk directory names well inside filesystem limits
+
+
+class ConfigError(ValueError):
+    """The study config is invalid; the message names the key and the bad value."""
+
+
+def load_schema(path: str | Path) -> dict[str, Any]:
+    """Read the JSON schema (written as YAML) at ``path``."""
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _is_strict_integer(_checker: Any, instance: Any) -> bool:
+    # JSON Schema counts 1.0 as an integer and Python counts True as one; a seed or a
+    # count given as either is a mistake worth reporting.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", _is_strict_integer
+    ),
+)
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+_LITERALS = {"true": True, "false": False, "null": None, "none": None}
+
+
+def _coerce(value: Any) -> Any:
+    """Read numbers, booleans and null written as text, recursively.
+
+    Snakemake parses nested ``--config`` values with YAML's base loader, which leaves
+    every scalar a string: ``--config 'methods={gmm: {params: {n_init: 5}}}'`` arrives as
+    ``n_init: '5'``. Parameter values are coerced back so that such overrides work.
+    """
+    if isinstance(value, Mapping):
+        return {key: _coerce(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_coerce(item) for item in value]
+    if isinstance(value, str):
+        text = value.strip()
+        if _INTEGER.fullmatch(text):
+            return int(text)
+        if _FLOAT.fullmatch(text):
+            return float(text)
+        if text.lower() in _LITERALS:
+            return _LITERALS[text.lower()]
+    return value
+
+
+def _coerce_params(config: dict[str, Any]) -> None:
+    for section in ("scenarios", "methods"):
+        entries = config.get(section)
+        if isinstance(entries, dict):
+            for entry in entries.values():
+                if isinstance(entry, dict) and isinstance(entry.get("params"), Mapping):
+                    entry["params"] = _coerce(entry["params"])
+    figures = config.get("figures")
+    if isinstance(figures, dict):
+        for key in ("example_trial", "dpi"):
+            if key in figures:
+                figures[key] = _coerce(figures[key])
+
+
+def _apply_defaults(instance: Any, schema: Mapping[str, Any]) -> None:
+    """Fill in the schema's defaults for missing keys, recursively."""
+    if not isinstance(instance, dict):
+        return
+    properties = schema.get("properties", {})
+    for key, subschema in properties.items():
+        if key not in instance and "default" in subschema:
+            instance[key] = copy.deepcopy(subschema["default"])
+        if key in instance:
+            _apply_defaults(instance[key], subschema)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, Mapping):
+        for key, value in instance.items():
+            if key not in properties:
+                _apply_defaults(value, extra)
+
+
+def _key(path: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in path) or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> str:
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        unknown = [key for key in error.instance if key not in known]
+        messages = []
+        for key in unknown:
+            hint = difflib.get_close_matches(str(key), known, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            where = _key([*error.absolute_path, key])
+            messages.append(
+                f"unknown config key {where!r} with value {error.instance[key]!r}{suggestion}; "
+                f"known keys here: {', '.join(known)}"
+            )
+        return "; ".join(messages)
+    return f"config key {_key(error.absolute_path)!r}: {error.message}"
+
+
+def _fail(key: str, value: Any, reason: str) -> ConfigError:
+    return ConfigError(f"config key {key!r} = {value!r}: {reason}")
+
+
+def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a study config and return a copy with every default filled in.
+
+    Parameters
+    ----------
+    config
+        The config as Snakemake loaded it (config file plus ``--config`` overrides).
+    schema
+        The JSON schema of ``workflow/schemas/config.schema.yaml``.
+
+    Returns
+    -------
+    dict
+        The resolved config.
+
+    Raises
+    ------
+    ConfigError
+        On the first kind of problem found, naming every bad key and value of that kind.
+    """
+    resolved = copy.deepcopy(dict(config))
+    _coerce_params(resolved)
+    _apply_defaults(resolved, schema)
+    errors = sorted(_Validator(schema).iter_errors(resolved), key=lambda e: list(e.path))
+    if errors:
+        raise ConfigError(
+            "invalid study config: " + "; ".join(_describe(e, schema) for e in errors)
+        )
+
+    seed, seeding = resolved["seed"], resolved["seeding"]
+    if seeding == "legacy" and seed >= LEGACY_ROOT_SEED_LIMIT:
+        raise _fail("seed", seed, "seeding 'legacy' needs a seed below 2**32 (np.random.seed)")
+
+    methods = resolved["methods"]
+    for name in resolved["comparison"]:
+        if name not in methods:
+            raise _fail(
+                "comparison",
+                resolved["comparison"],
+                f"{name!r} is not a method; methods are {', '.join(methods)}",
+            )
+    for name, method in methods.items():
+        try:
+            components.load_estimator(method["estimator"])
+        except ValueError as error:
+            raise _fail(f"methods.{name}.estimator", method["estimator"], str(error)) from None
+        try:
+            components.check_estimator_params(method["estimator"], method["params"])
+        except ValueError as error:
+            raise _fail(f"methods.{name}.params", method["params"], str(error)) from None
+    if seeding == "legacy" and len(GROUP_SEPARATOR.join(methods)) > _MAX_GROUP_NAME:
+        raise _fail("methods", list(methods), "too many or too long names for legacy seeding")
+
+    for name, scenario in resolved["scenarios"].items():
+        try:
+            components.load_generator(scenario["generator"])
+        except ValueError as error:
+            raise _fail(f"scenarios.{name}.generator", scenario["generator"], str(error)) from None
+        try:
+            components.check_generator(scenario["generator"], scenario["params"])
+        except ValueError as error:
+            raise _fail(f"scenarios.{name}.params", scenario["params"], str(error)) from None
+
+    figures = resolved["figures"]
+    if figures["example_scenario"] is None:
+        figures["example_scenario"] = next(iter(resolved["scenarios"]))
+    elif figures["example_scenario"] not in resolved["scenarios"]:
+        raise _fail(
+            "figures.example_scenario",
+            figures["example_scenario"],
+            f"not a scenario; scenarios are {', '.join(resolved['scenarios'])}",
+        )
+    if figures["example_trial"] >= resolved["n_trials"]:
+        raise _fail(
+            "figures.example_trial",
+            figures["example_trial"],
+            f"must be below n_trials ({resolved['n_trials']})",
+        )
+    return resolved
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """SHA-256 of the resolved config's canonical JSON text."""
+    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
+
+
+def scenario_specs(config: Mapping[str, Any]) -> list[Scenario]:
+    """The study's scenarios, in config order."""
+    return [
+        Scenario(name=name, generator=entry["generator"], params=dict(entry["params"]))
+        for name, entry in config["scenarios"].items()
+    ]
+
+
+def method_specs(config: Mapping[str, Any]) -> list[Method]:
+    """The study's methods, in config order."""
+    return [
+        Method(name=name, estimator=entry["estimator"], params=dict(entry["params"]))
+        for name, entry in config["methods"].items()
+    ]
+
+
+def method_label(config: Mapping[str, Any], name: str) -> str:
+    """How figures name the method ``name``."""
+    return config["methods"][name].get("label") or name
+
+
+def method_groups(config: Mapping[str, Any]) -> list[str]:
+    """Names of the method groups that run together in one chunk job.
+
+    Under ``spawn`` seeding each method is its own group, so adding a method adds jobs
+    and touches no existing chunk. Under ``legacy`` seeding all methods share NumPy's
+    global generator in config order, so they form one group, named ``"gmm+kmeans"``.
+    """
+    names = list(config["methods"])
+    if config["seeding"] == "legacy":
+        return [GROUP_SEPARATOR.join(names)]
+    return names
+
+
+def group_methods(group: str) -> list[str]:
+    """The method names in a group name, in run order."""
+    return group.split(GROUP_SEPARATOR)
+
+
+def trial_spec(
+    config: Mapping[str, Any], scenario: str, group: str, *, code: str = ""
+) -> TrialSpec:
+    """Return the spec of the chunks of ``scenario`` that run method group ``group``.
+
+    Raises
+    ------
+    ValueError
+        If the scenario or a method of the group is not in the config.
+    """
+    scenarios = {spec.name: spec for spec in scenario_specs(config)}
+    methods = {spec.name: spec for spec in method_specs(config)}
+    if scenario not in scenarios:
+        raise ValueError(f"scenario {scenario!r} is not in the config")
+    missing = [name for name in group_methods(group) if name not in methods]
+    if missing:
+        raise ValueError(f"method group {group!r} names unknown methods {missing!r}")
+    return TrialSpec(
+        seeding=config["seeding"],
+        seed=config["seed"],
+        scenario=scenarios[scenario],
+        methods=tuple(methods[name] for name in group_methods(group)),
+        metrics=tuple(config["metrics"]),
+        code=code,
+    )

@@ -1,0 +1,282 @@
+"""Merge chunk files into one sorted, byte-stable ``trials.csv``.
+
+The merge streams: it holds one row per method group at a time, whatever the number of
+trials. It copies every cell as written by the chunk jobs, so floats keep their exact
+text. Before a row is written it is checked against its file's name (scenario, method
+group, trial range), the file's neighbours (no gaps, no overlaps) and the seed manifest;
+any problem stops the merge with an error naming the file, and the output is left as it
+was.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import math
+import os
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from operator import itemgetter
+from pathlib import Path
+
+from simstudy.config import group_methods
+from simstudy.layout import Chunk, parse_chunk_path
+from simstudy.tables import (
+    KEY_COLUMNS,
+    PROVENANCE_COLUMNS,
+    STATUS_ERROR,
+    STATUS_OK,
+    atomic_write,
+    trial_columns,
+)
+from simstudy.trials import replay_command
+
+
+class MergeError(ValueError):
+    """A chunk file is missing, duplicated, truncated, unreadable or inconsistent."""
+
+
+def _plan(
+    paths: Sequence[str | os.PathLike[str]], n_trials: int
+) -> dict[str, list[list[tuple[Chunk, str]]]]:
+    """Group chunk files by scenario and method group, and check that they tile the trials.
+
+    Returns, for each scenario in sorted order, one list of chunks per method group,
+    ordered by trial range.
+    """
+    by_group: dict[tuple[str, str], list[tuple[Chunk, str]]] = defaultdict(list)
+    seen: dict[str, str] = {}
+    for raw in paths:
+        path = os.fspath(raw)
+        key = os.path.normpath(path)
+        if key in seen:
+            raise MergeError(f"{path}: chunk file is listed twice")
+        seen[key] = path
+        try:
+            chunk = parse_chunk_path(path)
+        except ValueError as error:
+            raise MergeError(str(error)) from None
+        if not os.path.isfile(path):
+            raise MergeError(f"{path}: chunk file is missing")
+        by_group[(chunk.scenario, chunk.group)].append((chunk, path))
+
+    plan: dict[str, list[list[tuple[Chunk, str]]]] = defaultdict(list)
+    methods_seen: dict[tuple[str, str], str] = {}
+    for (scenario, group), entries in sorted(by_group.items()):
+        entries.sort(key=lambda entry: entry[0].start)
+        expected_start = 0
+        for chunk, path in entries:
+            if expected_start >= n_trials:
+                raise MergeError(f"{path}: chunk is not needed, trials stop at {n_trials}")
+            if chunk.start < expected_start:
+                raise MergeError(
+                    f"{path}: chunk overlaps an earlier chunk of {scenario}/{group}, which "
+                    f"already holds trials up to {expected_start - 1} (duplicated chunk)"
+                )
+            if chunk.start > expected_start:
+                missing = Chunk(scenario, group, expected_start, chunk.start)
+                raise MergeError(
+                    f"{missing.path(Path(path).parent.parent.parent)}: trials "
+                    f"{expected_start}-{chunk.start - 1} of {scenario}/{group} are missing"
+                )
+            expected_start = chunk.stop
+        if expected_start < n_trials:
+            raise MergeError(
+                f"{entries[-1][1]}: chunks of {scenario}/{group} stop at trial "
+                f"{expected_start - 1}, but the study has {n_trials} trials (missing chunk)"
+            )
+        for method in group_methods(group):
+            if (scenario, method) in methods_seen:
+                raise MergeError(
+                    f"{entries[0][1]}: method {method!r} of scenario {scenario!r} is also in "
+                    f"group {methods_seen[(scenario, method)]!r} (duplicated chunk)"
+                )
+            methods_seen[(scenario, method)] = group
+        plan[scenario].append(entries)
+    return dict(sorted(plan.items()))
+
+
+def _read_chunk(
+    chunk: Chunk, path: str, columns: list[str], n_trials: int
+) -> Iterator[tuple[tuple[int, str], list[str]]]:
+    """Yield ``((trial, method), cells)`` for the rows of one chunk file below ``n_trials``.
+
+    The whole file is checked as it is read, including the rows past ``n_trials``.
+    """
+    methods = set(group_methods(chunk.group))
+    metric_columns = columns[len(KEY_COLUMNS) : -len(PROVENANCE_COLUMNS)]
+    expected_rows = (chunk.stop - chunk.start) * len(methods)
+    try:
+        text_ends_cleanly = _ends_with_newline(path)
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header != columns:
+                raise MergeError(f"{path}: header {header!r} is not {columns!r}")
+            previous: tuple[int, str] | None = None
+            count = 0
+            for cells in reader:
+                count += 1
+                if len(cells) != len(columns):
+                    raise MergeError(
+                        f"{path}: line {count + 1} has {len(cells)} fields, expected "
+                        f"{len(columns)} (truncated or corrupt chunk)"
+                    )
+                row = dict(zip(columns, cells, strict=True))
+                key = _check_row(row, chunk, methods, metric_columns, path, count + 1)
+                if previous is not None and key <= previous:
+                    raise MergeError(
+                        f"{path}: line {count + 1} (trial {key[0]}, method {key[1]}) is a "
+                        f"duplicate or out of order"
+                    )
+                previous = key
+                if key[0] < n_trials:
+                    yield key, cells
+            if count != expected_rows or not text_ends_cleanly:
+                raise MergeError(
+                    f"{path}: holds {count} rows, expected {expected_rows} "
+                    f"({chunk.stop - chunk.start} trials x {len(methods)} methods); "
+                    f"the chunk is truncated"
+                )
+    except (UnicodeDecodeError, csv.Error, OSError) as error:
+        raise MergeError(f"{path}: chunk file is unreadable: {error}") from None
+
+
+def _ends_with_newline(path: str) -> bool:
+    with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
+def _check_row(
+    row: dict[str, str],
+    chunk: Chunk,
+    methods: set[str],
+    metric_columns: list[str],
+    path: str,
+    line: int,
+) -> tuple[int, str]:
+    where = f"{path}: line {line}"
+    if row["scenario"] != chunk.scenario:
+        raise MergeError(f"{where}: scenario {row['scenario']!r} is not {chunk.scenario!r}")
+    if row["method"] not in methods:
+        raise MergeError(f"{where}: method {row['method']!r} is not in group {chunk.group!r}")
+    try:
+        trial = int(row["trial"])
+    except ValueError:
+        raise MergeError(f"{where}: trial {row['trial']!r} is not an integer") from None
+    if not chunk.start <= trial < chunk.stop:
+        raise MergeError(
+            f"{where}: trial {trial} is outside the chunk's range {chunk.start}-{chunk.stop - 1}"
+        )
+    status = row["status"]
+    if status not in (STATUS_OK, STATUS_ERROR):
+        raise MergeError(f"{where}: status {status!r} is not 'ok' or 'error'")
+    for column in metric_columns:
+        text = row[column]
+        if status == STATUS_OK:
+            try:
+                value = float(text)
+            except ValueError:
+                raise MergeError(f"{where}: {column} {text!r} is not a number") from None
+            if math.isnan(value):
+                raise MergeError(f"{where}: {column} is NaN in a row with status 'ok'")
+        elif text:
+            raise MergeError(f"{where}: {column} {text!r} is set in a failed trial's row")
+    return trial, row["method"]
+
+
+def _manifest_seeds(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield the manifest's seeds as text, in trial order."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        if next(reader, None) != ["trial", "seed"]:
+            raise MergeError(f"{path}: not a seed manifest (header must be trial,seed)")
+        for index, cells in enumerate(reader):
+            if len(cells) != 2 or cells[0] != str(index):
+                raise MergeError(f"{path}: line {index + 2} is not trial {index}")
+            yield cells[1]
+
+
+def merge_trials(
+    chunk_paths: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    manifest: str | os.PathLike[str],
+    n_trials: int,
+    metrics: Sequence[str],
+    on_error: str = "raise",
+) -> int:
+    """Merge chunk files into ``output``, sorted by scenario, trial and method.
+
+    Parameters
+    ----------
+    chunk_paths
+        Chunk files named ``<scenario>/<group>/<start>-<stop>.csv``. Together they must
+        hold trials ``0 .. n_trials - 1`` of every scenario and method exactly once
+        (rows at or past ``n_trials`` are checked, then left out).
+    output
+        Where to write the merged table; it is replaced only if the merge succeeds.
+    manifest
+        The seed manifest; every row's seed must match it.
+    n_trials
+        Number of trials the study keeps.
+    metrics
+        The metric columns every chunk file must have, in order.
+    on_error
+        ``"raise"`` refuses chunks that recorded failed trials; ``"record"`` keeps them.
+
+    Returns
+    -------
+    int
+        The number of rows written.
+
+    Raises
+    ------
+    MergeError
+        Naming the chunk file at fault.
+    """
+    columns = trial_columns(metrics)
+    plan = _plan(chunk_paths, n_trials)
+    status_column = columns.index("status")
+    seed_column = columns.index("seed")
+    written = 0
+    with atomic_write(output) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for scenario, groups in plan.items():
+            streams = [_concat(group, columns, n_trials) for group in groups]
+            seeds = _manifest_seeds(manifest)
+            seed_trial, seed_text = -1, ""
+            for (trial, method), cells, path in heapq.merge(*streams, key=itemgetter(0)):
+                while seed_trial < trial:
+                    seed_text = next(seeds, None)
+                    seed_trial += 1
+                    if seed_text is None:
+                        raise MergeError(f"{manifest}: has no seed for trial {trial}")
+                if cells[seed_column] != seed_text:
+                    raise MergeError(
+                        f"{path}: trial {trial} has seed {cells[seed_column]}, but the "
+                        f"manifest {manifest} gives {seed_text}"
+                    )
+                if on_error == "raise" and cells[status_column] == STATUS_ERROR:
+                    raise MergeError(
+                        f"{path}: trial failed: scenario={scenario} trial={trial} "
+                        f"method={method} seed={seed_text}: {cells[columns.index('error')]}. "
+                        f"It was recorded under on_error: record; with on_error: raise the "
+                        f"study stops here. Replay it with: "
+                        f"{replay_command(scenario, trial, method)}"
+                    )
+                writer.writerow(cells)
+                written += 1
+    return written
+
+
+def _concat(
+    group: list[tuple[Chunk, str]], columns: list[str], n_trials: int
+) -> Iterator[tuple[tuple[int, str], list[str], str]]:
+    for chunk, path in group:
+        for key, cells in _read_chunk(chunk, path, columns, n_trials):
+            yield key, cells, path

@@ -1,0 +1,111 @@
+"""What a group of trials depends on, as one canonical, hashable value.
+
+A :class:`TrialSpec` holds everything that decides a trial's results apart from its
+index and seed: the seeding scheme and root seed, the scenario, the methods run in the
+trial, the metrics and a digest of the library code that runs it. It does *not* hold the
+number of trials, the chunk size or any thread setting, because none of those may change
+a result. The workflow passes a spec to each chunk job as a canonical JSON string, so
+Snakemake reruns a chunk exactly when its spec changes; each trial row carries the
+spec's digest, which ``provenance.json`` maps back to the full spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from simstudy.seeding import check_seeding
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise ``value`` the same way every time: sorted keys, no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named data-generating process: a generator function and its params."""
+
+    name: str
+    generator: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "generator": self.generator, "params": self.params}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named clustering method: an estimator class and its params."""
+
+    name: str
+    estimator: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "estimator": self.estimator, "params": self.params}
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """The inputs shared by the trials of one chunk.
+
+    ``methods`` run in the given order within each trial. Under ``spawn`` seeding a spec
+    usually holds one method; under ``legacy`` seeding it holds every method of the
+    study, because they draw one after another from the same global generator.
+    """
+
+    seeding: str
+    seed: int
+    scenario: Scenario
+    methods: tuple[Method, ...]
+    metrics: tuple[str, ...]
+    code: str = ""
+
+    def __post_init__(self) -> None:
+        check_seeding(self.seeding)
+        if not self.methods:
+            raise ValueError("a trial spec needs at least one method")
+        names = [method.name for method in self.methods]
+        if len(set(names)) != len(names):
+            raise ValueError(f"methods {names!r} are not unique")
+
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        return tuple(method.name for method in self.methods)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seeding": self.seeding,
+            "seed": self.seed,
+            "scenario": self.scenario.to_dict(),
+            "methods": [method.to_dict() for method in self.methods],
+            "metrics": list(self.metrics),
+            "code": self.code,
+        }
+
+    def to_json(self) -> str:
+        """Return the canonical JSON text of the spec."""
+        return canonical_json(self.to_dict())
+
+    @property
+    def digest(self) -> str:
+        """A short, stable identifier of the spec (16 hex digits of SHA-256)."""
+        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialSpec:
+        return cls(
+            seeding=data["seeding"],
+            seed=data["seed"],
+            scenario=Scenario(**data["scenario"]),
+            methods=tuple(Method(**method) for method in data["methods"]),
+            metrics=tuple(data["metrics"]),
+            code=data.get("code", ""),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> TrialSpec:
+        return cls.from_dict(json.loads(text))

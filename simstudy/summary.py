@@ -1,0 +1,209 @@
+"""Summarise a study: per-method means and the paired comparison of two methods.
+
+Statistics, per scenario and metric:
+
+- for each method: the number of trials that ran (``n``) and that failed
+  (``n_failed``), the mean, the standard deviation, the Monte Carlo standard error of the
+  mean (``sd / sqrt(n)``) and a 95% Student-t confidence interval for the mean;
+- for the comparison A - B, over the trials where both ran: the mean paired difference
+  with its Monte Carlo standard error and 95% Student-t confidence interval; wins (A
+  scored higher), ties (equal scores) and losses; the two-sided Wilcoxon signed-rank
+  p-value (zero differences dropped, ``zero_method="wilcox"``); and that p-value adjusted
+  for the number of scenarios with Holm's step-down method, within each metric.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simstudy.tables import STATUS_OK, write_table
+
+CI_LEVEL = 0.95
+
+SUMMARY_COLUMNS = (
+    "kind",
+    "scenario",
+    "metric",
+    "method",
+    "n",
+    "n_failed",
+    "mean",
+    "sd",
+    "mcse",
+    "ci_level",
+    "ci_low",
+    "ci_high",
+    "wins",
+    "ties",
+    "losses",
+    "p_wilcoxon",
+    "p_holm",
+)
+
+
+def read_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read ``trials.csv`` exactly: floats round-trip, seeds stay text (they exceed 64 bits)."""
+    return pd.read_csv(
+        path,
+        dtype={
+            "scenario": str,
+            "method": str,
+            "seed": str,
+            "spec": str,
+            "status": str,
+            "error": str,
+        },
+        keep_default_na=False,
+        na_values={"ari": [""], "ami": [""], "nmi": [""]},
+        float_precision="round_trip",
+    )
+
+
+def comparison_label(first: str, second: str) -> str:
+    """How the summary names the paired difference ``first - second``."""
+    return f"{first} - {second}"
+
+
+def describe(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, float]:
+    """Mean, standard deviation, Monte Carlo standard error and t-interval of ``values``.
+
+    With fewer than two values the spread and interval are undefined (NaN).
+    """
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    mean = float(values.mean()) if n else math.nan
+    if n < 2:
+        return {
+            "mean": mean,
+            "sd": math.nan,
+            "mcse": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+        }
+    sd = float(values.std(ddof=1))
+    mcse = sd / math.sqrt(n)
+    half_width = float(stats.t.ppf(0.5 + level / 2, df=n - 1)) * mcse
+    return {
+        "mean": mean,
+        "sd": sd,
+        "mcse": mcse,
+        "ci_low": mean - half_width,
+        "ci_high": mean + half_width,
+    }
+
+
+def wilcoxon_p(differences: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value; NaN when no difference is non-zero."""
+    differences = np.asarray(differences, dtype=float)
+    if not np.any(differences != 0):
+        return math.nan
+    return float(stats.wilcoxon(differences, zero_method="wilcox").pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment; NaN entries stay NaN and do not count as tests."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(len(p), math.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
+
+
+def summarize(
+    trials: pd.DataFrame, *, metrics: Sequence[str], comparison: Sequence[str]
+) -> pd.DataFrame:
+    """Compute the summary table of a study (see the module docstring).
+
+    Parameters
+    ----------
+    trials
+        The rows of ``trials.csv``.
+    metrics
+        Metric columns to summarise.
+    comparison
+        ``[A, B]``: the difference A - B is compared.
+
+    Returns
+    -------
+    DataFrame
+        One row per (scenario, metric, method) with ``kind == "method"``, then one per
+        (scenario, metric) with ``kind == "difference"``; columns :data:`SUMMARY_COLUMNS`.
+
+    Raises
+    ------
+    ValueError
+        If a compared method has no rows.
+    """
+    first, second = comparison
+    for method in comparison:
+        if not (trials["method"] == method).any():
+            raise ValueError(f"comparison method {method!r} has no rows in the trials table")
+    ok = trials["status"] == STATUS_OK
+    rows: list[dict[str, Any]] = []
+    for scenario, scenario_rows in trials.groupby("scenario", sort=True):
+        for metric in metrics:
+            for method, method_rows in scenario_rows.groupby("method", sort=True):
+                ran = method_rows[ok.loc[method_rows.index]]
+                rows.append(
+                    {
+                        "kind": "method",
+                        "scenario": scenario,
+                        "metric": metric,
+                        "method": method,
+                        "n": len(ran),
+                        "n_failed": len(method_rows) - len(ran),
+                        **describe(ran[metric].to_numpy()),
+                    }
+                )
+    differences = []
+    for scenario, scenario_rows in trials.groupby("scenario", sort=True):
+        wide = scenario_rows.pivot(index="trial", columns="method")
+        both = (wide["status"][first] == STATUS_OK) & (wide["status"][second] == STATUS_OK)
+        for metric in metrics:
+            d = (wide[metric][first] - wide[metric][second])[both].to_numpy(dtype=float)
+            differences.append(
+                {
+                    "kind": "difference",
+                    "scenario": scenario,
+                    "metric": metric,
+                    "method": comparison_label(first, second),
+                    "n": len(d),
+                    "n_failed": int((~both).sum()),
+                    **describe(d),
+                    "wins": int((d > 0).sum()),
+                    "ties": int((d == 0).sum()),
+                    "losses": int((d < 0).sum()),
+                    "p_wilcoxon": wilcoxon_p(d),
+                }
+            )
+    for metric in metrics:
+        same_metric = [row for row in differences if row["metric"] == metric]
+        for row, adjusted in zip(
+            same_metric, holm([row["p_wilcoxon"] for row in same_metric]), strict=True
+        ):
+            row["p_holm"] = adjusted
+    table = pd.DataFrame(rows + differences, columns=list(SUMMARY_COLUMNS))
+    table["ci_level"] = CI_LEVEL
+    return table
+
+
+def write_summary(table: pd.DataFrame, path: str | os.PathLike[str]) -> int:
+    """Write the summary table with exact floats and empty cells for missing values."""
+    records = table.astype(object).where(table.notna(), None).to_dict("records")
+    for record in records:
+        for column in ("n", "n_failed", "wins", "ties", "losses"):
+            if record[column] is not None:
+                record[column] = int(record[column])
+    return write_table(path, SUMMARY_COLUMNS, records)

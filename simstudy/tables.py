@@ -1,0 +1,115 @@
+"""The CSV tables a study writes, and how their values are formatted.
+
+Floats are written with ``repr``, the shortest text that reads back as the same double,
+so ``float(text)`` (or pandas with ``float_precision="round_trip"``) recovers every bit.
+Files are written under a temporary name and renamed into place, so a crash never leaves
+a half-written table behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+#: Columns that identify a row of ``trials.csv``; the table is sorted by them.
+KEY_COLUMNS = ("scenario", "trial", "method")
+
+#: Columns after the metrics: the trial's seed, the digest of the spec that produced
+#: the row (see ``provenance.json``), whether the trial ran, and the error if not.
+PROVENANCE_COLUMNS = ("seed", "spec", "status", "error")
+
+MANIFEST_COLUMNS = ("trial", "seed")
+
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+
+
+def trial_columns(metrics: Sequence[str]) -> list[str]:
+    """Return the header of a chunk file or of ``trials.csv`` for ``metrics``."""
+    return [*KEY_COLUMNS, *metrics, *PROVENANCE_COLUMNS]
+
+
+def format_value(value: Any) -> str:
+    """Format one cell: floats exactly (``repr``), missing values as empty text."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str], *, binary: bool = False) -> Iterator[IO[Any]]:
+    """Open a file that appears at ``path`` only once it is complete.
+
+    The content goes to a temporary file in the same directory, which is flushed,
+    synced and renamed over ``path`` when the block ends without error; on error it is
+    removed and ``path`` is left as it was. Text files are UTF-8 with ``\n`` line ends.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    options = {"mode": "wb"} if binary else {"mode": "w", "newline": "", "encoding": "utf-8"}
+    try:
+        with os.fdopen(descriptor, **options) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_rows(handle: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write a header and ``rows`` (mappings keyed by column) as CSV; return the row count."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([format_value(row[column]) for column in columns])
+        count += 1
+    return count
+
+
+def write_table(
+    path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+) -> int:
+    """Write ``rows`` to the CSV file ``path`` atomically; return the row count."""
+    with atomic_write(path) as handle:
+        return write_rows(handle, columns, rows)
+
+
+def write_manifest(path: str | os.PathLike[str], seeds: Sequence[int]) -> int:
+    """Write the seed manifest: one row per trial with its index and seed."""
+    rows = ({"trial": trial, "seed": seed} for trial, seed in enumerate(seeds))
+    return write_table(path, MANIFEST_COLUMNS, rows)
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[int]:
+    """Read a seed manifest and return the seeds in trial order.
+
+    Raises
+    ------
+    ValueError
+        If the header is wrong or the trials are not 0, 1, 2, ... in order.
+    """
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header != list(MANIFEST_COLUMNS):
+            raise ValueError(f"{path}: header {header!r} is not {list(MANIFEST_COLUMNS)!r}")
+        seeds = []
+        for line, row in enumerate(reader, start=2):
+            if len(row) != 2 or row[0] != str(len(seeds)):
+                raise ValueError(f"{path}: line {line} {row!r} is not trial {len(seeds)}")
+            seeds.append(int(row[1]))
+    return seeds

@@ -1,0 +1,97 @@
+# Config validation and the helpers that compute targets and params. No rules here.
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+from simstudy.config import (
+    ConfigError,
+    check_config,
+    load_schema,
+    method_groups,
+    trial_spec,
+)
+from simstudy.layout import CHUNK_DIR, chunk_files, parse_chunk_path
+from simstudy.provenance import source_digest
+
+# Validate before any job is planned: a bad config stops here, naming key and value.
+try:
+    config.update(
+        check_config(
+            config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
+        )
+    )
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+
+# Digests of the library code each stage runs. Snakemake tracks the rule scripts but
+# not the modules they import; these params make such edits rerun the right jobs.
+CODE = {
+    "manifest": source_digest("simstudy.seeding", "simstudy.tables"),
+    "trials": source_digest("simstudy.trials"),
+    "merge": source_digest("simstudy.merge"),
+    "summary": source_digest("simstudy.summary"),
+    "figures": source_digest("simstudy.figures"),
+    "provenance": source_digest("simstudy.provenance"),
+}
+
+# Upper bound on a chunk job's threads (joblib workers); profiles may set their own.
+MAX_CHUNK_THREADS = 8
+
+
+wildcard_constraints:
+    scenario=r"[A-Za-z][A-Za-z0-9_-]*",
+    group=r"[A-Za-z][A-Za-z0-9_+-]*",
+    start=r"\d+",
+    stop=r"\d+",
+
+
+def study_chunks():
+    """The chunk files (CSV) that hold every trial of the study."""
+    return chunk_files(
+        config["scenarios"],
+        method_groups(config),
+        config["n_trials"],
+        config["chunk_size"],
+        CHUNK_DIR,
+    )
+
+
+def chunk_records():
+    """The JSON record that each chunk job writes beside its CSV."""
+    return [str(Path(path).with_suffix(".json")) for path in study_chunks()]
+
+
+def chunk_spec(wildcards):
+    """Canonical JSON of everything a chunk's results depend on (see simstudy.spec)."""
+    return trial_spec(
+        config, wildcards.scenario, wildcards.group, code=CODE["trials"]
+    ).to_json()
+
+
+def chunk_threads(wildcards):
+    """Threads, hence joblib workers, for a chunk: no more than it has trials."""
+    return max(1, min(MAX_CHUNK_THREADS, int(wildcards.stop) - int(wildcards.start)))
+
+
+def study_specs():
+    """Spec digest -> spec for every scenario and method group of the study."""
+    specs = {}
+    for scenario in config["scenarios"]:
+        for group in method_groups(config):
+            spec = trial_spec(config, scenario, group, code=CODE["trials"])
+            specs[spec.digest] = spec.to_dict()
+    return specs
+
+
+def final_outputs():
+    """Everything `snakemake` builds by default."""
+    return [
+        "results/manifest.csv",
+        "results/trials.csv",
+        "results/provenance.json",
+        "results/summary.csv",
+        "results/figures/example_data.png",
+        "results/figures/example_clusterings.png",
+        "results/figures/ari_difference.png",
+    ]

@@ -1,0 +1,31 @@
+rule plot_examples:
+    input:
+        manifest=rules.seed_manifest.output.manifest,
+        trials=rules.merge_trials.output.trials,
+    output:
+        data="results/figures/example_data.png",
+        clusterings="results/figures/example_clusterings.png",
+    params:
+        config=config,
+        code=CODE["figures"],
+    log:
+        "results/logs/plot_examples.log",
+    localrule: True
+    script:
+        "../../scripts/plot_examples.py"
+
+
+rule plot_difference:
+    input:
+        trials=rules.merge_trials.output.trials,
+        summary=rules.summarize.output.summary,
+    output:
+        figure="results/figures/ari_difference.png",
+    params:
+        config=config,
+        code=CODE["figures"],
+    log:
+        "results/logs/plot_difference.log",
+    localrule: True
+    script:
+        "../../scripts/plot_difference.py"

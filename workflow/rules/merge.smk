@@ -1,0 +1,34 @@
+rule merge_trials:
+    input:
+        chunks=study_chunks(),
+        manifest=rules.seed_manifest.output.manifest,
+    output:
+        trials="results/trials.csv",
+    params:
+        n_trials=config["n_trials"],
+        metrics=config["metrics"],
+        on_error=config["on_error"],
+        code=CODE["merge"],
+    log:
+        "results/logs/merge_trials.log",
+    localrule: True
+    script:
+        "../../scripts/merge_trials.py"
+
+
+rule record_provenance:
+    input:
+        trials=rules.merge_trials.output.trials,
+        records=chunk_records(),
+    output:
+        provenance="results/provenance.json",
+    params:
+        config=config,
+        specs=study_specs(),
+        source_dir=workflow.basedir,
+        code=CODE["provenance"],
+    log:
+        "results/logs/record_provenance.log",
+    localrule: True
+    script:
+        "../../scripts/record_provenance.py"

@@ -1,0 +1,17 @@
+# One job per (scenario, method group, trial range). Chunk jobs derive their trials'
+# seeds with the same function that writes the manifest, rather than reading it, so
+# that growing the manifest never invalidates a finished chunk; the merge then checks
+# every row's seed against the manifest.
+rule run_chunk:
+    output:
+        rows="results/chunks/{scenario}/{group}/{start}-{stop}.csv",
+        record="results/chunks/{scenario}/{group}/{start}-{stop}.json",
+    params:
+        spec=chunk_spec,
+    threads: chunk_threads
+    log:
+        "results/logs/run_chunk/{scenario}/{group}/{start}-{stop}.log",
+    benchmark:
+        "results/benchmarks/run_chunk/{scenario}/{group}/{start}-{stop}.tsv"
+    script:
+        "../../scripts/run_chunk.py"
