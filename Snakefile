@@ -20,9 +20,9 @@ include: "workflow/rules/common.smk"
 
 rule all:
     default_target: True
-    localrule: True
     input:
         final_outputs(),
+    localrule: True
 
 
 include: "workflow/rules/seeds.smk"

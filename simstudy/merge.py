@@ -81,9 +81,10 @@ def _plan(
                 )
             expected_start = chunk.stop
         if expected_start < n_trials:
+            directory = Path(entries[-1][1]).parent
             raise MergeError(
-                f"{entries[-1][1]}: chunks of {scenario}/{group} stop at trial "
-                f"{expected_start - 1}, but the study has {n_trials} trials (missing chunk)"
+                f"{directory}/{expected_start}-*.csv: trials {expected_start}-{n_trials - 1} "
+                f"of {scenario}/{group} are in no chunk file (missing chunk)"
             )
         for method in group_methods(group):
             if (scenario, method) in methods_seen:

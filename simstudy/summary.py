@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simstudy.tables import STATUS_OK, write_table
+from simstudy.tables import KEY_COLUMNS, PROVENANCE_COLUMNS, STATUS_OK, write_table
 
 CI_LEVEL = 0.95
 
@@ -49,21 +49,17 @@ SUMMARY_COLUMNS = (
 
 
 def read_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read ``trials.csv`` exactly: floats round-trip, seeds stay text (they exceed 64 bits)."""
-    return pd.read_csv(
-        path,
-        dtype={
-            "scenario": str,
-            "method": str,
-            "seed": str,
-            "spec": str,
-            "status": str,
-            "error": str,
-        },
-        keep_default_na=False,
-        na_values={"ari": [""], "ami": [""], "nmi": [""]},
-        float_precision="round_trip",
-    )
+    """Read ``trials.csv`` exactly.
+
+    Seeds stay text (they exceed 64 bits) and metric values are parsed by Python's
+    ``float``, which reads the shortest round-trip text back to the very same double
+    whatever the pandas version. Empty metric cells (failed trials) become NaN.
+    """
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table["trial"] = table["trial"].astype(int)
+    for column in table.columns[len(KEY_COLUMNS) : -len(PROVENANCE_COLUMNS)]:
+        table[column] = [float(text) if text else math.nan for text in table[column]]
+    return table
 
 
 def comparison_label(first: str, second: str) -> str:

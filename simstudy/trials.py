@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,13 +55,29 @@ def replay_command(scenario: str, trial: int, method: str) -> str:
     return f"simstudy replay --scenario {scenario} --trial {trial} --method {method}"
 
 
-def _fit_and_score(
-    spec: TrialSpec, outcome: TrialOutcome, rngs: dict[str, np.random.RandomState | None]
-) -> None:
+def draw_and_fit(
+    spec: TrialSpec,
+    outcome: TrialOutcome,
+    data_rng: np.random.RandomState | None,
+    method_rngs: Mapping[str, np.random.RandomState | None],
+) -> TrialOutcome:
+    """Draw the dataset and fit and score every method, from the given streams.
+
+    ``None`` streams draw from NumPy's global generator as it stands, which is how the
+    legacy procedure runs (see :func:`run_trial`). Failures are recorded in ``outcome``.
+    """
+    try:
+        outcome.X, outcome.y = components.generate(
+            spec.scenario.generator, spec.scenario.params, data_rng
+        )
+    except Exception:  # recorded against every method; the caller decides
+        failure = traceback.format_exc()
+        outcome.errors.update(dict.fromkeys(spec.method_names, failure))
+        return outcome
     for method in spec.methods:
         try:
             estimator = components.build_estimator(
-                method.estimator, method.params, rngs[method.name]
+                method.estimator, method.params, method_rngs[method.name]
             )
             labels = np.asarray(estimator.fit_predict(outcome.X))
             outcome.scores[method.name] = {
@@ -70,6 +86,7 @@ def _fit_and_score(
             outcome.labels[method.name] = labels
         except Exception:  # recorded per method; the caller decides whether to raise
             outcome.errors[method.name] = traceback.format_exc()
+    return outcome
 
 
 def run_trial(spec: TrialSpec, trial: int, seed: int) -> TrialOutcome:
@@ -84,26 +101,11 @@ def run_trial(spec: TrialSpec, trial: int, seed: int) -> TrialOutcome:
     failing data generator is recorded against every method.
     """
     outcome = TrialOutcome(trial=trial, seed=seed)
-    scenario = spec.scenario
-
-    def run(data_rng: np.random.RandomState | None, rngs: dict) -> None:
-        try:
-            outcome.X, outcome.y = components.generate(
-                scenario.generator, scenario.params, data_rng
-            )
-        except Exception:
-            failure = traceback.format_exc()
-            outcome.errors.update(dict.fromkeys(spec.method_names, failure))
-            return
-        _fit_and_score(spec, outcome, rngs)
-
     if spec.seeding == "spawn":
-        rngs = {name: seeding.method_stream(seed, name) for name in spec.method_names}
-        run(seeding.data_stream(seed), rngs)
-    else:
-        with seeding.legacy_global_state(seed):
-            run(None, dict.fromkeys(spec.method_names))
-    return outcome
+        method_rngs = {name: seeding.method_stream(seed, name) for name in spec.method_names}
+        return draw_and_fit(spec, outcome, seeding.data_stream(seed), method_rngs)
+    with seeding.legacy_global_state(seed):
+        return draw_and_fit(spec, outcome, None, dict.fromkeys(spec.method_names))
 
 
 def trial_rows(

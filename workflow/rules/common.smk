@@ -1,5 +1,11 @@
 # Config validation and the helpers that compute targets and params. No rules here.
+import sys
 from pathlib import Path
+
+# Make the simstudy package of this checkout importable without installing it (as in a
+# conda environment built from environment.yml). Snakemake passes this search path on to
+# the rule scripts it runs.
+sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 

@@ -5,12 +5,14 @@ rule plot_examples:
     output:
         data="results/figures/example_data.png",
         clusterings="results/figures/example_clusterings.png",
-    params:
-        config=config,
-        code=CODE["figures"],
     log:
         "results/logs/plot_examples.log",
     localrule: True
+    conda:
+        "../../environment.yml"
+    params:
+        config=config,
+        code=CODE["figures"],
     script:
         "../../scripts/plot_examples.py"
 
@@ -21,11 +23,13 @@ rule plot_difference:
         summary=rules.summarize.output.summary,
     output:
         figure="results/figures/ari_difference.png",
-    params:
-        config=config,
-        code=CODE["figures"],
     log:
         "results/logs/plot_difference.log",
     localrule: True
+    conda:
+        "../../environment.yml"
+    params:
+        config=config,
+        code=CODE["figures"],
     script:
         "../../scripts/plot_difference.py"

@@ -4,14 +4,16 @@ rule merge_trials:
         manifest=rules.seed_manifest.output.manifest,
     output:
         trials="results/trials.csv",
+    log:
+        "results/logs/merge_trials.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
     params:
         n_trials=config["n_trials"],
         metrics=config["metrics"],
         on_error=config["on_error"],
         code=CODE["merge"],
-    log:
-        "results/logs/merge_trials.log",
-    localrule: True
     script:
         "../../scripts/merge_trials.py"
 
@@ -22,13 +24,15 @@ rule record_provenance:
         records=chunk_records(),
     output:
         provenance="results/provenance.json",
+    log:
+        "results/logs/record_provenance.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
     params:
         config=config,
         specs=study_specs(),
         source_dir=workflow.basedir,
         code=CODE["provenance"],
-    log:
-        "results/logs/record_provenance.log",
-    localrule: True
     script:
         "../../scripts/record_provenance.py"

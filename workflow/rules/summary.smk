@@ -3,12 +3,14 @@ rule summarize:
         trials=rules.merge_trials.output.trials,
     output:
         summary="results/summary.csv",
+    log:
+        "results/logs/summarize.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
     params:
         metrics=config["metrics"],
         comparison=config["comparison"],
         code=CODE["summary"],
-    log:
-        "results/logs/summarize.log",
-    localrule: True
     script:
         "../../scripts/summarize.py"

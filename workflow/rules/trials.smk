@@ -6,12 +6,14 @@ rule run_chunk:
     output:
         rows="results/chunks/{scenario}/{group}/{start}-{stop}.csv",
         record="results/chunks/{scenario}/{group}/{start}-{stop}.json",
-    params:
-        spec=chunk_spec,
-    threads: chunk_threads
     log:
         "results/logs/run_chunk/{scenario}/{group}/{start}-{stop}.log",
     benchmark:
         "results/benchmarks/run_chunk/{scenario}/{group}/{start}-{stop}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: chunk_threads
+    params:
+        spec=chunk_spec,
     script:
         "../../scripts/run_chunk.py"

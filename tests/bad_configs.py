@@ -1,0 +1,97 @@
+"""Bad study configs, each with the fragments its error message must contain."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from conftest import TINY_CONFIG
+
+
+def _edit(change: Callable[[dict], None]) -> dict:
+    config = copy.deepcopy(TINY_CONFIG)
+    change(config)
+    return config
+
+
+def _set(key, value):
+    return lambda config: config.__setitem__(key, value)
+
+
+def _method(name, entry):
+    return lambda config: config["methods"].__setitem__(name, entry)
+
+
+# name -> (config, fragments that the error must name: the key and the bad value)
+BAD_CONFIGS = {
+    "n_trials_zero": (_edit(_set("n_trials", 0)), ["n_trials", "0"]),
+    "n_trials_negative": (_edit(_set("n_trials", -5)), ["n_trials", "-5"]),
+    "chunk_size_zero": (_edit(_set("chunk_size", 0)), ["chunk_size", "0"]),
+    "seed_not_integer": (_edit(_set("seed", 1.5)), ["seed", "1.5"]),
+    "seed_text": (_edit(_set("seed", "abc")), ["seed", "abc"]),
+    "unknown_seeding": (_edit(_set("seeding", "shuffled")), ["seeding", "shuffled"]),
+    "misspelt_key": (
+        _edit(lambda c: c.__setitem__("n_trial", c.pop("n_trials"))),
+        ["n_trial", "7", "n_trials"],
+    ),
+    "unknown_metric": (_edit(_set("metrics", ["ari", "f1"])), ["metrics", "f1"]),
+    "estimator_does_not_import": (
+        _edit(_method("gmm", {"estimator": "sklearn.mixture.GaussianMixtur", "params": {}})),
+        ["methods.gmm.estimator", "sklearn.mixture.GaussianMixtur"],
+    ),
+    "estimator_module_missing": (
+        _edit(_method("gmm", {"estimator": "sklearnx.cluster.KMeans", "params": {}})),
+        ["methods.gmm.estimator", "sklearnx.cluster.KMeans"],
+    ),
+    "not_an_estimator": (
+        _edit(_method("gmm", {"estimator": "os.system", "params": {}})),
+        ["methods.gmm.estimator", "os.system", "not a scikit-learn estimator"],
+    ),
+    "estimator_without_fit_predict": (
+        _edit(_method("gmm", {"estimator": "sklearn.decomposition.PCA", "params": {}})),
+        ["methods.gmm.estimator", "sklearn.decomposition.PCA", "fit_predict"],
+    ),
+    "param_name_rejected": (
+        _edit(
+            _method("kmeans", {"estimator": "sklearn.cluster.KMeans", "params": {"n_clusterz": 3}})
+        ),
+        ["methods.kmeans.params", "n_clusterz"],
+    ),
+    "param_value_rejected": (
+        _edit(
+            _method(
+                "gmm",
+                {
+                    "estimator": "sklearn.mixture.GaussianMixture",
+                    "params": {"covariance_type": "fuller"},
+                },
+            )
+        ),
+        ["methods.gmm.params", "fuller"],
+    ),
+    "random_state_in_params": (
+        _edit(
+            _method(
+                "kmeans", {"estimator": "sklearn.cluster.KMeans", "params": {"random_state": 0}}
+            )
+        ),
+        ["methods.kmeans.params", "random_state"],
+    ),
+    "comparison_names_missing_method": (
+        _edit(_set("comparison", ["gmm", "spectral"])),
+        ["comparison", "spectral"],
+    ),
+    "empty_methods": (_edit(_set("methods", {})), ["methods", "{}"]),
+    "legacy_seed_too_big": (
+        _edit(lambda c: c.update(seeding="legacy", seed=2**32)),
+        ["seed", "4294967296", "legacy"],
+    ),
+    "generator_param_rejected": (
+        _edit(lambda c: c["scenarios"]["aniso"]["params"].update(transformation=[[1, 0]])),
+        ["scenarios.aniso.params", "transformation"],
+    ),
+    "example_trial_out_of_range": (
+        _edit(_set("figures", {"example_trial": 7})),
+        ["figures.example_trial", "7"],
+    ),
+}

@@ -1,0 +1,112 @@
+"""Shared fixtures: tiny study configs and a runner for the real snakemake command."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+#: A study small enough to run end to end in seconds: fewer points, fewer restarts.
+TINY_CONFIG = {
+    "seed": 20240501,
+    "n_trials": 7,
+    "chunk_size": 3,
+    "seeding": "spawn",
+    "scenarios": {
+        "aniso": {
+            "params": {
+                "n_samples": 60,
+                "centers": 3,
+                "cluster_std": 2.5,
+                "transformation": [[0.6, -0.6], [-0.4, 0.8]],
+            }
+        }
+    },
+    "methods": {
+        "gmm": {
+            "estimator": "sklearn.mixture.GaussianMixture",
+            "params": {"n_components": 3, "covariance_type": "full", "n_init": 2},
+            "label": "GMM",
+        },
+        "kmeans": {
+            "estimator": "sklearn.cluster.KMeans",
+            "params": {"n_clusters": 3, "n_init": 2},
+            "label": "KMeans",
+        },
+    },
+    "metrics": ["ari"],
+    "comparison": ["gmm", "kmeans"],
+}
+
+
+@pytest.fixture
+def tiny_config() -> dict:
+    """A fresh copy of the tiny study config, for a test to edit."""
+    return copy.deepcopy(TINY_CONFIG)
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def snakemake(
+    workdir: Path, *args: str, config: dict | None = None, check: bool = True, timeout: int = 900
+) -> subprocess.CompletedProcess:
+    """Run the real snakemake command on this repository's workflow inside ``workdir``.
+
+    ``config``, if given, is written to ``workdir/study.yaml`` and passed as the only
+    config file. Output is captured; with ``check`` a non-zero exit fails the test and
+    shows what snakemake printed.
+    """
+    command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    command += list(args)
+    if config is not None:  # last: --configfile takes every value up to the next option
+        command += ["--configfile", str(write_config(workdir / "study.yaml", config))]
+    result = subprocess.run(
+        command,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"snakemake failed ({result.returncode}): {' '.join(command)}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def planned_jobs(workdir: Path, *args: str, config: dict | None = None) -> dict[str, int]:
+    """Rule name -> number of jobs that a dry run of snakemake plans."""
+    result = snakemake(workdir, "--dry-run", "--quiet", "rules", *args, config=config)
+    counts: dict[str, int] = {}
+    in_table = False
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            in_table = True
+            continue
+        if in_table and len(parts) == 2 and parts[1].isdigit():
+            if parts[0] != "total":
+                counts[parts[0]] = int(parts[1])
+        elif in_table and parts and not set(line.strip()) <= {"-", " "}:
+            in_table = False
+    return counts
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """Pin BLAS/OpenMP to one thread in the test process, as the workflow's workers are."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield

@@ -1,0 +1,116 @@
+"""Config checks: defaults, coercion of --config strings, and one clear error per mistake."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from simstudy.config import (
+    ConfigError,
+    check_config,
+    config_digest,
+    load_schema,
+    method_groups,
+    trial_spec,
+)
+
+from bad_configs import BAD_CONFIGS
+from conftest import REPO, TINY_CONFIG
+
+SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
+def test_each_bad_config_is_refused_naming_key_and_value(name):
+    config, fragments = BAD_CONFIGS[name]
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, SCHEMA)
+    for fragment in fragments:
+        assert fragment in str(caught.value), (fragment, str(caught.value))
+
+
+def test_shipped_config_is_the_blogs_study():
+    with open(REPO / "config/config.yaml", encoding="utf-8") as handle:
+        config = check_config(yaml.safe_load(handle), SCHEMA)
+    assert config["seed"] == 8888
+    assert config["n_trials"] == 40
+    assert config["seeding"] == "spawn"
+    assert config["scenarios"]["aniso"] == {
+        "generator": "simstudy.data.anisotropic_blobs",
+        "params": {
+            "n_samples": 300,
+            "centers": 3,
+            "cluster_std": 2.5,
+            "transformation": [[0.6, -0.6], [-0.4, 0.8]],
+        },
+    }
+    assert config["methods"]["gmm"]["estimator"] == "sklearn.mixture.GaussianMixture"
+    assert config["methods"]["gmm"]["params"] == {
+        "n_components": 3,
+        "covariance_type": "full",
+        "n_init": 20,
+    }
+    assert config["methods"]["kmeans"]["estimator"] == "sklearn.cluster.KMeans"
+    assert config["methods"]["kmeans"]["params"] == {"n_clusters": 3, "n_init": 20}
+    assert config["metrics"] == ["ari"]
+    assert config["comparison"] == ["gmm", "kmeans"]
+
+
+def test_defaults_are_filled_in_from_the_schema():
+    config = copy.deepcopy(TINY_CONFIG)
+    del config["chunk_size"], config["seeding"], config["metrics"]
+    resolved = check_config(config, SCHEMA)
+    assert resolved["chunk_size"] == SCHEMA["properties"]["chunk_size"]["default"]
+    assert resolved["seeding"] == "spawn"
+    assert resolved["metrics"] == ["ari"]
+    assert resolved["on_error"] == "raise"
+    assert resolved["figures"] == {"example_scenario": "aniso", "example_trial": 0, "dpi": 150}
+    assert config == {k: v for k, v in TINY_CONFIG.items() if k in config}, "input was modified"
+
+
+def test_every_schema_key_has_type_description_and_default_or_is_required():
+    required = set(SCHEMA["required"])
+    for key, entry in SCHEMA["properties"].items():
+        assert "type" in entry, key
+        assert entry.get("description"), key
+        assert "default" in entry or key in required, key
+
+
+def test_nested_command_line_values_arrive_as_text_and_are_read_as_numbers():
+    # What `--config 'methods={kmeans: {params: {n_init: 5}}}'` gives the Snakefile.
+    config = copy.deepcopy(TINY_CONFIG)
+    config["methods"]["kmeans"]["params"] = {"n_clusters": "3", "n_init": "5", "tol": "1e-3"}
+    config["scenarios"]["aniso"]["params"]["transformation"] = [["1.0", "0"], ["0", "1"]]
+    resolved = check_config(config, SCHEMA)
+    assert resolved["methods"]["kmeans"]["params"] == {"n_clusters": 3, "n_init": 5, "tol": 0.001}
+    assert resolved["scenarios"]["aniso"]["params"]["transformation"] == [[1.0, 0], [0, 1]]
+
+
+def test_method_groups_per_scheme():
+    spawn = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
+    legacy = check_config({**copy.deepcopy(TINY_CONFIG), "seeding": "legacy"}, SCHEMA)
+    assert method_groups(spawn) == ["gmm", "kmeans"]
+    assert method_groups(legacy) == ["gmm+kmeans"]
+
+
+def test_trial_spec_ignores_what_cannot_change_results():
+    base = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
+    other = check_config(
+        {
+            **copy.deepcopy(TINY_CONFIG),
+            "n_trials": 500,
+            "chunk_size": 17,
+            "on_error": "record",
+            "figures": {"dpi": 80},
+        },
+        SCHEMA,
+    )
+    assert trial_spec(base, "aniso", "gmm") == trial_spec(other, "aniso", "gmm")
+    assert config_digest(base) != config_digest(other)
+    changed = copy.deepcopy(TINY_CONFIG)
+    changed["methods"]["gmm"]["params"]["n_init"] = 3
+    changed = check_config(changed, SCHEMA)
+    assert trial_spec(changed, "aniso", "gmm").digest != trial_spec(base, "aniso", "gmm").digest
+    assert trial_spec(changed, "aniso", "kmeans") == trial_spec(base, "aniso", "kmeans")

@@ -1,0 +1,153 @@
+"""The merge: sorted, exact, byte-stable output, and a clear error for every bad chunk."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from simstudy import seeding
+from simstudy.config import check_config, load_schema, trial_spec
+from simstudy.layout import Chunk, chunk_files
+from simstudy.merge import MergeError, merge_trials
+from simstudy.tables import write_manifest
+from simstudy.trials import run_chunk
+
+from conftest import REPO, TINY_CONFIG
+
+SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+N_TRIALS = 5
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """Chunk files of two scenarios x two methods, chunk size 3, and a manifest."""
+    root = tmp_path_factory.mktemp("study")
+    config = check_config({**TINY_CONFIG, "n_trials": N_TRIALS}, SCHEMA)
+    config["scenarios"]["blobs"] = config["scenarios"]["aniso"]
+    for path in chunk_files(["aniso", "blobs"], ["gmm", "kmeans"], N_TRIALS, 3, root / "chunks"):
+        chunk = Chunk(*Path(path).parts[-3:-1], *map(int, Path(path).stem.split("-")))
+        spec = trial_spec(config, chunk.scenario, chunk.group)
+        run_chunk(spec, chunk.start, chunk.stop, path)
+    write_manifest(root / "manifest.csv", seeding.trial_seeds(config["seed"], "spawn", 0, 12))
+    return root
+
+
+def copy_study(study: Path, tmp_path: Path) -> tuple[list[str], Path]:
+    shutil.copytree(study, tmp_path / "s")
+    chunks = chunk_files(["aniso", "blobs"], ["gmm", "kmeans"], N_TRIALS, 3, tmp_path / "s/chunks")
+    return chunks, tmp_path / "s/manifest.csv"
+
+
+def merge(chunks, manifest, output, n_trials=N_TRIALS, on_error="raise"):
+    return merge_trials(
+        chunks, output, manifest=manifest, n_trials=n_trials, metrics=["ari"], on_error=on_error
+    )
+
+
+def test_merge_is_sorted_complete_and_byte_stable(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    assert merge(chunks, manifest, tmp_path / "a.csv") == 2 * N_TRIALS * 2
+    assert merge(list(reversed(chunks)), manifest, tmp_path / "b.csv") == 20
+    text = (tmp_path / "a.csv").read_bytes()
+    assert text == (tmp_path / "b.csv").read_bytes()
+    lines = text.decode().splitlines()
+    assert lines[0] == "scenario,trial,method,ari,seed,spec,status,error"
+    keys = [
+        (line.split(",")[0], int(line.split(",")[1]), line.split(",")[2]) for line in lines[1:]
+    ]
+    assert keys == sorted(keys)
+    assert len(set(keys)) == 20
+
+
+def test_merge_copies_cells_verbatim(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    merge(chunks, manifest, tmp_path / "t.csv")
+    merged = set((tmp_path / "t.csv").read_text().splitlines()[1:])
+    original = {line for c in chunks for line in Path(c).read_text().splitlines()[1:]}
+    assert merged == original
+
+
+def test_fewer_trials_keeps_only_the_trials_below_the_count(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    assert merge(chunks, manifest, tmp_path / "t.csv", n_trials=4) == 16
+    trials = {
+        int(line.split(",")[1]) for line in (tmp_path / "t.csv").read_text().splitlines()[1:]
+    }
+    assert trials == {0, 1, 2, 3}
+
+
+def expect_error(chunks, manifest, tmp_path, *fragments, **options):
+    output = tmp_path / "out.csv"
+    output.write_text("previous content\n")
+    with pytest.raises(MergeError) as caught:
+        merge(chunks, manifest, output, **options)
+    for fragment in fragments:
+        assert fragment in str(caught.value), str(caught.value)
+    assert output.read_text() == "previous content\n", "a failed merge must not touch the output"
+    assert not list(tmp_path.glob(".out.csv.*")), "no temporary file may be left"
+    return str(caught.value)
+
+
+def test_missing_chunk_file_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    Path(chunks[1]).unlink()
+    expect_error(chunks, manifest, tmp_path, chunks[1], "missing")
+
+
+def test_chunk_left_out_of_the_list_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    expect_error(chunks[1:], manifest, tmp_path, "aniso/gmm/0-3.csv", "missing")
+    expect_error(chunks[:1] + chunks[2:], manifest, tmp_path, "aniso/gmm/3-*.csv", "trials 3-4")
+
+
+def test_duplicated_chunk_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    expect_error([*chunks, chunks[0]], manifest, tmp_path, chunks[0], "listed twice")
+    overlapping = str(Path(chunks[0]).with_name("2-5.csv"))
+    shutil.copy(chunks[1], overlapping)
+    expect_error([*chunks, overlapping], manifest, tmp_path, "2-5.csv", "duplicated")
+
+
+def test_truncated_chunk_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    data = Path(chunks[2]).read_bytes()
+    Path(chunks[2]).write_bytes(data[: len(data) - 30])
+    expect_error(chunks, manifest, tmp_path, chunks[2], "truncated")
+
+
+def test_chunk_cut_at_a_line_end_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    lines = Path(chunks[2]).read_text().splitlines(keepends=True)
+    Path(chunks[2]).write_text("".join(lines[:-1]))
+    expect_error(chunks, manifest, tmp_path, chunks[2], "truncated")
+
+
+def test_unreadable_chunk_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    Path(chunks[3]).write_bytes(b"\xff\xfe\x00garbage")
+    expect_error(chunks, manifest, tmp_path, chunks[3], "unreadable")
+
+
+def test_chunk_with_a_wrong_seed_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    text = Path(chunks[0]).read_text().splitlines()
+    cells = text[2].split(",")
+    cells[4] = str(int(cells[4]) + 1)
+    text[2] = ",".join(cells)
+    Path(chunks[0]).write_text("\n".join(text) + "\n")
+    expect_error(chunks, manifest, tmp_path, chunks[0], "trial 1 has seed", "manifest")
+
+
+def test_recorded_failure_stops_a_raise_mode_merge(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    text = Path(chunks[0]).read_text().splitlines()
+    cells = text[1].split(",")
+    cells[3], cells[6], cells[7] = "", "error", "ValueError: boom"
+    text[1] = ",".join(cells)
+    Path(chunks[0]).write_text("\n".join(text) + "\n")
+    expect_error(
+        chunks, manifest, tmp_path, "trial=0", "method=gmm", "ValueError: boom", "simstudy replay"
+    )
+    assert merge(chunks, manifest, tmp_path / "ok.csv", on_error="record") == 20

@@ -1,0 +1,176 @@
+"""End to end: the real snakemake command on tiny studies in temporary folders."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from bad_configs import BAD_CONFIGS
+from conftest import REPO, SNAKEMAKE, snakemake
+
+pytestmark = pytest.mark.e2e
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("example_data.png", "example_clusterings.png", "ari_difference.png")
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_tiny_study_runs_through_to_the_figures(tmp_path, tiny_config):
+    snakemake(tmp_path, "--cores", "2", config=tiny_config)
+    results = tmp_path / "results"
+
+    manifest = read_csv(results / "manifest.csv")
+    assert [row["trial"] for row in manifest] == [str(i) for i in range(7)]
+    assert all(int(row["seed"]) >= 0 for row in manifest)
+
+    trials = read_csv(results / "trials.csv")
+    assert list(trials[0]) == [
+        "scenario",
+        "trial",
+        "method",
+        "ari",
+        "seed",
+        "spec",
+        "status",
+        "error",
+    ]
+    assert len(trials) == 7 * 2
+    assert {row["status"] for row in trials} == {"ok"}
+    seeds = {row["trial"]: row["seed"] for row in manifest}
+    assert all(row["seed"] == seeds[row["trial"]] for row in trials)
+    assert all(-1.0 <= float(row["ari"]) <= 1.0 for row in trials)
+
+    summary = read_csv(results / "summary.csv")
+    kinds = [(row["kind"], row["method"]) for row in summary]
+    assert kinds == [("method", "gmm"), ("method", "kmeans"), ("difference", "gmm - kmeans")]
+    difference = summary[2]
+    assert int(difference["wins"]) + int(difference["ties"]) + int(difference["losses"]) == 7
+    assert float(difference["ci_low"]) <= float(difference["mean"]) <= float(difference["ci_high"])
+
+    for name in FIGURES:
+        assert (results / "figures" / name).read_bytes()[:8] == PNG_MAGIC
+
+    provenance = json.loads((results / "provenance.json").read_text())
+    assert provenance["seeding"] == "spawn" and provenance["seed"] == tiny_config["seed"]
+    assert set(provenance["specs"]) == {row["spec"] for row in trials}
+    assert len(provenance["chunks"]) == 3 * 2
+    for key in ("python", "numpy", "scikit-learn", "joblib", "pandas"):
+        assert key in provenance["versions"]
+
+    for log in ("seed_manifest", "merge_trials", "summarize", "plot_examples", "plot_difference"):
+        assert (results / "logs" / f"{log}.log").stat().st_size > 0
+    rerun = snakemake(tmp_path, "--cores", "2", config=tiny_config)
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+
+def trials_bytes(workdir, config, *args) -> bytes:
+    snakemake(workdir, "results/trials.csv", *args, config=config)
+    return (workdir / "results" / "trials.csv").read_bytes()
+
+
+@pytest.mark.parametrize("scheme", ["spawn", "legacy"])
+def test_trials_csv_is_byte_identical_across_cores_and_chunk_sizes(tmp_path, tiny_config, scheme):
+    tiny_config["seeding"] = scheme
+    runs = {}
+    for label, cores, chunk_size in [
+        ("c1-k3", 1, 3),
+        ("c2-k3", 2, 3),
+        ("c2-all", 2, 7),
+        ("c1-k2", 1, 2),
+    ]:
+        workdir = tmp_path / label
+        workdir.mkdir()
+        runs[label] = trials_bytes(
+            workdir, {**tiny_config, "chunk_size": chunk_size}, "--cores", str(cores)
+        )
+    reference = runs["c1-k3"]
+    assert reference.count(b"\n") == 1 + 7 * 2
+    for label, data in runs.items():
+        assert data == reference, f"{label} differs from c1-k3"
+
+
+# The issue's list of configs that must stop before any job runs.
+REQUIRED_BAD = [
+    "n_trials_zero",
+    "n_trials_negative",
+    "chunk_size_zero",
+    "seed_not_integer",
+    "unknown_seeding",
+    "misspelt_key",
+    "unknown_metric",
+    "estimator_does_not_import",
+    "not_an_estimator",
+    "param_name_rejected",
+    "param_value_rejected",
+    "comparison_names_missing_method",
+    "empty_methods",
+]
+
+
+@pytest.mark.parametrize("name", REQUIRED_BAD)
+def test_bad_config_stops_before_any_job_and_names_key_and_value(tmp_path, name):
+    config, fragments = BAD_CONFIGS[name]
+    result = snakemake(tmp_path, "--cores", "1", config=config, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for fragment in fragments:
+        assert fragment in output, (fragment, output[-3000:])
+    assert "Building DAG" not in output, "the error must come before any job is planned"
+    assert not (tmp_path / "results").exists(), "nothing may be written under results/"
+
+
+@pytest.mark.parametrize(
+    ("override", "fragments"),
+    [
+        ("n_trials=0", ["n_trials", "0"]),
+        ("seed=1.5", ["seed", "1.5"]),
+        ("seeding=shuffled", ["seeding", "shuffled"]),
+        ("comparison=[gmm,spectral]", ["comparison", "spectral"]),
+    ],
+)
+def test_bad_command_line_override_is_refused_the_same_way(
+    tmp_path, tiny_config, override, fragments
+):
+    result = snakemake(
+        tmp_path, "--cores", "1", "--config", override, config=tiny_config, check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for fragment in fragments:
+        assert fragment in output
+    assert not (tmp_path / "results").exists()
+
+
+def test_command_line_overrides_reach_the_study(tmp_path, tiny_config):
+    snakemake(
+        tmp_path,
+        "results/trials.csv",
+        "--cores",
+        "2",
+        "--config",
+        "n_trials=4",
+        "metrics=[ari,ami,nmi]",
+        "methods={kmeans: {params: {n_init: 1}}}",
+        config=tiny_config,
+    )
+    trials = read_csv(tmp_path / "results" / "trials.csv")
+    assert len(trials) == 4 * 2
+    assert {"ari", "ami", "nmi"} <= set(trials[0])
+
+
+def test_lint_is_clean():
+    import subprocess
+
+    result = subprocess.run(
+        [str(SNAKEMAKE), "--lint"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+    )
