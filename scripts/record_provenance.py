@@ -1,5 +1,7 @@
 """Rule record_provenance: write results/provenance.json for the finished trials."""
 
+from pathlib import Path
+
 from simstudy.logs import logged
 from simstudy.provenance import study_record, write_json
 
@@ -10,7 +12,7 @@ def main(smk) -> None:
             smk.params.config,
             specs=smk.params.specs,
             chunk_records=smk.input.records,
-            source_dir=smk.params.source_dir,
+            source_dir=Path(smk.scriptdir).parent,  # the workflow's checkout
         )
         write_json(smk.output.provenance, record)
         logger.info("recorded %d chunk jobs in %s", len(record["chunks"]), smk.output.provenance)

@@ -216,6 +216,19 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[s
     return resolved
 
 
+def results_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a resolved config that can change ``trials.csv`` or ``summary.csv``.
+
+    Figure settings and method labels only change how results are drawn, so they are
+    left out; ``provenance.json`` records this part, and editing the rest redraws the
+    figures without touching the record.
+    """
+    kept = copy.deepcopy({key: value for key, value in config.items() if key != "figures"})
+    for method in kept.get("methods", {}).values():
+        method.pop("label", None)
+    return kept
+
+
 def config_digest(config: Mapping[str, Any]) -> str:
     """SHA-256 of the resolved config's canonical JSON text."""
     return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()

@@ -1,7 +1,7 @@
 """Record what produced a study's results, and fingerprint the code each stage runs.
 
 Snakemake reruns a ``script:`` job when the script file changes, but it does not see the
-modules the script imports. :func:`source_digest` closes that gap: it hashes the source
+modules the script imports. :func:`source_digest` closes that gap: it hashes the code
 of a module and of every ``simstudy`` module it imports, directly or not. The workflow
 passes the digest as a rule param, so editing the trial code reruns the trials, while
 editing only the plotting code reruns only the figures.
@@ -85,7 +85,11 @@ def module_closure(module: str) -> tuple[str, ...]:
 
 
 def source_digest(*modules: str) -> str:
-    """SHA-256 (16 hex digits) of the source of ``modules`` and everything they import.
+    """SHA-256 (16 hex digits) of the code of ``modules`` and everything they import.
+
+    The digest covers each module's syntax tree rather than its text, so comments and
+    formatting do not count: reformatting the code or fixing a comment reruns nothing,
+    while any change to what the code does (docstrings included) changes the digest.
 
     Parameters
     ----------
@@ -95,11 +99,23 @@ def source_digest(*modules: str) -> str:
     digest = hashlib.sha256()
     closure = sorted({name for module in modules for name in module_closure(module)})
     for name in closure:
+        tree = ast.parse(_module_path(name).read_text(encoding="utf-8"))
         digest.update(name.encode())
         digest.update(b"\0")
-        digest.update(_module_path(name).read_bytes())
+        digest.update(ast.dump(tree, annotate_fields=True, include_attributes=False).encode())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
+
+
+def package_modules(dotted_paths: Sequence[str]) -> list[str]:
+    """The ``simstudy`` modules among the modules of ``dotted_paths``.
+
+    A study names its generators and estimators by dotted path, so the trial code never
+    imports them by name; the digest of a chunk must still cover them when they live in
+    this package (``simstudy.data.anisotropic_blobs`` -> ``simstudy.data``).
+    """
+    modules = {path.rpartition(".")[0] for path in dotted_paths}
+    return sorted(m for m in modules if m == PACKAGE or m.startswith(f"{PACKAGE}."))
 
 
 def package_versions() -> dict[str, str]:

@@ -69,6 +69,20 @@ def atomic_write(path: str | os.PathLike[str], *, binary: bool = False) -> Itera
         raise
 
 
+def remove_stale_temporaries(root: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_write` left under ``root``.
+
+    Such files exist only while a write is in progress or after the writing process was
+    killed; call this when no job is running. Returns the removed paths.
+    """
+    removed = []
+    for path in Path(root).rglob(".*.tmp"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def write_rows(handle: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
     """Write a header and ``rows`` (mappings keyed by column) as CSV; return the row count."""
     writer = csv.writer(handle, lineterminator="\n")

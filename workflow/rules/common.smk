@@ -1,5 +1,6 @@
 # Config validation and the helpers that compute targets and params. No rules here.
 import sys
+from functools import cache
 from pathlib import Path
 
 # Make the simstudy package of this checkout importable without installing it (as in a
@@ -14,10 +15,12 @@ from simstudy.config import (
     check_config,
     load_schema,
     method_groups,
+    results_config,
     trial_spec,
 )
-from simstudy.layout import CHUNK_DIR, chunk_files, parse_chunk_path
-from simstudy.provenance import source_digest
+from simstudy.layout import CHUNK_DIR, chunk_files
+from simstudy.provenance import package_modules, source_digest
+from simstudy.tables import remove_stale_temporaries
 
 # Validate before any job is planned: a bad config stops here, naming key and value.
 try:
@@ -32,12 +35,16 @@ except ConfigError as error:
 
 # Digests of the library code each stage runs. Snakemake tracks the rule scripts but
 # not the modules they import; these params make such edits rerun the right jobs.
+# Generators and estimators are named by dotted path, so their modules are added.
+STUDY_MODULES = package_modules(
+    [s["generator"] for s in config["scenarios"].values()]
+    + [m["estimator"] for m in config["methods"].values()]
+)
 CODE = {
     "manifest": source_digest("simstudy.seeding", "simstudy.tables"),
-    "trials": source_digest("simstudy.trials"),
     "merge": source_digest("simstudy.merge"),
     "summary": source_digest("simstudy.summary"),
-    "figures": source_digest("simstudy.figures"),
+    "figures": source_digest("simstudy.figures", *STUDY_MODULES),
     "provenance": source_digest("simstudy.provenance"),
 }
 
@@ -52,8 +59,9 @@ wildcard_constraints:
     stop=r"\d+",
 
 
+@cache
 def study_chunks():
-    """The chunk files (CSV) that hold every trial of the study."""
+    """The chunk files (CSV) that hold every trial of the study (listed once per run)."""
     return chunk_files(
         config["scenarios"],
         method_groups(config),
@@ -68,11 +76,18 @@ def chunk_records():
     return [str(Path(path).with_suffix(".json")) for path in study_chunks()]
 
 
+@cache
+def group_spec(scenario, group):
+    """The spec of a scenario's chunks of one method group, with its code digest."""
+    spec = trial_spec(config, scenario, group)
+    paths = [spec.scenario.generator] + [m.estimator for m in spec.methods]
+    code = source_digest("simstudy.trials", *package_modules(paths))
+    return trial_spec(config, scenario, group, code=code)
+
+
 def chunk_spec(wildcards):
     """Canonical JSON of everything a chunk's results depend on (see simstudy.spec)."""
-    return trial_spec(
-        config, wildcards.scenario, wildcards.group, code=CODE["trials"]
-    ).to_json()
+    return group_spec(wildcards.scenario, wildcards.group).to_json()
 
 
 def chunk_threads(wildcards):
@@ -85,7 +100,7 @@ def study_specs():
     specs = {}
     for scenario in config["scenarios"]:
         for group in method_groups(config):
-            spec = trial_spec(config, scenario, group, code=CODE["trials"])
+            spec = group_spec(scenario, group)
             specs[spec.digest] = spec.to_dict()
     return specs
 
@@ -101,3 +116,9 @@ def final_outputs():
         "results/figures/example_clusterings.png",
         "results/figures/ari_difference.png",
     ]
+
+
+# A run killed with SIGKILL leaves the temporary files of the jobs it was running
+# behind (outputs only ever appear by renaming a complete file). Clear them out.
+onstart:
+    remove_stale_temporaries("results")

@@ -30,9 +30,8 @@ rule record_provenance:
     conda:
         "../../environment.yml"
     params:
-        config=config,
+        config=results_config(config),
         specs=study_specs(),
-        source_dir=workflow.basedir,
         code=CODE["provenance"],
     script:
         "../../scripts/record_provenance.py"

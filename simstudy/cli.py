@@ -1,0 +1,88 @@
+"""Command line: ``simstudy replay --scenario S --trial I --method M``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from simstudy.metrics import METRIC_LABELS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simstudy", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    replay = commands.add_parser(
+        "replay",
+        help="rerun one trial from the manifest and compare it with its row in trials.csv",
+    )
+    replay.add_argument("--scenario", required=True)
+    replay.add_argument("--trial", required=True, type=int)
+    replay.add_argument("--method", required=True)
+    replay.add_argument(
+        "--configfile",
+        help="study config to use (default: the one recorded in RESULTS/provenance.json, "
+        "else config/config.yaml)",
+    )
+    replay.add_argument("--results", default="results", help="results folder (default: results)")
+    replay.add_argument("--plot", metavar="PNG", help="also draw the true and predicted clusters")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    from simstudy.replay import load_config, replay_trial
+
+    try:
+        config, source = load_config(args.configfile, args.results)
+        replay = replay_trial(config, args.scenario, args.trial, args.method, results=args.results)
+    except (OSError, ValueError) as error:
+        print(f"simstudy replay: {error}", file=sys.stderr)
+        return 2
+    spec = replay.spec
+    print(f"config: {source}")
+    print(
+        f"scenario {spec.scenario.name}, trial {args.trial}, method {args.method} "
+        f"(seeding {spec.seeding}, methods run: {', '.join(spec.method_names)})"
+    )
+    print(f"seed {replay.seed}")
+    if replay.scores is None:
+        print(f"the trial FAILED:\n{replay.outcome.errors[args.method]}")
+    else:
+        for metric, value in replay.scores.items():
+            print(f"{METRIC_LABELS.get(metric, metric)} = {value!r}")
+    verdict = replay.matches()
+    if verdict is None:
+        print(f"no row for this trial in {args.results}/trials.csv to compare with")
+    else:
+        print(f"matches {args.results}/trials.csv: {'yes' if verdict else 'NO'}")
+        if not verdict:
+            print(f"recorded row: {replay.recorded}")
+    if args.plot and replay.scores is not None:
+        _plot(replay, args, config)
+        print(f"wrote {args.plot}")
+    return 0 if verdict is not False and replay.scores is not None else 1
+
+
+def _plot(replay, args, config) -> None:
+    from simstudy import plots
+
+    outcome = replay.outcome
+    label = config["methods"][args.method].get("label") or args.method
+    ari = replay.scores.get("ari", float("nan"))
+    plots.save(
+        plots.example_clusterings_figure(
+            outcome.X,
+            outcome.y,
+            {"true clusters": outcome.y, label: outcome.labels[args.method]},
+            {"true clusters": 1.0, label: ari},
+            scenario=args.scenario,
+            trial=args.trial,
+        ),
+        args.plot,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Replay one trial of a finished study, to debug a surprising result.
+
+The replay takes the trial's seed from the manifest, rebuilds exactly the spec its chunk
+job ran (under ``legacy`` seeding that means every method, in config order, because they
+share the global generator), runs the trial again in this process and compares the
+scores with the trial's row in ``trials.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simstudy.config import GROUP_SEPARATOR, check_config, load_schema, method_groups, trial_spec
+from simstudy.spec import TrialSpec
+from simstudy.tables import read_manifest
+from simstudy.trials import TrialOutcome, run_trial
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load_config(
+    configfile: str | os.PathLike[str] | None, results: str | os.PathLike[str]
+) -> tuple[dict[str, Any], str]:
+    """Return the resolved config to replay with, and where it came from.
+
+    Without ``configfile``, the config recorded in ``<results>/provenance.json`` is used:
+    it is the one that produced the results on disk, whatever the config file says now.
+    Failing that, ``config/config.yaml``.
+    """
+    provenance = Path(results) / "provenance.json"
+    if configfile is None and provenance.is_file():
+        with open(provenance, encoding="utf-8") as handle:
+            raw, source = json.load(handle)["config"], str(provenance)
+    else:
+        path = Path(configfile) if configfile is not None else Path("config/config.yaml")
+        with open(path, encoding="utf-8") as handle:
+            raw, source = yaml.safe_load(handle), str(path)
+    return check_config(raw, load_schema(SCHEMA_PATH)), source
+
+
+def replay_spec(config: dict[str, Any], scenario: str, method: str) -> TrialSpec:
+    """The spec of the chunk job that ran ``method`` on ``scenario``.
+
+    Raises
+    ------
+    ValueError
+        If the scenario or method is not part of the study.
+    """
+    if scenario not in config["scenarios"]:
+        raise ValueError(
+            f"scenario {scenario!r} is not in the study ({', '.join(config['scenarios'])})"
+        )
+    for group in method_groups(config):
+        if method in group.split(GROUP_SEPARATOR):
+            return trial_spec(config, scenario, group)
+    raise ValueError(f"method {method!r} is not in the study ({', '.join(config['methods'])})")
+
+
+@dataclass
+class Replay:
+    """A replayed trial: its spec, seed and outcome, and the row recorded for it."""
+
+    spec: TrialSpec
+    method: str
+    seed: int
+    outcome: TrialOutcome
+    recorded: dict[str, str] | None
+
+    @property
+    def scores(self) -> dict[str, float] | None:
+        return self.outcome.scores.get(self.method)
+
+    def matches(self) -> bool | None:
+        """Whether the replay equals the recorded row; None if there is no row."""
+        if self.recorded is None:
+            return None
+        if self.recorded["status"] != "ok" or self.scores is None:
+            return self.recorded["status"] != "ok" and self.scores is None
+        return all(float(self.recorded[metric]) == value for metric, value in self.scores.items())
+
+
+def recorded_row(
+    trials: str | os.PathLike[str], scenario: str, trial: int, method: str
+) -> dict[str, str] | None:
+    """The row of ``trials.csv`` for (scenario, trial, method), or None."""
+    import csv
+
+    if not Path(trials).is_file():
+        return None
+    key = (scenario, str(trial), method)
+    with open(trials, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if (row["scenario"], row["trial"], row["method"]) == key:
+                return row
+    return None
+
+
+def replay_trial(
+    config: dict[str, Any],
+    scenario: str,
+    trial: int,
+    method: str,
+    *,
+    results: str | os.PathLike[str] = "results",
+) -> Replay:
+    """Rerun one trial from the manifest in ``results`` and fetch its recorded row.
+
+    Raises
+    ------
+    ValueError
+        If the trial is not in the manifest, or the scenario or method not in the study.
+    """
+    spec = replay_spec(config, scenario, method)
+    seeds = read_manifest(Path(results) / "manifest.csv")
+    if not 0 <= trial < len(seeds):
+        raise ValueError(f"trial {trial} is not in the manifest (trials 0-{len(seeds) - 1})")
+    outcome = run_trial(spec, trial, seeds[trial])
+    row = recorded_row(Path(results) / "trials.csv", scenario, trial, method)
+    return Replay(spec=spec, method=method, seed=seeds[trial], outcome=outcome, recorded=row)

@@ -1,0 +1,261 @@
+"""Partial reruns: each edit of a finished study redoes exactly the work it invalidates.
+
+Every test starts from a copy of one finished tiny study (copying keeps mtimes and
+Snakemake's metadata, so the copy is up to date), makes one edit, and checks what
+``snakemake --dry-run`` plans and, where it matters, what a real run leaves on disk.
+Each row of the README's "Changing a study" table is one test here.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, TINY_CONFIG, planned_jobs, snakemake
+
+pytestmark = pytest.mark.e2e
+
+DOWNSTREAM = {"merge_trials", "record_provenance", "summarize", "plot_examples", "plot_difference"}
+FIGURES = {"plot_examples", "plot_difference"}
+
+
+def study_config(seeding: str) -> dict:
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(seeding=seeding, n_trials=7, chunk_size=4)
+    if seeding == "spawn":  # a second scenario, to show that edits stay within one
+        config["scenarios"]["round"] = {
+            "params": {"n_samples": 60, "cluster_std": 1.5, "transformation": [[1, 0], [0, 1]]}
+        }
+    return config
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> dict[str, Path]:
+    """One finished study per seeding scheme (spawn: 2 scenarios x 2 methods x 2 chunks)."""
+    studies = {}
+    for seeding in ("spawn", "legacy"):
+        workdir = tmp_path_factory.mktemp(f"finished-{seeding}")
+        snakemake(workdir, "--cores", "2", config=study_config(seeding))
+        studies[seeding] = workdir
+    return studies
+
+
+def fresh_copy(finished: dict[str, Path], seeding: str, tmp_path: Path) -> Path:
+    workdir = tmp_path / "study"
+    shutil.copytree(finished[seeding], workdir, symlinks=True)
+    return workdir
+
+
+def fingerprint(path: Path) -> tuple[str, int]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+def chunk_fingerprints(workdir: Path) -> dict[str, tuple[str, int]]:
+    root = workdir / "results" / "chunks"
+    return {str(p.relative_to(root)): fingerprint(p) for p in sorted(root.rglob("*.csv"))}
+
+
+def rows(workdir: Path, keep=lambda line: True) -> list[str]:
+    lines = (workdir / "results" / "trials.csv").read_text().splitlines()[1:]
+    return [line for line in lines if keep(line)]
+
+
+def trial_of(line: str) -> int:
+    return int(line.split(",")[1])
+
+
+def method_of(line: str) -> str:
+    return line.split(",")[2]
+
+
+def test_a_finished_study_is_up_to_date(finished, tmp_path):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    assert planned_jobs(workdir, config=study_config("spawn")) == {}
+
+
+@pytest.mark.parametrize("seeding", ["spawn", "legacy"])
+def test_more_trials_run_only_new_and_partial_chunks(finished, tmp_path, seeding):
+    workdir = fresh_copy(finished, seeding, tmp_path)
+    before = chunk_fingerprints(workdir)
+    old_rows = rows(workdir)
+    old_seeds = (workdir / "results/manifest.csv").read_text().splitlines()
+    config = {**study_config(seeding), "n_trials": 10}
+    groups = 2 * 2 if seeding == "spawn" else 1  # (scenario, method group) pairs
+    # Trials 0-3 are a full chunk and stay; chunk 4-7 was partial and becomes 4-8; 8-10 is new.
+    assert planned_jobs(workdir, config=config) == plan(2 * groups, 1, DOWNSTREAM)
+    snakemake(workdir, "--cores", "2", config=config)
+    after = chunk_fingerprints(workdir)
+    full = [name for name in before if name.endswith("/0-4.csv")]
+    assert len(full) == groups
+    for name in full:
+        assert after[name] == before[name], f"{name} was rewritten"
+    assert (workdir / "results/manifest.csv").read_text().splitlines()[
+        : len(old_seeds)
+    ] == old_seeds
+    assert rows(workdir, lambda line: trial_of(line) < 7) == old_rows
+    assert len(rows(workdir)) == 10 * len(old_rows) // 7
+
+
+def test_fewer_trials_rerun_no_trial_and_keep_only_the_first_ones(finished, tmp_path):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    before = chunk_fingerprints(workdir)
+    old_rows = rows(workdir)
+    config = {**study_config("spawn"), "n_trials": 5}
+    assert planned_jobs(workdir, config=config) == plan(0, 1, DOWNSTREAM)
+    snakemake(workdir, "--cores", "2", config=config)
+    assert chunk_fingerprints(workdir) == before
+    assert rows(workdir) == [line for line in old_rows if trial_of(line) < 5]
+    summary = (workdir / "results/summary.csv").read_text().splitlines()[1:]
+    assert all(line.split(",")[4] == "5" for line in summary)
+    # and back up again: the chunks written before still cover every trial
+    assert "run_chunk" not in planned_jobs(workdir, config=study_config("spawn"))
+
+
+def test_adding_a_method_runs_only_its_trials(finished, tmp_path):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    before = chunk_fingerprints(workdir)
+    old_rows = rows(workdir)
+    config = study_config("spawn")
+    config["methods"]["ward"] = {
+        "estimator": "sklearn.cluster.AgglomerativeClustering",
+        "params": {"n_clusters": 3},
+    }
+    # ward's two chunks in each of two scenarios, nothing else upstream
+    assert planned_jobs(workdir, config=config) == plan(2 * 2, 0, DOWNSTREAM)
+    snakemake(workdir, "--cores", "2", config=config)
+    after = chunk_fingerprints(workdir)
+    assert {name: after[name] for name in before} == before
+    assert rows(workdir, lambda line: method_of(line) != "ward") == old_rows
+
+
+def test_adding_a_method_in_legacy_mode_reruns_every_trial(finished, tmp_path):
+    workdir = fresh_copy(finished, "legacy", tmp_path)
+    config = study_config("legacy")
+    config["methods"]["ward"] = {
+        "estimator": "sklearn.cluster.AgglomerativeClustering",
+        "params": {"n_clusters": 3},
+    }
+    # one method group "gmm+kmeans+ward" shares the global generator: both chunks rerun
+    assert planned_jobs(workdir, config=config)["run_chunk"] == 2
+
+
+def test_changing_a_methods_params_reruns_that_method(finished, tmp_path):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    config = study_config("spawn")
+    config["methods"]["kmeans"]["params"]["n_init"] = 3
+    assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
+    result = snakemake(workdir, "--dry-run", config=config)
+    planned = [line for line in result.stdout.splitlines() if "output: results/chunks" in line]
+    assert planned and all("/kmeans/" in line for line in planned)
+
+
+def test_changing_a_scenarios_params_reruns_that_scenario(finished, tmp_path):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    config = study_config("spawn")
+    config["scenarios"]["round"]["params"]["cluster_std"] = 2.0
+    assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
+    result = snakemake(workdir, "--dry-run", config=config)
+    planned = [line for line in result.stdout.splitlines() if "output: results/chunks" in line]
+    assert planned and all("chunks/round/" in line for line in planned)
+
+
+def test_adding_a_scenario_runs_only_its_trials(finished, tmp_path):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    config = study_config("spawn")
+    config["scenarios"]["wide"] = {"params": {"n_samples": 60, "cluster_std": 4.0}}
+    assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
+
+
+def plan(chunks: int = 0, manifest: int = 0, others=frozenset()) -> dict[str, int]:
+    """The dry-run plan expected: chunk jobs, manifest jobs and other rules (one job each)."""
+    expected = {**dict.fromkeys(others, 1)}
+    if chunks:
+        expected["run_chunk"] = chunks
+    if manifest:
+        expected["seed_manifest"] = manifest
+    if expected:
+        expected["all"] = 1
+    return expected
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("seed=99", plan(8, 1, DOWNSTREAM)),
+        ("seeding=legacy", plan(2 * 2, 1, DOWNSTREAM)),  # one group per scenario
+        ("chunk_size=3", plan(2 * 2 * 3, 0, DOWNSTREAM)),  # same results, new split
+        ("metrics=[ari,nmi]", plan(8, 0, DOWNSTREAM)),
+        ("on_error=record", plan(0, 0, DOWNSTREAM)),
+        ("comparison=[kmeans,gmm]", plan(0, 0, {"summarize", "record_provenance", *FIGURES})),
+    ],
+)
+def test_study_wide_edits(finished, tmp_path, override, expected):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    assert planned_jobs(workdir, "--config", override, config=study_config("spawn")) == expected
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["figures={dpi: 80}", "figures={example_trial: 3}", "methods={gmm: {label: Mixture}}"],
+)
+def test_figure_settings_redraw_only_the_figures(finished, tmp_path, override):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    assert planned_jobs(workdir, "--config", override, config=study_config("spawn")) == plan(
+        0, 0, FIGURES
+    )
+
+
+@pytest.fixture
+def repo_copy(tmp_path) -> Path:
+    """A copy of the workflow and library, to edit without touching the repository."""
+    copy_root = tmp_path / "repo"
+    for name in ("Snakefile", "workflow", "scripts", "simstudy", "profiles", "config"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, copy_root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            copy_root.mkdir(exist_ok=True)
+            shutil.copy2(source, copy_root / name)
+    return copy_root
+
+
+def plan_with(repo_copy: Path, workdir: Path, config: dict) -> dict[str, int]:
+    return planned_jobs(workdir, "--snakefile", str(repo_copy / "Snakefile"), config=config)
+
+
+def append_code(path: Path, code: str) -> None:
+    path.write_text(path.read_text() + code)
+
+
+@pytest.mark.parametrize(
+    ("module", "code", "expected"),
+    [
+        ("data.py", "\n\ndef _unused():\n    return 1\n", plan(8, 0, DOWNSTREAM)),
+        ("seeding.py", "\n\nLIMIT = 3\n", plan(8, 1, DOWNSTREAM)),
+        ("plots.py", "\n\nEXTRA = 1\n", plan(0, 0, FIGURES)),
+        ("summary.py", "\n\nEXTRA = 1\n", plan(0, 0, {"summarize", *FIGURES})),
+        ("merge.py", "\n\nEXTRA = 1\n", plan(0, 0, DOWNSTREAM)),
+        ("trials.py", "\n# a comment only: the code does not change\n", plan()),
+    ],
+)
+def test_library_edits_rerun_the_stages_that_run_that_code(
+    finished, tmp_path, repo_copy, module, code, expected
+):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    config = study_config("spawn")
+    assert plan_with(repo_copy, workdir, config) == {}, "the copy must be up to date first"
+    append_code(repo_copy / "simstudy" / module, code)
+    assert plan_with(repo_copy, workdir, config) == expected
+
+
+def test_editing_a_rule_script_reruns_that_rule(finished, tmp_path, repo_copy):
+    workdir = fresh_copy(finished, "spawn", tmp_path)
+    script = repo_copy / "scripts" / "summarize.py"
+    append_code(script, "\n")
+    assert plan_with(repo_copy, workdir, study_config("spawn")) == plan(
+        0, 0, {"summarize", "plot_difference"}
+    )
