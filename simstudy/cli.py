@@ -79,6 +79,8 @@ def _plot(replay, args, config) -> None:
             {"true clusters": 1.0, label: ari},
             scenario=args.scenario,
             trial=args.trial,
+            title=f"Replay of scenario '{args.scenario}', trial {args.trial}: true clusters "
+            f"and {label}'s clusters (colours matched)",
         ),
         args.plot,
     )

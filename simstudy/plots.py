@@ -92,29 +92,38 @@ def example_data_figure(
 def example_clusterings_figure(
     X: np.ndarray,
     y: np.ndarray,
-    labels: Mapping[str, np.ndarray],
-    scores: Mapping[str, float],
+    labels: Mapping[str, np.ndarray | None],
+    scores: Mapping[str, float | None],
     *,
     scenario: str,
     trial: int,
     metric_label: str = "ARI",
     dpi: int = 150,
+    title: str | None = None,
 ) -> Figure:
     """Draw each method's clustering of one dataset side by side, titled with its score.
 
     ``labels`` and ``scores`` are keyed by the display name of each method, in the order
-    the panels appear. Colours follow the true clusters (see :func:`match_labels`).
+    the panels appear; ``None`` marks a method that failed on this dataset, drawn in
+    grey. Colours follow the true clusters (see :func:`match_labels`).
     """
     with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
         figure, axes = plt.subplots(
             1, len(labels), figsize=(5.5 * len(labels), 5.5), dpi=dpi, layout="constrained"
         )
         for ax, (name, predicted) in zip(np.atleast_1d(axes), labels.items(), strict=True):
+            if predicted is None:
+                _scatter(ax, X, np.zeros(len(X), dtype=int), legend_title=None)
+                for collection in ax.collections:
+                    collection.set_color("0.75")
+                ax.set_title(f"{name}\nfailed on this dataset", fontsize="medium")
+                continue
             _scatter(ax, X, match_labels(y, predicted), legend_title=None)
             ax.set_title(f"{name}\n{metric_label} = {scores[name]:.3f}", fontsize="medium")
         figure.suptitle(
-            f"Predicted clusters on the example dataset (scenario '{scenario}', trial {trial}); "
-            f"colours matched to the true clusters",
+            title
+            or f"Predicted clusters on the example dataset (scenario '{scenario}', "
+            f"trial {trial}); colours matched to the true clusters",
             fontsize="medium",
         )
     return figure
@@ -142,6 +151,8 @@ def difference_figure(
     """
     scenarios = list(differences)
     everything = np.concatenate([np.asarray(d, dtype=float) for d in differences.values()])
+    if len(everything) == 0:
+        everything = np.array([-1.0, 1.0])
     low, high = float(min(everything.min(), 0.0)), float(max(everything.max(), 0.0))
     pad = 0.08 * (high - low or 1.0)
     with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
@@ -182,6 +193,21 @@ def _difference_panel(
     second: str,
     title: str | None,
 ) -> None:
+    if len(d) == 0:
+        ax.text(
+            0.5,
+            0.5,
+            "no trial where both methods ran",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+        )
+        ax.set_yticks([])
+        sns.despine(ax=ax, left=True)
+        ax.set_title(
+            f"{title}: n = 0 trials" if title else "n = 0 trials", fontsize="small", loc="left"
+        )
+        return
     bins = "auto" if np.ptp(d) > 0 else 1
     sns.histplot(
         x=d,

@@ -8,6 +8,7 @@ scores with the trial's row in ``trials.csv``.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import yaml
 
 from simstudy.config import GROUP_SEPARATOR, check_config, load_schema, method_groups, trial_spec
 from simstudy.spec import TrialSpec
-from simstudy.tables import read_manifest
+from simstudy.tables import STATUS_OK, read_manifest
 from simstudy.trials import TrialOutcome, run_trial
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
@@ -78,19 +79,26 @@ class Replay:
 
     def matches(self) -> bool | None:
         """Whether the replay equals the recorded row; None if there is no row."""
-        if self.recorded is None:
-            return None
-        if self.recorded["status"] != "ok" or self.scores is None:
-            return self.recorded["status"] != "ok" and self.scores is None
-        return all(float(self.recorded[metric]) == value for metric, value in self.scores.items())
+        return matches_row(self.scores, self.recorded)
+
+
+def matches_row(scores: dict[str, float] | None, row: dict[str, str] | None) -> bool | None:
+    """Whether a rerun's scores (None if it failed) equal a ``trials.csv`` row.
+
+    Scores must be equal to the last bit; a failure matches a row with status ``error``.
+    Returns None when there is no row to compare with.
+    """
+    if row is None:
+        return None
+    if row["status"] != STATUS_OK or scores is None:
+        return row["status"] != STATUS_OK and scores is None
+    return all(float(row[metric]) == value for metric, value in scores.items())
 
 
 def recorded_row(
     trials: str | os.PathLike[str], scenario: str, trial: int, method: str
 ) -> dict[str, str] | None:
     """The row of ``trials.csv`` for (scenario, trial, method), or None."""
-    import csv
-
     if not Path(trials).is_file():
         return None
     key = (scenario, str(trial), method)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,13 +59,18 @@ def write_config(path: Path, config: dict) -> Path:
 
 
 def snakemake(
-    workdir: Path, *args: str, config: dict | None = None, check: bool = True, timeout: int = 900
+    workdir: Path,
+    *args: str,
+    config: dict | None = None,
+    check: bool = True,
+    timeout: int = 900,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the real snakemake command on this repository's workflow inside ``workdir``.
 
     ``config``, if given, is written to ``workdir/study.yaml`` and passed as the only
-    config file. Output is captured; with ``check`` a non-zero exit fails the test and
-    shows what snakemake printed.
+    config file; ``env`` adds environment variables. Output is captured; with ``check``
+    a non-zero exit fails the test and shows what snakemake printed.
     """
     command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
     command += list(args)
@@ -76,6 +82,7 @@ def snakemake(
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
     if check and result.returncode != 0:
         pytest.fail(

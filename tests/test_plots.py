@@ -47,3 +47,39 @@ def test_figures_are_written_as_png(tmp_path):
     )
     for name in ("a.png", "b.png", "c.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
+
+
+def test_difference_of_failed_trials_is_left_out():
+    import pandas as pd
+
+    from simstudy.figures import paired_differences
+
+    table = pd.DataFrame(
+        {
+            "scenario": ["s"] * 6,
+            "trial": [0, 0, 1, 1, 2, 2],
+            "method": ["a", "b"] * 3,
+            "ari": [0.5, 0.25, float("nan"), 0.5, 1.0, 0.5],
+            "status": ["ok", "ok", "error", "ok", "ok", "ok"],
+        }
+    )
+    assert paired_differences(table, "a", "b", "ari")["s"].tolist() == [0.25, 0.5]
+
+
+def test_figures_with_failed_methods_and_no_pairs_still_render(tmp_path):
+    rng = np.random.RandomState(1)
+    X, y = rng.normal(size=(30, 2)), rng.randint(0, 3, size=30)
+    plots.save(
+        plots.example_clusterings_figure(
+            X, y, {"A": y, "B": None}, {"A": 1.0, "B": None}, scenario="s", trial=0, dpi=60
+        ),
+        tmp_path / "a.png",
+    )
+    plots.save(
+        plots.difference_figure(
+            {"s": np.array([])}, {"s": (np.nan, np.nan, np.nan)}, first="A", second="B", dpi=60
+        ),
+        tmp_path / "b.png",
+    )
+    assert (tmp_path / "a.png").read_bytes()[:8] == PNG_MAGIC
+    assert (tmp_path / "b.png").read_bytes()[:8] == PNG_MAGIC
