@@ -14,6 +14,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Runs the study if needed, then builds the self-contained HTML report.
+report: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
+
 lint: $(STAMP)
 	$(BIN)/ruff check simstudy scripts tests benchmarks
 	$(BIN)/ruff format --check simstudy scripts tests benchmarks

@@ -7,12 +7,16 @@
 #               results/provenance.json
 #   summary  -> results/summary.csv
 #   figures  -> results/figures/*.png
+#   report   -> results/report/*.html          pages for `snakemake --report`
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
@@ -30,3 +34,4 @@ include: "workflow/rules/trials.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"

@@ -219,13 +219,14 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[s
 def results_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a resolved config that can change ``trials.csv`` or ``summary.csv``.
 
-    Figure settings and method labels only change how results are drawn, so they are
+    Figure settings and labels only change how results are drawn, so they are
     left out; ``provenance.json`` records this part, and editing the rest redraws the
     figures without touching the record.
     """
     kept = copy.deepcopy({key: value for key, value in config.items() if key != "figures"})
-    for method in kept.get("methods", {}).values():
-        method.pop("label", None)
+    for section in ("scenarios", "methods"):
+        for entry in kept.get(section, {}).values():
+            entry.pop("label", None)
     return kept
 
 
@@ -253,6 +254,11 @@ def method_specs(config: Mapping[str, Any]) -> list[Method]:
 def method_label(config: Mapping[str, Any], name: str) -> str:
     """How figures name the method ``name``."""
     return config["methods"][name].get("label") or name
+
+
+def scenario_label(config: Mapping[str, Any], name: str) -> str:
+    """How figures name the scenario ``name``."""
+    return config["scenarios"][name].get("label") or name
 
 
 def method_groups(config: Mapping[str, Any]) -> list[str]:

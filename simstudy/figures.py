@@ -7,15 +7,15 @@ and the labels; the scores in their titles must equal that trial's rows in
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from simstudy import plots
-from simstudy.config import GROUP_SEPARATOR, method_label, trial_spec
+from simstudy.config import GROUP_SEPARATOR, method_label, scenario_label, trial_spec
 from simstudy.metrics import METRIC_LABELS
 from simstudy.replay import matches_row, recorded_row
 from simstudy.spec import TrialSpec
@@ -86,7 +86,7 @@ def draw_examples(
     A compared method that failed in that trial is drawn as an empty panel saying so.
     """
     outcome = rerun_example(config, manifest, trials)
-    scenario = config["figures"]["example_scenario"]
+    scenario = scenario_label(config, config["figures"]["example_scenario"])
     trial = config["figures"]["example_trial"]
     dpi = config["figures"]["dpi"]
     plots.save(
@@ -120,6 +120,11 @@ def paired_differences(trials, first: str, second: str, metric: str) -> dict[str
     return differences
 
 
+def _difference_rows(summary: str | os.PathLike[str], comparison: str) -> pd.DataFrame:
+    table = pd.read_csv(summary, keep_default_na=False, na_values=[""])
+    return table[(table["kind"] == "difference") & (table["method"] == comparison)]
+
+
 def draw_difference(
     config: Mapping[str, Any],
     *,
@@ -127,31 +132,21 @@ def draw_difference(
     summary: str | os.PathLike[str],
     output: str | os.PathLike[str],
 ) -> None:
-    """Write ``ari_difference.png``: the distribution of per-trial ARI differences."""
-    import pandas as pd
-
+    """Write ``ari_difference.png``: the per-trial ARI differences, one panel per scenario."""
     first, second = config["comparison"]
-    table = read_trials(trials)
-    differences = paired_differences(table, first, second, DIFFERENCE_METRIC)
-    stats = pd.read_csv(summary, keep_default_na=False, na_values=[""])
-    rows = stats[
-        (stats["kind"] == "difference")
-        & (stats["metric"] == DIFFERENCE_METRIC)
-        & (stats["method"] == comparison_label(first, second))
-    ].set_index("scenario")
-    intervals = {
-        scenario: tuple(
-            float(rows.loc[scenario, column])
-            if not _missing(rows.loc[scenario, column])
-            else math.nan
-            for column in ("mean", "ci_low", "ci_high")
-        )
-        for scenario in differences
-    }
+    differences = paired_differences(read_trials(trials), first, second, DIFFERENCE_METRIC)
+    rows = _difference_rows(summary, comparison_label(first, second))
+    rows = rows[rows["metric"] == DIFFERENCE_METRIC].set_index("scenario")
+    scenarios = [s for s in config["scenarios"] if s in differences]
     plots.save(
         plots.difference_figure(
-            differences,
-            intervals,
+            {scenario_label(config, s): differences[s] for s in scenarios},
+            {
+                scenario_label(config, s): tuple(
+                    float(rows.loc[s, column]) for column in ("mean", "ci_low", "ci_high")
+                )
+                for s in scenarios
+            },
             first=method_label(config, first),
             second=method_label(config, second),
             metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
@@ -161,5 +156,47 @@ def draw_difference(
     )
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def draw_design(
+    config: Mapping[str, Any],
+    *,
+    trials: str | os.PathLike[str],
+    summary: str | os.PathLike[str],
+    by_scenario: str | os.PathLike[str],
+    paired: str | os.PathLike[str],
+) -> None:
+    """Write the design figures: the difference by scenario, and the paired scatter."""
+    first, second = config["comparison"]
+    names = {"first": method_label(config, first), "second": method_label(config, second)}
+    dpi = config["figures"]["dpi"]
+    rows = _difference_rows(summary, comparison_label(first, second))
+    forest = {}
+    for metric in config["metrics"]:
+        metric_rows = rows[rows["metric"] == metric].set_index("scenario")
+        forest[METRIC_LABELS[metric]] = {
+            scenario_label(config, s): {
+                column: float(metric_rows.loc[s, column])
+                for column in ("mean", "ci_low", "ci_high", "p_holm")
+            }
+            for s in config["scenarios"]
+        }
+    plots.save(plots.difference_by_scenario_figure(forest, **names, dpi=dpi), by_scenario)
+
+    table = read_trials(trials)
+    ran = table[table["status"] == STATUS_OK]
+    pairs = {}
+    for scenario in config["scenarios"]:
+        wide = ran[ran["scenario"] == scenario].pivot(
+            index="trial", columns="method", values=DIFFERENCE_METRIC
+        )
+        both = wide[[second, first]].dropna() if {first, second} <= set(wide) else None
+        pairs[scenario_label(config, scenario)] = (
+            (both[second].to_numpy(), both[first].to_numpy())
+            if both is not None
+            else (np.array([]), np.array([]))
+        )
+    plots.save(
+        plots.paired_scatter_figure(
+            pairs, **names, metric_label=METRIC_LABELS[DIFFERENCE_METRIC], dpi=dpi
+        ),
+        paired,
+    )

@@ -129,6 +129,26 @@ def example_clusterings_figure(
     return figure
 
 
+def _facets(count: int, width: float, height: float, dpi: int, *, sharex=True, sharey=False):
+    """A figure with ``count`` panels, wrapped into rows of at most five."""
+    columns = 1 if count <= 3 else min(5, count)
+    rows = -(-count // columns)
+    figure, grid = plt.subplots(
+        rows,
+        columns,
+        figsize=(width * columns, height * rows + 0.8),
+        dpi=dpi,
+        sharex=sharex,
+        sharey=sharey,
+        squeeze=False,
+        layout="constrained",
+    )
+    axes = list(grid.flat)
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return figure, axes[:count]
+
+
 def difference_figure(
     differences: Mapping[str, np.ndarray],
     intervals: Mapping[str, tuple[float, float, float]],
@@ -138,14 +158,14 @@ def difference_figure(
     metric_label: str = "ARI",
     dpi: int = 150,
 ) -> Figure:
-    """Histogram, density and rug of the per-trial paired differences, per scenario.
+    """Histogram, density and rug of the per-trial paired differences, one panel per scenario.
 
     Parameters
     ----------
     differences
-        Scenario -> per-trial ``first - second`` scores.
+        Scenario label -> per-trial ``first - second`` scores, in panel order.
     intervals
-        Scenario -> ``(mean, ci_low, ci_high)`` as reported in ``summary.csv``.
+        Scenario label -> ``(mean, ci_low, ci_high)`` as reported in ``summary.csv``.
     first, second
         Display names of the compared methods.
     """
@@ -155,31 +175,25 @@ def difference_figure(
         everything = np.array([-1.0, 1.0])
     low, high = float(min(everything.min(), 0.0)), float(max(everything.max(), 0.0))
     pad = 0.08 * (high - low or 1.0)
+    single = len(scenarios) == 1
     with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
-        figure, axes = plt.subplots(
-            len(scenarios),
-            1,
-            figsize=(8, 3.6 * len(scenarios) + 0.6),
-            dpi=dpi,
-            sharex=True,
-            squeeze=False,
-            layout="constrained",
-        )
-        for ax, scenario in zip(axes[:, 0], scenarios, strict=True):
+        figure, axes = _facets(len(scenarios), 8 if single else 4.2, 4.2 if single else 3.2, dpi)
+        for ax, scenario in zip(axes, scenarios, strict=True):
             _difference_panel(
                 ax,
                 np.asarray(differences[scenario], dtype=float),
                 intervals[scenario],
                 first=first,
                 second=second,
-                title=scenario if len(scenarios) > 1 else None,
+                title=None if single else scenario,
             )
             ax.set_xlim(low - pad, high + pad)
-        axes[-1, 0].set_xlabel(
-            f"{metric_label} of {first} minus {metric_label} of {second}, per trial"
-        )
+            ax.set_xlabel("")
+        figure.supxlabel(f"{metric_label} of {first} minus {metric_label} of {second}, per trial")
         figure.suptitle(
-            f"Paired difference in {metric_label}: {first} vs {second}", fontsize="large"
+            f"Paired difference in {metric_label}: {first} vs {second}"
+            + ("" if single else " (black: mean and 95% CI)"),
+            fontsize="large",
         )
     return figure
 
@@ -193,6 +207,7 @@ def _difference_panel(
     second: str,
     title: str | None,
 ) -> None:
+    heading = f"{title}: n = {len(d)} trials" if title else f"n = {len(d)} trials"
     if len(d) == 0:
         ax.text(
             0.5,
@@ -204,15 +219,12 @@ def _difference_panel(
         )
         ax.set_yticks([])
         sns.despine(ax=ax, left=True)
-        ax.set_title(
-            f"{title}: n = 0 trials" if title else "n = 0 trials", fontsize="small", loc="left"
-        )
+        ax.set_title(heading, fontsize="small", loc="left")
         return
-    bins = "auto" if np.ptp(d) > 0 else 1
     sns.histplot(
         x=d,
-        bins=bins,
-        kde=np.ptp(d) > 0 and len(d) > 2,
+        bins="auto" if np.ptp(d) > 0 else 1,
+        kde=bool(np.ptp(d) > 0 and len(d) > 2),
         color=_DIFFERENCE_COLOR,
         alpha=0.45,
         edgecolor="white",
@@ -229,19 +241,166 @@ def _difference_panel(
     ax.plot([ci_low, ci_high], [0.8, 0.8], transform=top, color="black", linewidth=2.5)
     ax.plot([mean], [0.8], transform=top, marker="o", color="black", markersize=6)
     ax.text(
-        ci_high,
-        0.8,
-        f"  mean {mean:+.3f}, 95% CI [{ci_low:+.3f}, {ci_high:+.3f}]",
-        transform=top,
+        0.01,
+        0.97,
+        f"← {second} better",
+        transform=ax.transAxes,
         ha="left",
-        va="center",
+        va="top",
         fontsize="small",
     )
-    corner = ax.transAxes
-    ax.text(0.01, 0.97, f"← {second} better", transform=corner, ha="left", va="top")
-    ax.text(0.99, 0.97, f"{first} better →", transform=corner, ha="right", va="top")
-    heading = f"n = {len(d)} trials"
-    ax.set_title(f"{title}: {heading}" if title else heading, fontsize="small", loc="left")
+    ax.text(
+        0.99,
+        0.97,
+        f"{first} better →",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize="small",
+    )
+    ax.set_title(
+        f"{heading}\nmean {mean:+.3f}, 95% CI [{ci_low:+.3f}, {ci_high:+.3f}]",
+        fontsize="small",
+        loc="left",
+    )
+
+
+def difference_by_scenario_figure(
+    rows: Mapping[str, Mapping[str, Mapping[str, float]]],
+    *,
+    first: str,
+    second: str,
+    dpi: int = 150,
+) -> Figure:
+    """Mean paired difference with its 95% CI against the scenario, one panel per metric.
+
+    Parameters
+    ----------
+    rows
+        Metric label -> scenario label -> the summary's ``mean``, ``ci_low``, ``ci_high``
+        and ``p_holm`` for the difference ``first - second``. Scenarios are drawn top to
+        bottom in the given order.
+    """
+    metrics = list(rows)
+    scenarios = list(next(iter(rows.values())))
+    with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
+        figure, axes = plt.subplots(
+            1,
+            len(metrics),
+            figsize=(2.2 + 3.8 * len(metrics), 2.4 + 0.42 * len(scenarios)),
+            dpi=dpi,
+            sharey=True,
+            squeeze=False,
+            layout="constrained",
+        )
+        positions = np.arange(len(scenarios))[::-1]
+        for ax, metric in zip(axes[0], metrics, strict=True):
+            values = [rows[metric][s] for s in scenarios]
+            means = np.array([v["mean"] for v in values], dtype=float)
+            lows = np.array([v["ci_low"] for v in values], dtype=float)
+            highs = np.array([v["ci_high"] for v in values], dtype=float)
+            significant = np.array([v["p_holm"] < 0.05 for v in values])
+            ax.axvline(0, linestyle="--", linewidth=1.2, color="#C44E52", zorder=0)
+            ax.hlines(positions, lows, highs, color="black", linewidth=2)
+            ax.plot(
+                means[significant],
+                positions[significant],
+                "o",
+                color="black",
+                label="Holm-adjusted p < 0.05",
+            )
+            ax.plot(
+                means[~significant],
+                positions[~significant],
+                "o",
+                color="white",
+                markeredgecolor="black",
+                label="not significant",
+            )
+            ax.set_title(f"{metric}: {first} − {second}", fontsize="medium")
+            ax.set_xlabel(f"mean difference in {metric}, 95% CI")
+            span = max(np.nanmax(np.abs(np.r_[lows, highs, 0.0])), 1e-3) * 1.15
+            ax.set_xlim(-span, span)
+            ax.text(
+                0.02,
+                1.0,
+                f"← {second} better",
+                transform=ax.transAxes,
+                ha="left",
+                va="bottom",
+                fontsize="small",
+            )
+            ax.text(
+                0.98,
+                1.0,
+                f"{first} better →",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize="small",
+            )
+            sns.despine(ax=ax, left=True)
+            ax.tick_params(axis="y", length=0)
+        axes[0, 0].set_yticks(positions, scenarios)
+        axes[0, 0].set_ylim(-0.7, len(scenarios) - 0.3)
+        handles, texts = axes[0, 0].get_legend_handles_labels()
+        figure.legend(
+            handles, texts, loc="outside lower center", ncols=2, frameon=False, fontsize="small"
+        )
+        figure.suptitle(
+            f"Mean paired difference {first} − {second} by scenario, with 95% CI",
+            fontsize="medium",
+        )
+    return figure
+
+
+def paired_scatter_figure(
+    pairs: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    first: str,
+    second: str,
+    metric_label: str = "ARI",
+    dpi: int = 150,
+) -> Figure:
+    """Per trial, ``first``'s score against ``second``'s, with the line y = x.
+
+    Parameters
+    ----------
+    pairs
+        Scenario label -> (scores of ``second``, scores of ``first``) over the trials
+        where both ran, in panel order.
+    """
+    scenarios = list(pairs)
+    values = np.concatenate([np.r_[x, y] for x, y in pairs.values()] or [np.array([0.0, 1.0])])
+    low = float(min(np.nanmin(values), 0.0)) if len(values) else 0.0
+    limits = (low - 0.03, 1.03)
+    single = len(scenarios) == 1
+    with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
+        figure, axes = _facets(
+            len(scenarios), 5.5 if single else 3.4, 5.5 if single else 3.4, dpi, sharey=True
+        )
+        for ax, scenario in zip(axes, scenarios, strict=True):
+            x, y = pairs[scenario]
+            ax.plot(limits, limits, linestyle="--", color="#C44E52", linewidth=1.2, zorder=0)
+            ax.scatter(x, y, s=14, color=_DIFFERENCE_COLOR, alpha=0.6, linewidths=0)
+            wins = int(np.sum(y > x))
+            ax.set_title(
+                f"{'' if single else scenario + ': '}{first} higher in {wins} of {len(x)}",
+                fontsize="small",
+                loc="left",
+            )
+            ax.set_xlim(limits)
+            ax.set_ylim(limits)
+            ax.set_aspect("equal")
+            sns.despine(ax=ax)
+        figure.supxlabel(f"{metric_label} of {second}")
+        figure.supylabel(f"{metric_label} of {first}")
+        figure.suptitle(
+            f"{metric_label} per trial: {first} against {second}\n"
+            f"above the dashed line y = x, {first} did better",
+            fontsize="medium",
+        )
+    return figure
 
 
 def save(figure: Figure, path: str | os.PathLike[str]) -> None:

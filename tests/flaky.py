@@ -1,6 +1,7 @@
-"""A clusterer that fails on some datasets, for testing how failures are handled.
+"""Test helpers that jobs import by dotted path: a flaky clusterer and a data generator.
 
-Jobs import it by dotted path (``flaky.FlakyKMeans``) when ``tests/`` is on PYTHONPATH.
+Jobs find this module (``flaky.FlakyKMeans``, ``flaky.two_moons``) when ``tests/`` is on
+PYTHONPATH.
 """
 
 from sklearn.cluster import KMeans
@@ -13,3 +14,10 @@ class FlakyKMeans(KMeans):
         if X[0, 0] < 0:
             raise ValueError(f"first point {X[0, 0]:.3f} lies left of the origin")
         return super().fit_predict(X, y, sample_weight=sample_weight)
+
+
+def two_moons(random_state, *, n_samples=200, noise=0.08):
+    """A data generator by dotted path (``flaky.two_moons``): two interleaved half circles."""
+    from sklearn.datasets import make_moons
+
+    return make_moons(n_samples=n_samples, noise=noise, random_state=random_state)

@@ -46,6 +46,7 @@ CODE = {
     "summary": source_digest("simstudy.summary"),
     "figures": source_digest("simstudy.figures", *STUDY_MODULES),
     "provenance": source_digest("simstudy.provenance"),
+    "report": source_digest("simstudy.report"),
 }
 
 # Upper bound on a chunk job's threads (joblib workers); profiles may set their own.
@@ -53,7 +54,7 @@ MAX_CHUNK_THREADS = 8
 
 
 wildcard_constraints:
-    scenario=r"[A-Za-z][A-Za-z0-9_-]*",
+    scenario=r"[A-Za-z][A-Za-z0-9_.-]*",
     group=r"[A-Za-z][A-Za-z0-9_+-]*",
     start=r"\d+",
     stop=r"\d+",
@@ -115,6 +116,10 @@ def final_outputs():
         "results/figures/example_data.png",
         "results/figures/example_clusterings.png",
         "results/figures/ari_difference.png",
+        "results/figures/difference_by_scenario.png",
+        "results/figures/paired_scatter.png",
+        "results/report/summary.html",
+        "results/report/config.html",
     ]
 
 

@@ -3,8 +3,18 @@ rule plot_examples:
         manifest=rules.seed_manifest.output.manifest,
         trials=rules.merge_trials.output.trials,
     output:
-        data="results/figures/example_data.png",
-        clusterings="results/figures/example_clusterings.png",
+        data=report(
+            "results/figures/example_data.png",
+            caption="../report/example_data.rst",
+            category="Figures",
+            labels={"figure": "1 example dataset"},
+        ),
+        clusterings=report(
+            "results/figures/example_clusterings.png",
+            caption="../report/example_clusterings.rst",
+            category="Figures",
+            labels={"figure": "2 example clusterings"},
+        ),
     log:
         "results/logs/plot_examples.log",
     localrule: True
@@ -22,7 +32,12 @@ rule plot_difference:
         trials=rules.merge_trials.output.trials,
         summary=rules.summarize.output.summary,
     output:
-        figure="results/figures/ari_difference.png",
+        figure=report(
+            "results/figures/ari_difference.png",
+            caption="../report/ari_difference.rst",
+            category="Figures",
+            labels={"figure": "3 ARI difference per trial"},
+        ),
     log:
         "results/logs/plot_difference.log",
     localrule: True
@@ -33,3 +48,32 @@ rule plot_difference:
         code=CODE["figures"],
     script:
         "../../scripts/plot_difference.py"
+
+
+rule plot_design:
+    input:
+        trials=rules.merge_trials.output.trials,
+        summary=rules.summarize.output.summary,
+    output:
+        by_scenario=report(
+            "results/figures/difference_by_scenario.png",
+            caption="../report/difference_by_scenario.rst",
+            category="Figures",
+            labels={"figure": "4 difference by scenario"},
+        ),
+        paired=report(
+            "results/figures/paired_scatter.png",
+            caption="../report/paired_scatter.rst",
+            category="Figures",
+            labels={"figure": "5 paired scores"},
+        ),
+    log:
+        "results/logs/plot_design.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    params:
+        config=config,
+        code=CODE["figures"],
+    script:
+        "../../scripts/plot_design.py"

@@ -1,0 +1,23 @@
+"""Rule report_tables: render the summary and the config as HTML for the report."""
+
+from pathlib import Path
+
+from simstudy.logs import logged
+from simstudy.report import config_html, summary_html
+from simstudy.tables import atomic_write
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], smk.rule) as logger:
+        pages = {
+            smk.output.summary: summary_html(smk.input.summary),
+            smk.output.config: config_html(smk.params.config),
+        }
+        for path, page in pages.items():
+            with atomic_write(path) as handle:
+                handle.write(page)
+            logger.info("wrote %s", Path(path))
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - the object Snakemake injects into scripts
