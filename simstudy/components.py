@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+
+if TYPE_CHECKING:  # scikit-learn takes seconds to import; only load it when checking
+    from sklearn.base import BaseEstimator
 
 #: The generator used by a scenario that names none.
 DEFAULT_GENERATOR = "simstudy.data.anisotropic_blobs"
@@ -58,6 +60,8 @@ def load_estimator(path: str) -> type[BaseEstimator]:
         ``os.system``, a class that is not an estimator, an estimator without
         ``fit_predict``).
     """
+    from sklearn.base import BaseEstimator
+
     obj = import_object(path)
     if not (inspect.isclass(obj) and issubclass(obj, BaseEstimator)):
         raise ValueError(

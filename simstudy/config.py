@@ -11,7 +11,10 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import importlib.metadata
+import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -135,7 +138,12 @@ def _fail(key: str, value: Any, reason: str) -> ConfigError:
     return ConfigError(f"config key {key!r} = {value!r}: {reason}")
 
 
-def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+def check_config(
+    config: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
     """Validate a study config and return a copy with every default filled in.
 
     Parameters
@@ -144,6 +152,11 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[s
         The config as Snakemake loaded it (config file plus ``--config`` overrides).
     schema
         The JSON schema of ``workflow/schemas/config.schema.yaml``.
+    cache_dir
+        Where to remember estimator and generator checks that passed. Those checks
+        import scikit-learn and draw a sample dataset (seconds); they are skipped when
+        the very same scenarios and methods already passed with the same versions of the
+        packages that provide them (see :func:`components_fingerprint`).
 
     Returns
     -------
@@ -176,6 +189,23 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[s
                 resolved["comparison"],
                 f"{name!r} is not a method; methods are {', '.join(methods)}",
             )
+    if seeding == "legacy" and len(GROUP_SEPARATOR.join(methods)) > _MAX_GROUP_NAME:
+        raise _fail("methods", list(methods), "too many or too long names for legacy seeding")
+    _check_figures(resolved)
+
+    fingerprint = components_fingerprint(resolved) if cache_dir is not None else None
+    passed = Path(cache_dir, fingerprint) if fingerprint is not None else None
+    if passed is None or not passed.exists():
+        _check_components(resolved)
+        if passed is not None:
+            passed.parent.mkdir(parents=True, exist_ok=True)
+            passed.touch()
+    return resolved
+
+
+def _check_components(resolved: dict[str, Any]) -> None:
+    """Import every estimator and generator and check that it takes its params."""
+    methods = resolved["methods"]
     for name, method in methods.items():
         try:
             components.load_estimator(method["estimator"])
@@ -185,9 +215,6 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[s
             components.check_estimator_params(method["estimator"], method["params"])
         except ValueError as error:
             raise _fail(f"methods.{name}.params", method["params"], str(error)) from None
-    if seeding == "legacy" and len(GROUP_SEPARATOR.join(methods)) > _MAX_GROUP_NAME:
-        raise _fail("methods", list(methods), "too many or too long names for legacy seeding")
-
     for name, scenario in resolved["scenarios"].items():
         try:
             components.load_generator(scenario["generator"])
@@ -198,6 +225,8 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[s
         except ValueError as error:
             raise _fail(f"scenarios.{name}.params", scenario["params"], str(error)) from None
 
+
+def _check_figures(resolved: dict[str, Any]) -> None:
     figures = resolved["figures"]
     if figures["example_scenario"] is None:
         figures["example_scenario"] = next(iter(resolved["scenarios"]))
@@ -213,7 +242,45 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[s
             figures["example_trial"],
             f"must be below n_trials ({resolved['n_trials']})",
         )
-    return resolved
+
+
+# Import names whose distribution is named differently.
+_DISTRIBUTIONS = {"sklearn": "scikit-learn"}
+
+
+def components_fingerprint(resolved: Mapping[str, Any]) -> str | None:
+    """Identify the estimator and generator checks of a config, or None if that is unsafe.
+
+    The fingerprint covers the scenarios and methods as configured, Python's version,
+    the installed version of each package that provides an estimator or generator
+    (read from its metadata, without importing it) and, for this package's own
+    modules, a digest of their code. A dotted path into a module that no installed
+    distribution provides gives None: such code can change unseen, so it is always
+    checked.
+    """
+    from simstudy.provenance import package_modules, source_digest
+
+    paths = [s["generator"] for s in resolved["scenarios"].values()] + [
+        m["estimator"] for m in resolved["methods"].values()
+    ]
+    versions: dict[str, str] = {"python": sys.version}
+    for path in paths:
+        top = path.split(".")[0]
+        if top == "simstudy":
+            continue
+        try:
+            versions[top] = importlib.metadata.version(_DISTRIBUTIONS.get(top, top))
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    own = package_modules(paths)
+    if own:
+        versions["simstudy"] = source_digest(*own, "simstudy.components")
+    checked = {
+        "scenarios": {n: [s["generator"], s["params"]] for n, s in resolved["scenarios"].items()},
+        "methods": {n: [m["estimator"], m["params"]] for n, m in resolved["methods"].items()},
+        "versions": versions,
+    }
+    return hashlib.sha256(canonical_json(checked).encode("utf-8")).hexdigest()
 
 
 def results_config(config: Mapping[str, Any]) -> dict[str, Any]:

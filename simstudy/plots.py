@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from scipy.optimize import linear_sum_assignment
 
 from simstudy.tables import atomic_write
@@ -318,27 +319,13 @@ def difference_by_scenario_figure(
                 label="not significant",
             )
             ax.set_title(f"{metric}: {first} − {second}", fontsize="medium")
-            ax.set_xlabel(f"mean difference in {metric}, 95% CI")
+            ax.set_xlabel(
+                f"mean difference in {metric}, 95% CI\n← {second} better     {first} better →",
+                fontsize="small",
+            )
             span = max(np.nanmax(np.abs(np.r_[lows, highs, 0.0])), 1e-3) * 1.15
             ax.set_xlim(-span, span)
-            ax.text(
-                0.02,
-                1.0,
-                f"← {second} better",
-                transform=ax.transAxes,
-                ha="left",
-                va="bottom",
-                fontsize="small",
-            )
-            ax.text(
-                0.98,
-                1.0,
-                f"{first} better →",
-                transform=ax.transAxes,
-                ha="right",
-                va="bottom",
-                fontsize="small",
-            )
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, symmetric=True))
             sns.despine(ax=ax, left=True)
             ax.tick_params(axis="y", length=0)
         axes[0, 0].set_yticks(positions, scenarios)

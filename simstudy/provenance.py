@@ -51,9 +51,22 @@ def _module_path(module: str) -> Path:
     return path
 
 
-def _imported_package_modules(path: Path) -> set[str]:
+@cache
+def _syntax_tree(module: str) -> ast.Module:
+    path = _module_path(module)
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+@cache
+def _code_fingerprint(module: str) -> bytes:
+    """The module's syntax tree as text: what it does, without comments or layout."""
+    return ast.dump(_syntax_tree(module), annotate_fields=True, include_attributes=False).encode()
+
+
+@cache
+def _imported_package_modules(module: str) -> frozenset[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+    for node in ast.walk(_syntax_tree(module)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -67,7 +80,7 @@ def _imported_package_modules(path: Path) -> set[str]:
                 except ValueError:
                     continue  # an attribute such as simstudy.config.check_config
                 found.add(name)
-    return found
+    return frozenset(found)
 
 
 @cache
@@ -80,7 +93,7 @@ def module_closure(module: str) -> tuple[str, ...]:
         if name in seen:
             continue
         seen.add(name)
-        pending.extend(_imported_package_modules(_module_path(name)) - seen)
+        pending.extend(_imported_package_modules(name) - seen)
     return tuple(sorted(seen))
 
 
@@ -99,10 +112,9 @@ def source_digest(*modules: str) -> str:
     digest = hashlib.sha256()
     closure = sorted({name for module in modules for name in module_closure(module)})
     for name in closure:
-        tree = ast.parse(_module_path(name).read_text(encoding="utf-8"))
         digest.update(name.encode())
         digest.update(b"\0")
-        digest.update(ast.dump(tree, annotate_fields=True, include_attributes=False).encode())
+        digest.update(_code_fingerprint(name))
         digest.update(b"\0")
     return digest.hexdigest()[:16]
 

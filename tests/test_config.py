@@ -114,3 +114,33 @@ def test_trial_spec_ignores_what_cannot_change_results():
     changed = check_config(changed, SCHEMA)
     assert trial_spec(changed, "aniso", "gmm").digest != trial_spec(base, "aniso", "gmm").digest
     assert trial_spec(changed, "aniso", "kmeans") == trial_spec(base, "aniso", "kmeans")
+
+
+def test_passed_component_checks_are_remembered_per_config_and_versions(tmp_path, monkeypatch):
+    import simstudy.config as config_module
+
+    cache = tmp_path / "checked"
+    check_config(copy.deepcopy(TINY_CONFIG), SCHEMA, cache_dir=cache)
+    assert len(list(cache.iterdir())) == 1
+
+    def must_not_run(resolved):
+        raise AssertionError("the cached checks ran again")
+
+    monkeypatch.setattr(config_module, "_check_components", must_not_run)
+    check_config(copy.deepcopy(TINY_CONFIG), SCHEMA, cache_dir=cache)  # a hit: no error
+    changed = copy.deepcopy(TINY_CONFIG)
+    changed["methods"]["kmeans"]["params"]["n_init"] = 4
+    with pytest.raises(AssertionError, match="ran again"):
+        check_config(changed, SCHEMA, cache_dir=cache)
+    monkeypatch.setattr(config_module.importlib.metadata, "version", lambda name: "0.0-other")
+    with pytest.raises(AssertionError, match="ran again"):  # another scikit-learn
+        check_config(copy.deepcopy(TINY_CONFIG), SCHEMA, cache_dir=cache)
+
+
+def test_components_from_unpackaged_modules_are_always_checked():
+    from simstudy.config import components_fingerprint
+
+    config = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
+    assert components_fingerprint(config) is not None
+    config["methods"]["mine"] = {"estimator": "my_local_module.MyClusterer", "params": {}}
+    assert components_fingerprint(config) is None

@@ -23,10 +23,13 @@ from simstudy.provenance import package_modules, source_digest
 from simstudy.tables import remove_stale_temporaries
 
 # Validate before any job is planned: a bad config stops here, naming key and value.
+# Estimator and generator checks that passed before are remembered (see check_config).
 try:
     config.update(
         check_config(
-            config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
+            config,
+            load_schema(workflow.source_path("../schemas/config.schema.yaml")),
+            cache_dir=".snakemake/simstudy/checked-components",
         )
     )
 except ConfigError as error:
