@@ -200,3 +200,47 @@ def draw_design(
         ),
         paired,
     )
+
+
+#: The figures :func:`draw_all` writes, by the key its ``outputs`` mapping uses.
+FIGURE_NAMES = (
+    "example_data",
+    "example_clusterings",
+    "ari_difference",
+    "difference_by_scenario",
+    "paired_scatter",
+)
+
+
+def draw_all(
+    config: Mapping[str, Any],
+    *,
+    manifest: str | os.PathLike[str],
+    trials: str | os.PathLike[str],
+    summary: str | os.PathLike[str],
+    outputs: Mapping[str, str | os.PathLike[str]],
+) -> None:
+    """Write every figure; ``outputs`` maps each name of :data:`FIGURE_NAMES` to a path.
+
+    Raises
+    ------
+    ValueError
+        If ``outputs`` does not name exactly the figures of :data:`FIGURE_NAMES`.
+    """
+    if set(outputs) != set(FIGURE_NAMES):
+        raise ValueError(f"outputs {sorted(outputs)} must name the figures {FIGURE_NAMES}")
+    draw_examples(
+        config,
+        manifest=manifest,
+        trials=trials,
+        data_png=outputs["example_data"],
+        clusterings_png=outputs["example_clusterings"],
+    )
+    draw_difference(config, trials=trials, summary=summary, output=outputs["ari_difference"])
+    draw_design(
+        config,
+        trials=trials,
+        summary=summary,
+        by_scenario=outputs["difference_by_scenario"],
+        paired=outputs["paired_scatter"],
+    )

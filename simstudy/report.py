@@ -66,4 +66,8 @@ def summary_html(summary: str | os.PathLike[str]) -> str:
 def config_html(config: Mapping[str, Any]) -> str:
     """Render the resolved study config (defaults filled in) as YAML in an HTML page."""
     text = yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None)
-    return _page("Study configuration (resolved)", f"<pre>{html.escape(text)}</pre>")
+    note = (
+        "<p>The config that produced the tables, with every default filled in. Figure "
+        "settings and labels change only the drawing and are not listed.</p>"
+    )
+    return _page("Study configuration (resolved)", f"{note}<pre>{html.escape(text)}</pre>")

@@ -19,8 +19,8 @@ from conftest import REPO, TINY_CONFIG, planned_jobs, snakemake
 
 pytestmark = pytest.mark.e2e
 
-DOWNSTREAM = {"merge_trials", "record_provenance", "summarize", "plot_examples", "plot_difference"}
-FIGURES = {"plot_examples", "plot_difference"}
+DOWNSTREAM = {"merge_trials", "record_provenance", "summarize", "plot_figures", "report_tables"}
+FIGURES = {"plot_figures"}
 
 
 def study_config(seeding: str) -> dict:
@@ -190,7 +190,10 @@ def plan(chunks: int = 0, manifest: int = 0, others=frozenset()) -> dict[str, in
         ("chunk_size=3", plan(2 * 2 * 3, 0, DOWNSTREAM)),  # same results, new split
         ("metrics=[ari,nmi]", plan(8, 0, DOWNSTREAM)),
         ("on_error=record", plan(0, 0, DOWNSTREAM)),
-        ("comparison=[kmeans,gmm]", plan(0, 0, {"summarize", "record_provenance", *FIGURES})),
+        (
+            "comparison=[kmeans,gmm]",
+            plan(0, 0, {"summarize", "record_provenance", "report_tables", *FIGURES}),
+        ),
     ],
 )
 def test_study_wide_edits(finished, tmp_path, override, expected):
@@ -237,7 +240,7 @@ def append_code(path: Path, code: str) -> None:
         ("data.py", "\n\ndef _unused():\n    return 1\n", plan(8, 0, DOWNSTREAM)),
         ("seeding.py", "\n\nLIMIT = 3\n", plan(8, 1, DOWNSTREAM)),
         ("plots.py", "\n\nEXTRA = 1\n", plan(0, 0, FIGURES)),
-        ("summary.py", "\n\nEXTRA = 1\n", plan(0, 0, {"summarize", *FIGURES})),
+        ("summary.py", "\n\nEXTRA = 1\n", plan(0, 0, {"summarize", "report_tables", *FIGURES})),
         ("merge.py", "\n\nEXTRA = 1\n", plan(0, 0, DOWNSTREAM)),
         ("trials.py", "\n# a comment only: the code does not change\n", plan()),
     ],
@@ -257,5 +260,5 @@ def test_editing_a_rule_script_reruns_that_rule(finished, tmp_path, repo_copy):
     script = repo_copy / "scripts" / "summarize.py"
     append_code(script, "\n")
     assert plan_with(repo_copy, workdir, study_config("spawn")) == plan(
-        0, 0, {"summarize", "plot_difference"}
+        0, 0, {"summarize", "report_tables", *FIGURES}
     )

@@ -63,7 +63,7 @@ def test_tiny_study_runs_through_to_the_figures(tmp_path, tiny_config):
     for key in ("python", "numpy", "scikit-learn", "joblib", "pandas"):
         assert key in provenance["versions"]
 
-    for log in ("seed_manifest", "merge_trials", "summarize", "plot_examples", "plot_difference"):
+    for log in ("seed_manifest", "merge_trials", "summarize", "plot_figures", "report_tables"):
         assert (results / "logs" / f"{log}.log").stat().st_size > 0
     rerun = snakemake(tmp_path, "--cores", "2", config=tiny_config)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr

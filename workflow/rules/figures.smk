@@ -1,74 +1,43 @@
-rule plot_examples:
+# All figures come from one job: matplotlib, seaborn and scikit-learn are imported once,
+# which keeps a partial rerun cheap. Figure settings reach only this rule.
+rule plot_figures:
     input:
         manifest=rules.seed_manifest.output.manifest,
         trials=rules.merge_trials.output.trials,
+        summary=rules.summarize.output.summary,
     output:
-        data=report(
+        example_data=report(
             "results/figures/example_data.png",
             caption="../report/example_data.rst",
             category="Figures",
             labels={"figure": "1 example dataset"},
         ),
-        clusterings=report(
+        example_clusterings=report(
             "results/figures/example_clusterings.png",
             caption="../report/example_clusterings.rst",
             category="Figures",
             labels={"figure": "2 example clusterings"},
         ),
-    log:
-        "results/logs/plot_examples.log",
-    localrule: True
-    conda:
-        "../../environment.yml"
-    params:
-        config=config,
-        code=CODE["figures"],
-    script:
-        "../../scripts/plot_examples.py"
-
-
-rule plot_difference:
-    input:
-        trials=rules.merge_trials.output.trials,
-        summary=rules.summarize.output.summary,
-    output:
-        figure=report(
+        ari_difference=report(
             "results/figures/ari_difference.png",
             caption="../report/ari_difference.rst",
             category="Figures",
             labels={"figure": "3 ARI difference per trial"},
         ),
-    log:
-        "results/logs/plot_difference.log",
-    localrule: True
-    conda:
-        "../../environment.yml"
-    params:
-        config=config,
-        code=CODE["figures"],
-    script:
-        "../../scripts/plot_difference.py"
-
-
-rule plot_design:
-    input:
-        trials=rules.merge_trials.output.trials,
-        summary=rules.summarize.output.summary,
-    output:
-        by_scenario=report(
+        difference_by_scenario=report(
             "results/figures/difference_by_scenario.png",
             caption="../report/difference_by_scenario.rst",
             category="Figures",
             labels={"figure": "4 difference by scenario"},
         ),
-        paired=report(
+        paired_scatter=report(
             "results/figures/paired_scatter.png",
             caption="../report/paired_scatter.rst",
             category="Figures",
             labels={"figure": "5 paired scores"},
         ),
     log:
-        "results/logs/plot_design.log",
+        "results/logs/plot_figures.log",
     localrule: True
     conda:
         "../../environment.yml"
@@ -76,4 +45,4 @@ rule plot_design:
         config=config,
         code=CODE["figures"],
     script:
-        "../../scripts/plot_design.py"
+        "../../scripts/plot_figures.py"

@@ -21,7 +21,7 @@ rule report_tables:
     conda:
         "../../environment.yml"
     params:
-        config=config,
+        config=results_config(config),
         code=CODE["report"],
     script:
         "../../scripts/report_tables.py"

@@ -1,19 +1,19 @@
-"""Rule plot_design: draw the difference by scenario and the paired scatter."""
+"""Rule plot_figures: draw every figure of the study."""
 
-from simstudy.figures import draw_design
+from simstudy.figures import draw_all
 from simstudy.logs import logged
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
-        draw_design(
+        draw_all(
             smk.params.config,
+            manifest=smk.input.manifest,
             trials=smk.input.trials,
             summary=smk.input.summary,
-            by_scenario=smk.output.by_scenario,
-            paired=smk.output.paired,
+            outputs=dict(smk.output.items()),
         )
-        logger.info("wrote %s and %s", smk.output.by_scenario, smk.output.paired)
+        logger.info("wrote %s", ", ".join(smk.output))
 
 
 if __name__ == "__main__":
