@@ -238,3 +238,19 @@ def test_long_chunks_log_progress_with_rate_and_eta(caplog):
     assert len(progress) == 5
     assert progress[-1].startswith("aniso/kmeans trials 0-4: 5/5 trials (100%)")
     assert "trials/s" in progress[0] and "ETA" in progress[0]
+
+
+def test_spawn_mode_matches_the_independent_plain_script(default_config):
+    """benchmarks/plain_script.py derives seeds and streams as documented, on its own."""
+    import importlib.util
+
+    location = REPO / "benchmarks" / "plain_script.py"
+    module_spec = importlib.util.spec_from_file_location("plain_script", location)
+    plain = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(plain)
+    spec = trial_spec(default_config, "aniso", "gmm+kmeans")
+    seeds = seeding.trial_seeds(8888, "spawn", 0, 3)
+    for trial in range(3):
+        outcome = run_trial(spec, trial, seeds[trial])
+        _, gmm, kmeans = plain.one_trial(trial)
+        assert (outcome.scores["gmm"]["ari"], outcome.scores["kmeans"]["ari"]) == (gmm, kmeans)
