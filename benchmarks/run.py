@@ -44,8 +44,11 @@ BIN = Path(sys.executable).parent
 SNAKEMAKE = BIN / "snakemake"
 OUT = REPO / "benchmarks" / "out"
 
-#: The chunk size the README recommends for large studies (see "Choosing a chunk size").
-RECOMMENDED_CHUNK = 500
+sys.path.insert(0, str(REPO))
+from simstudy.layout import recommended_chunk_size  # noqa: E402
+
+#: The default study has one scenario and two methods: two (scenario, method) groups.
+GROUPS = 2
 
 
 @dataclass
@@ -193,19 +196,20 @@ def up_to_date_rerun(workdir: Path, reps: int) -> Row:
 
 
 def dry_run(root: Path, reps: int, trials: int) -> Row:
-    config = study_config(n_trials=trials, chunk_size=RECOMMENDED_CHUNK)
+    chunk = recommended_chunk_size(trials, GROUPS)
+    config = study_config(n_trials=trials, chunk_size=chunk)
     workdir = workdir_with(config, root, f"dry-{trials}")
     runs = []
     for rep in range(reps):
         run = snakemake(workdir, "--dry-run", "--quiet", "rules")
         runs.append(run)
         log(f"dry run {trials} trials rep {rep + 1}: {run.seconds:.1f} s, {run.peak_mb:.0f} MB")
-    jobs = 2 * -(-trials // RECOMMENDED_CHUNK)
+    jobs = GROUPS * -(-trials // chunk)
     seconds = median([r.seconds for r in runs])
     peak = max(r.peak_mb for r in runs)
     return Row(
         "d",
-        f"snakemake -n, {trials:,} trials, chunk_size {RECOMMENDED_CHUNK} ({jobs:,} chunk jobs)",
+        f"snakemake -n, {trials:,} trials, chunk_size {chunk} ({jobs:,} chunk jobs)",
         f"{seconds:.1f} s, peak {peak:.0f} MB",
         "<= 10 s, <= 1 GB",
         seconds <= 10 and peak <= 1024,
@@ -213,16 +217,17 @@ def dry_run(root: Path, reps: int, trials: int) -> Row:
 
 
 def grow_by_ten_percent(root: Path, reps: int, trials: int) -> Row:
+    chunk = recommended_chunk_size(trials, GROUPS)
     full, grow = [], []
     for rep in range(reps):
         workdir = workdir_with(
-            study_config(n_trials=trials, chunk_size=RECOMMENDED_CHUNK), root, f"grow-{rep}"
+            study_config(n_trials=trials, chunk_size=chunk), root, f"grow-{rep}"
         )
         run = snakemake(workdir, "--cores", "2")
         full.append(run.seconds)
         (workdir / "study.yaml").write_text(
             yaml.safe_dump(
-                study_config(n_trials=trials + trials // 10, chunk_size=RECOMMENDED_CHUNK),
+                study_config(n_trials=trials + trials // 10, chunk_size=chunk),
                 sort_keys=False,
             )
         )
@@ -233,7 +238,7 @@ def grow_by_ten_percent(root: Path, reps: int, trials: int) -> Row:
     return Row(
         "e",
         f"raise n_trials {trials} -> {trials + trials // 10} after a full run "
-        f"(everything, chunk_size {RECOMMENDED_CHUNK})",
+        f"(everything, chunk_size {chunk})",
         f"{median(grow):.1f} s vs {median(full):.1f} s: ratio {ratio:.2f}",
         "<= 0.15",
         ratio <= 0.15,
@@ -253,7 +258,6 @@ merge_trials(chunks, root / "trials.csv", manifest=root / "manifest.csv",
 
 def synthetic_chunks(root: Path, trials: int, chunk: int) -> None:
     """Chunk files of two methods holding ``trials`` trials each: 2 x trials rows."""
-    sys.path.insert(0, str(REPO))
     import numpy as np
 
     from simstudy.layout import chunk_files
@@ -288,7 +292,7 @@ def merge_million(root: Path, reps: int) -> Row:
     if not (data / "manifest.csv").exists():
         data.mkdir(parents=True, exist_ok=True)
         log("writing 1,000,000 synthetic rows (500,000 trials x 2 methods)")
-        synthetic_chunks(data, 500_000, RECOMMENDED_CHUNK)
+        synthetic_chunks(data, 500_000, recommended_chunk_size(500_000, GROUPS))
     runs = []
     for rep in range(reps):
         run = measure(

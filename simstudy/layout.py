@@ -21,6 +21,13 @@ from typing import NamedTuple
 
 CHUNK_DIR = "results/chunks"
 
+#: Trials per chunk below which a job's start-up (about 3 s: Python, scikit-learn and the
+#: joblib workers) costs more than ~5% of the default study's work (see README).
+MIN_RECOMMENDED_CHUNK = 500
+
+#: Chunk jobs above which planning the DAG becomes slow (about 6 s per 1,000 jobs here).
+MAX_RECOMMENDED_JOBS = 1_000
+
 _CHUNK_NAME = re.compile(r"(?P<start>\d+)-(?P<stop>\d+)\.csv")
 
 
@@ -49,6 +56,16 @@ def chunk_slots(n_trials: int, chunk_size: int) -> list[tuple[int, int]]:
             f"n_trials {n_trials!r} and chunk_size {chunk_size!r} must both be at least 1"
         )
     return [(start, min(start + chunk_size, n_trials)) for start in range(0, n_trials, chunk_size)]
+
+
+def recommended_chunk_size(n_trials: int, groups: int) -> int:
+    """The chunk size the README recommends for ``n_trials`` trials.
+
+    At least :data:`MIN_RECOMMENDED_CHUNK` trials, so start-up costs stay small, and large
+    enough that the study has at most :data:`MAX_RECOMMENDED_JOBS` chunk jobs, where
+    ``groups`` is the number of (scenario, method group) pairs.
+    """
+    return max(MIN_RECOMMENDED_CHUNK, -(-n_trials * groups // MAX_RECOMMENDED_JOBS))
 
 
 def parse_chunk_path(path: str | os.PathLike[str]) -> Chunk:

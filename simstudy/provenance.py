@@ -195,6 +195,7 @@ def chunk_record(
         "trials": [start, stop],
         "rows": rows,
         "n_jobs": n_jobs,
+        "workers": max(1, min(n_jobs, stop - start)),
         "inner_threads_per_worker": 1,
         "started": _timestamp(started),
         "finished": _timestamp(finished),

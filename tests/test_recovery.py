@@ -233,7 +233,7 @@ def test_provenance_ties_rows_to_versions_config_seeding_threads_and_commit(tmp_
     assert len(record["config_sha256"]) == 64
     assert (record["seeding"], record["seed"]) == ("spawn", tiny_config["seed"])
     assert record["threads"]["inner_threads_per_worker"] == 1
-    assert record["threads"]["n_jobs_per_chunk"] == [1, 2]  # the last chunk has one trial
+    assert record["threads"]["n_jobs_per_chunk"] == [2]  # the job's threads: --cores 2
     assert "OMP_NUM_THREADS" in record["chunks"][0]["job"]["thread_settings"]
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
     if commit.returncode == 0:

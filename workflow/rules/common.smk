@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 from simstudy.config import (
     ConfigError,
@@ -18,7 +19,12 @@ from simstudy.config import (
     results_config,
     trial_spec,
 )
-from simstudy.layout import CHUNK_DIR, chunk_files
+from simstudy.layout import (
+    CHUNK_DIR,
+    MAX_RECOMMENDED_JOBS,
+    chunk_files,
+    recommended_chunk_size,
+)
 from simstudy.provenance import package_modules, source_digest
 from simstudy.tables import remove_stale_temporaries
 
@@ -52,7 +58,8 @@ CODE = {
     "report": source_digest("simstudy.report"),
 }
 
-# Upper bound on a chunk job's threads (joblib workers); profiles may set their own.
+# Threads of a chunk job, i.e. its joblib workers (never more than it has trials).
+# Snakemake scales this down to --cores; profiles may set their own (set-threads).
 MAX_CHUNK_THREADS = 8
 
 
@@ -75,6 +82,19 @@ def study_chunks():
     )
 
 
+def warn_if_too_many_chunks():
+    """Say so when the study has more chunk jobs than Snakemake plans quickly."""
+    chunks = len(study_chunks())
+    if chunks > 2 * MAX_RECOMMENDED_JOBS:
+        groups = chunks // -(-config["n_trials"] // config["chunk_size"])
+        better = recommended_chunk_size(config["n_trials"], groups)
+        logger.warning(
+            f"{chunks} chunk jobs: planning them takes a while (about 6 s per 1,000). "
+            f"chunk_size {better} would give about {MAX_RECOMMENDED_JOBS}; see the README, "
+            f"'Choosing a chunk size'."
+        )
+
+
 def chunk_records():
     """The JSON record that each chunk job writes beside its CSV."""
     return [str(Path(path).with_suffix(".json")) for path in study_chunks()]
@@ -92,11 +112,6 @@ def group_spec(scenario, group):
 def chunk_spec(wildcards):
     """Canonical JSON of everything a chunk's results depend on (see simstudy.spec)."""
     return group_spec(wildcards.scenario, wildcards.group).to_json()
-
-
-def chunk_threads(wildcards):
-    """Threads, hence joblib workers, for a chunk: no more than it has trials."""
-    return max(1, min(MAX_CHUNK_THREADS, int(wildcards.stop) - int(wildcards.start)))
 
 
 def study_specs():
@@ -124,6 +139,9 @@ def final_outputs():
         "results/report/summary.html",
         "results/report/config.html",
     ]
+
+
+warn_if_too_many_chunks()
 
 
 # A run killed with SIGKILL leaves the temporary files of the jobs it was running

@@ -1,7 +1,9 @@
+# Plain paths rather than rules.<name>.output in the two rules that take one input per
+# chunk: Snakemake 9 maps such references in time quadratic in the number of inputs.
 rule merge_trials:
     input:
         chunks=study_chunks(),
-        manifest=rules.seed_manifest.output.manifest,
+        manifest="results/manifest.csv",
     output:
         trials="results/trials.csv",
     log:
@@ -20,7 +22,7 @@ rule merge_trials:
 
 rule record_provenance:
     input:
-        trials=rules.merge_trials.output.trials,
+        trials="results/trials.csv",
         records=chunk_records(),
     output:
         provenance="results/provenance.json",

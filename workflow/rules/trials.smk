@@ -12,7 +12,7 @@ rule run_chunk:
         "results/benchmarks/run_chunk/{scenario}/{group}/{start}-{stop}.tsv"
     conda:
         "../../environment.yml"
-    threads: chunk_threads
+    threads: MAX_CHUNK_THREADS
     params:
         spec=chunk_spec,
     script:
