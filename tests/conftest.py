@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+#: Chunk jobs with one worker each, so that two run side by side on two cores. Starting
+#: joblib workers costs seconds, far more than a tiny chunk's trials; tests that are
+#: about parallel workers (determinism, pinning) use the default threads.
+ONE_WORKER = ("--set-threads", "run_chunk=1")
 
 #: A study small enough to run end to end in seconds: fewer points, fewer restarts.
 TINY_CONFIG = {
@@ -117,3 +123,40 @@ def one_blas_thread():
 
     with threadpool_limits(limits=1):
         yield
+
+
+def finished_config(seeding: str) -> dict:
+    """The shared finished study: 7 trials in chunks of 4; under spawn, two scenarios."""
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(seeding=seeding, n_trials=7, chunk_size=4)
+    if seeding == "spawn":  # a second scenario, to show that edits stay within one
+        config["scenarios"]["round"] = {
+            "params": {"n_samples": 60, "cluster_std": 1.5, "transformation": [[1, 0], [0, 1]]}
+        }
+    return config
+
+
+@pytest.fixture(scope="session")
+def finished_study(tmp_path_factory):
+    """``finished_study(seeding)``: the folder of a finished run of :func:`finished_config`.
+
+    Each scheme runs once per test session. Tests must not change the folder; copy it
+    with :func:`fresh_copy` first (copies keep mtimes and Snakemake's metadata, so a copy
+    is up to date too).
+    """
+    built: dict[str, Path] = {}
+
+    def get(seeding: str) -> Path:
+        if seeding not in built:
+            workdir = tmp_path_factory.mktemp(f"finished-{seeding}")
+            snakemake(workdir, "--cores", "2", *ONE_WORKER, config=finished_config(seeding))
+            built[seeding] = workdir
+        return built[seeding]
+
+    return get
+
+
+def fresh_copy(source: Path, tmp_path: Path) -> Path:
+    workdir = tmp_path / "study"
+    shutil.copytree(source, workdir, symlinks=True)
+    return workdir

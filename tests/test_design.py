@@ -12,7 +12,7 @@ import yaml
 
 from simstudy.config import ConfigError, check_config, load_schema
 
-from conftest import REPO, TINY_CONFIG, snakemake
+from conftest import ONE_WORKER, REPO, TINY_CONFIG, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,7 @@ def design_config() -> dict:
 @pytest.fixture(scope="module")
 def design_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("design")
-    snakemake(workdir, "--cores", "2", config=design_config(), env=HELPERS_ENV)
+    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=design_config(), env=HELPERS_ENV)
     snakemake(workdir, "--report", "results/report.html", config=design_config(), env=HELPERS_ENV)
     return workdir
 

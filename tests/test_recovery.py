@@ -14,7 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SNAKEMAKE, TINY_CONFIG, snakemake, write_config
+from simstudy.seeding import trial_seeds
+
+from conftest import (
+    ONE_WORKER,
+    REPO,
+    SNAKEMAKE,
+    TINY_CONFIG,
+    finished_config,
+    fresh_copy,
+    snakemake,
+    write_config,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +47,7 @@ def test_a_killed_run_leaves_no_partial_chunk_and_recovers_identically(tmp_path)
     config = slow_config()
     reference = tmp_path / "reference"
     reference.mkdir()
-    snakemake(reference, "results/trials.csv", "--cores", "2", config=config)
+    snakemake(reference, "results/trials.csv", "--cores", "2", *ONE_WORKER, config=config)
 
     workdir = tmp_path / "killed"
     workdir.mkdir()
@@ -103,7 +114,7 @@ def test_a_failing_trial_stops_its_job_and_says_how_to_replay_it(tmp_path):
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    seed = (tmp_path / "results/manifest.csv").read_text().splitlines()[1].split(",")[1]
+    seed = trial_seeds(TINY_CONFIG["seed"], "spawn", 0, 1)[0]  # the manifest may not exist yet
     assert f"trial failed: scenario=aniso trial=0 method=flaky seed={seed}" in output
     assert "lies left of the origin" in output
     assert "Replay it with: simstudy replay --scenario aniso --trial 0 --method flaky" in output
@@ -113,7 +124,7 @@ def test_a_failing_trial_stops_its_job_and_says_how_to_replay_it(tmp_path):
 
 
 def test_record_mode_keeps_failures_as_rows_counted_by_the_summary(tmp_path):
-    snakemake(tmp_path, "--cores", "2", config=flaky_config("record"), env=FLAKY_ENV)
+    snakemake(tmp_path, "--cores", "2", *ONE_WORKER, config=flaky_config("record"), env=FLAKY_ENV)
     with open(tmp_path / "results/trials.csv", newline="") as handle:
         trials = list(csv.DictReader(handle))
     flaky = {row["trial"]: row for row in trials if row["method"] == "flaky"}
@@ -149,97 +160,69 @@ def replay(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("seeding", ["spawn", "legacy"])
-def test_replay_reproduces_a_trials_row_and_can_draw_it(tmp_path, seeding):
-    config = {**copy.deepcopy(TINY_CONFIG), "seeding": seeding}
-    snakemake(
-        tmp_path, "results/trials.csv", "results/provenance.json", "--cores", "2", config=config
-    )
-    with open(tmp_path / "results/trials.csv", newline="") as handle:
+def test_replay_reproduces_a_trials_row_and_can_draw_it(finished_study, tmp_path, seeding):
+    results = finished_study(seeding) / "results"
+    with open(results / "trials.csv", newline="") as handle:
         row = next(
             r for r in csv.DictReader(handle) if r["trial"] == "5" and r["method"] == "kmeans"
         )
     result = replay(
         tmp_path,
-        "--scenario",
-        "aniso",
-        "--trial",
-        "5",
-        "--method",
-        "kmeans",
-        "--plot",
-        "trial5.png",
+        *("--scenario", "aniso", "--trial", "5", "--method", "kmeans"),
+        *("--results", str(results), "--plot", "trial5.png"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"ARI = {row['ari']}\n" in result.stdout
     assert f"seed {row['seed']}\n" in result.stdout
-    assert "matches results/trials.csv: yes" in result.stdout
+    assert f"matches {results}/trials.csv: yes" in result.stdout
     assert (tmp_path / "trial5.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_replay_reports_a_changed_result(tmp_path, tiny_config):
-    snakemake(
-        tmp_path,
-        "results/trials.csv",
-        "results/provenance.json",
-        "--cores",
-        "2",
-        config=tiny_config,
-    )
-    trials = tmp_path / "results/trials.csv"
+def test_replay_reports_a_changed_result(finished_study, tmp_path):
+    workdir = fresh_copy(finished_study("spawn"), tmp_path)
+    trials = workdir / "results/trials.csv"
     lines = trials.read_text().splitlines()
     cells = lines[1].split(",")
     cells[3] = "0.123"
     lines[1] = ",".join(cells)
     trials.write_text("\n".join(lines) + "\n")
-    result = replay(tmp_path, "--scenario", cells[0], "--trial", cells[1], "--method", cells[2])
+    result = replay(workdir, "--scenario", cells[0], "--trial", cells[1], "--method", cells[2])
     assert result.returncode == 1
     assert "matches results/trials.csv: NO" in result.stdout
 
 
-def test_replay_names_a_bad_request(tmp_path, tiny_config):
-    snakemake(tmp_path, "results/manifest.csv", "--cores", "1", config=tiny_config)
+def test_replay_names_a_bad_request(finished_study, tmp_path):
+    results = str(finished_study("spawn") / "results")
     result = replay(
-        tmp_path,
-        "--scenario",
-        "aniso",
-        "--trial",
-        "99",
-        "--method",
-        "gmm",
-        "--configfile",
-        "study.yaml",
+        tmp_path, "--scenario", "aniso", "--trial", "99", "--method", "gmm", "--results", results
     )
     assert result.returncode == 2
     assert "trial 99 is not in the manifest" in result.stderr
     result = replay(
-        tmp_path,
-        "--scenario",
-        "aniso",
-        "--trial",
-        "0",
-        "--method",
-        "dbscan",
-        "--configfile",
-        "study.yaml",
+        tmp_path, "--scenario", "aniso", "--trial", "0", "--method", "dbscan", "--results", results
     )
+    assert result.returncode == 2
     assert "method 'dbscan' is not in the study" in result.stderr
 
 
-def test_provenance_ties_rows_to_versions_config_seeding_threads_and_commit(tmp_path, tiny_config):
-    snakemake(tmp_path, "results/provenance.json", "--cores", "2", config=tiny_config)
-    record = json.loads((tmp_path / "results/provenance.json").read_text())
+def test_provenance_ties_rows_to_versions_config_seeding_threads_and_commit(finished_study):
+    workdir = finished_study("spawn")
+    config = finished_config("spawn")
+    record = json.loads((workdir / "results/provenance.json").read_text())
     for package in ("python", "numpy", "scikit-learn", "joblib", "pandas"):
         assert record["versions"][package]
     assert len(record["config_sha256"]) == 64
-    assert (record["seeding"], record["seed"]) == ("spawn", tiny_config["seed"])
+    assert (record["seeding"], record["seed"]) == ("spawn", config["seed"])
     assert record["threads"]["inner_threads_per_worker"] == 1
-    assert record["threads"]["n_jobs_per_chunk"] == [2]  # the job's threads: --cores 2
+    assert record["threads"]["n_jobs_per_chunk"] == [1]  # --set-threads run_chunk=1
     assert "OMP_NUM_THREADS" in record["chunks"][0]["job"]["thread_settings"]
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
     if commit.returncode == 0:
         assert record["git_commit"].startswith(commit.stdout.strip())
-    with open(tmp_path / "results/trials.csv", newline="") as handle:
+    else:
+        assert record["git_commit"] is None
+    with open(workdir / "results/trials.csv", newline="") as handle:
         digests = {row["spec"] for row in csv.DictReader(handle)}
     assert digests == set(record["specs"])
     for spec in record["specs"].values():
-        assert spec["seed"] == tiny_config["seed"] and spec["code"]
+        assert spec["seed"] == config["seed"] and spec["code"]

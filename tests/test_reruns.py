@@ -8,14 +8,13 @@ Each row of the README's "Changing a study" table is one test here.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TINY_CONFIG, planned_jobs, snakemake
+from conftest import ONE_WORKER, REPO, finished_config, fresh_copy, planned_jobs, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -23,31 +22,12 @@ DOWNSTREAM = {"merge_trials", "record_provenance", "summarize", "plot_figures", 
 FIGURES = {"plot_figures"}
 
 
-def study_config(seeding: str) -> dict:
-    config = copy.deepcopy(TINY_CONFIG)
-    config.update(seeding=seeding, n_trials=7, chunk_size=4)
-    if seeding == "spawn":  # a second scenario, to show that edits stay within one
-        config["scenarios"]["round"] = {
-            "params": {"n_samples": 60, "cluster_std": 1.5, "transformation": [[1, 0], [0, 1]]}
-        }
-    return config
+study_config = finished_config
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> dict[str, Path]:
-    """One finished study per seeding scheme (spawn: 2 scenarios x 2 methods x 2 chunks)."""
-    studies = {}
-    for seeding in ("spawn", "legacy"):
-        workdir = tmp_path_factory.mktemp(f"finished-{seeding}")
-        snakemake(workdir, "--cores", "2", config=study_config(seeding))
-        studies[seeding] = workdir
-    return studies
-
-
-def fresh_copy(finished: dict[str, Path], seeding: str, tmp_path: Path) -> Path:
-    workdir = tmp_path / "study"
-    shutil.copytree(finished[seeding], workdir, symlinks=True)
-    return workdir
+@pytest.fixture
+def finished(finished_study):
+    return {seeding: finished_study(seeding) for seeding in ("spawn", "legacy")}
 
 
 def fingerprint(path: Path) -> tuple[str, int]:
@@ -73,13 +53,13 @@ def method_of(line: str) -> str:
 
 
 def test_a_finished_study_is_up_to_date(finished, tmp_path):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     assert planned_jobs(workdir, config=study_config("spawn")) == {}
 
 
 @pytest.mark.parametrize("seeding", ["spawn", "legacy"])
 def test_more_trials_run_only_new_and_partial_chunks(finished, tmp_path, seeding):
-    workdir = fresh_copy(finished, seeding, tmp_path)
+    workdir = fresh_copy(finished[seeding], tmp_path)
     before = chunk_fingerprints(workdir)
     old_rows = rows(workdir)
     old_seeds = (workdir / "results/manifest.csv").read_text().splitlines()
@@ -87,7 +67,7 @@ def test_more_trials_run_only_new_and_partial_chunks(finished, tmp_path, seeding
     groups = 2 * 2 if seeding == "spawn" else 1  # (scenario, method group) pairs
     # Trials 0-3 are a full chunk and stay; chunk 4-7 was partial and becomes 4-8; 8-10 is new.
     assert planned_jobs(workdir, config=config) == plan(2 * groups, 1, DOWNSTREAM)
-    snakemake(workdir, "--cores", "2", config=config)
+    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
     after = chunk_fingerprints(workdir)
     full = [name for name in before if name.endswith("/0-4.csv")]
     assert len(full) == groups
@@ -101,12 +81,12 @@ def test_more_trials_run_only_new_and_partial_chunks(finished, tmp_path, seeding
 
 
 def test_fewer_trials_rerun_no_trial_and_keep_only_the_first_ones(finished, tmp_path):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     before = chunk_fingerprints(workdir)
     old_rows = rows(workdir)
     config = {**study_config("spawn"), "n_trials": 5}
     assert planned_jobs(workdir, config=config) == plan(0, 1, DOWNSTREAM)
-    snakemake(workdir, "--cores", "2", config=config)
+    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
     assert chunk_fingerprints(workdir) == before
     assert rows(workdir) == [line for line in old_rows if trial_of(line) < 5]
     summary = (workdir / "results/summary.csv").read_text().splitlines()[1:]
@@ -116,7 +96,7 @@ def test_fewer_trials_rerun_no_trial_and_keep_only_the_first_ones(finished, tmp_
 
 
 def test_adding_a_method_runs_only_its_trials(finished, tmp_path):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     before = chunk_fingerprints(workdir)
     old_rows = rows(workdir)
     config = study_config("spawn")
@@ -126,14 +106,14 @@ def test_adding_a_method_runs_only_its_trials(finished, tmp_path):
     }
     # ward's two chunks in each of two scenarios, nothing else upstream
     assert planned_jobs(workdir, config=config) == plan(2 * 2, 0, DOWNSTREAM)
-    snakemake(workdir, "--cores", "2", config=config)
+    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
     after = chunk_fingerprints(workdir)
     assert {name: after[name] for name in before} == before
     assert rows(workdir, lambda line: method_of(line) != "ward") == old_rows
 
 
 def test_adding_a_method_in_legacy_mode_reruns_every_trial(finished, tmp_path):
-    workdir = fresh_copy(finished, "legacy", tmp_path)
+    workdir = fresh_copy(finished["legacy"], tmp_path)
     config = study_config("legacy")
     config["methods"]["ward"] = {
         "estimator": "sklearn.cluster.AgglomerativeClustering",
@@ -144,7 +124,7 @@ def test_adding_a_method_in_legacy_mode_reruns_every_trial(finished, tmp_path):
 
 
 def test_changing_a_methods_params_reruns_that_method(finished, tmp_path):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     config = study_config("spawn")
     config["methods"]["kmeans"]["params"]["n_init"] = 3
     assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
@@ -154,7 +134,7 @@ def test_changing_a_methods_params_reruns_that_method(finished, tmp_path):
 
 
 def test_changing_a_scenarios_params_reruns_that_scenario(finished, tmp_path):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     config = study_config("spawn")
     config["scenarios"]["round"]["params"]["cluster_std"] = 2.0
     assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
@@ -164,7 +144,7 @@ def test_changing_a_scenarios_params_reruns_that_scenario(finished, tmp_path):
 
 
 def test_adding_a_scenario_runs_only_its_trials(finished, tmp_path):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     config = study_config("spawn")
     config["scenarios"]["wide"] = {"params": {"n_samples": 60, "cluster_std": 4.0}}
     assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
@@ -197,7 +177,7 @@ def plan(chunks: int = 0, manifest: int = 0, others=frozenset()) -> dict[str, in
     ],
 )
 def test_study_wide_edits(finished, tmp_path, override, expected):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     assert planned_jobs(workdir, "--config", override, config=study_config("spawn")) == expected
 
 
@@ -206,7 +186,7 @@ def test_study_wide_edits(finished, tmp_path, override, expected):
     ["figures={dpi: 80}", "figures={example_trial: 3}", "methods={gmm: {label: Mixture}}"],
 )
 def test_figure_settings_redraw_only_the_figures(finished, tmp_path, override):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     assert planned_jobs(workdir, "--config", override, config=study_config("spawn")) == plan(
         0, 0, FIGURES
     )
@@ -248,7 +228,7 @@ def append_code(path: Path, code: str) -> None:
 def test_library_edits_rerun_the_stages_that_run_that_code(
     finished, tmp_path, repo_copy, module, code, expected
 ):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     config = study_config("spawn")
     assert plan_with(repo_copy, workdir, config) == {}, "the copy must be up to date first"
     append_code(repo_copy / "simstudy" / module, code)
@@ -256,7 +236,7 @@ def test_library_edits_rerun_the_stages_that_run_that_code(
 
 
 def test_editing_a_rule_script_reruns_that_rule(finished, tmp_path, repo_copy):
-    workdir = fresh_copy(finished, "spawn", tmp_path)
+    workdir = fresh_copy(finished["spawn"], tmp_path)
     script = repo_copy / "scripts" / "summarize.py"
     append_code(script, "\n")
     assert plan_with(repo_copy, workdir, study_config("spawn")) == plan(
