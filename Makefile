@@ -19,6 +19,10 @@ report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report results/report.html
 
+# Workflow against a plain script, and costs as a study grows (about 40 minutes).
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check simstudy scripts tests benchmarks
 	$(BIN)/ruff format --check simstudy scripts tests benchmarks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,11 +28,20 @@ def logged(path: str | os.PathLike[str], rule: str) -> Iterator[logging.Logger]:
     )
     logging.captureWarnings(True)
     logger = logging.getLogger(rule)
+    # Slurm's scancel and time limit stop a job with SIGTERM, whose default action ends
+    # the process at once. Raised as an exception, it unwinds the block instead, so
+    # atomic writes remove their temporary files and the log says why the job stopped.
+    previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)
     try:
         yield logger
     except BaseException:
         logger.exception("rule %s failed", rule)
         raise
     finally:
+        signal.signal(signal.SIGTERM, previous)
         for handler in handlers:
             handler.flush()
+
+
+def _raise_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by {signal.Signals(signum).name}")
