@@ -114,9 +114,9 @@ def example_clusterings_figure(
         )
         for ax, (name, predicted) in zip(np.atleast_1d(axes), labels.items(), strict=True):
             if predicted is None:
-                _scatter(ax, X, np.zeros(len(X), dtype=int), legend_title=None)
-                for collection in ax.collections:
-                    collection.set_color("0.75")
+                ax.scatter(X[:, 0], X[:, 1], s=22, color="0.75", linewidths=0)
+                ax.set_aspect("equal", adjustable="datalim")
+                ax.set_axis_off()
                 ax.set_title(f"{name}\nfailed on this dataset", fontsize="medium")
                 continue
             _scatter(ax, X, match_labels(y, predicted), legend_title=None)
@@ -192,8 +192,8 @@ def difference_figure(
             ax.set_xlabel("")
         figure.supxlabel(f"{metric_label} of {first} minus {metric_label} of {second}, per trial")
         figure.suptitle(
-            f"Paired difference in {metric_label}: {first} vs {second}"
-            + ("" if single else " (black: mean and 95% CI)"),
+            f"Paired difference in {metric_label}: {first} vs {second} "
+            f"(black: mean and 95% CI)",
             fontsize="large",
         )
     return figure

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from simstudy.config import ConfigError, check_config, load_schema
+from simstudy.figures import FIGURE_NAMES
 
 from conftest import ONE_WORKER, REPO, TINY_CONFIG, snakemake
 
@@ -103,29 +104,18 @@ def test_summary_is_tidy_over_every_scenario_metric_and_method(design_run):
         assert all(a >= p for a, p in zip(adjusted, raw, strict=True))
 
 
+FIGURE_FILES = {f"{name}.png" for name in FIGURE_NAMES}
+
+
 def test_design_figures_are_drawn(design_run):
-    for name in (
-        "example_data.png",
-        "example_clusterings.png",
-        "ari_difference.png",
-        "difference_by_scenario.png",
-        "paired_scatter.png",
-    ):
+    for name in FIGURE_FILES:
         assert (design_run / "results/figures" / name).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_report_is_self_contained_with_figures_captions_summary_and_config(design_run):
     html = (design_run / "results/report.html").read_text()
     assert not re.search(r"(src|href)=[\"']https?://", html), "the report must not load anything"
-    for name in (
-        "example_data.png",
-        "example_clusterings.png",
-        "ari_difference.png",
-        "difference_by_scenario.png",
-        "paired_scatter.png",
-        "summary.html",
-        "config.html",
-    ):
+    for name in (*FIGURE_FILES, "summary.html", "config.html"):
         assert name in html, name
     for caption in (
         "Does gmm beat kmeans, trial by trial?",
@@ -138,13 +128,7 @@ def test_report_is_self_contained_with_figures_captions_summary_and_config(desig
         assert caption in html, caption
     assert "Seeded simulation study" in html and "3 scenario(s)" in html
     embedded = set(re.findall(r"data:image/png;[^,]*filename=([^;,]+)[^,]*;base64,", html))
-    assert embedded == {
-        "example_data.png",
-        "example_clusterings.png",
-        "ari_difference.png",
-        "difference_by_scenario.png",
-        "paired_scatter.png",
-    }, "every figure must be embedded"
+    assert embedded == FIGURE_FILES, "every figure must be embedded"
     pages = [
         base64.b64decode(data).decode()
         for data in re.findall(r"data:text/html;[^,]*base64,([A-Za-z0-9+/=]+)", html)

@@ -123,24 +123,27 @@ def test_adding_a_method_in_legacy_mode_reruns_every_trial(finished, tmp_path):
     assert planned_jobs(workdir, config=config)["run_chunk"] == 2
 
 
-def test_changing_a_methods_params_reruns_that_method(finished, tmp_path):
-    workdir = fresh_copy(finished["spawn"], tmp_path)
-    config = study_config("spawn")
+def _set_kmeans_n_init(config: dict) -> None:
     config["methods"]["kmeans"]["params"]["n_init"] = 3
-    assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
-    result = snakemake(workdir, "--dry-run", config=config)
-    planned = [line for line in result.stdout.splitlines() if "output: results/chunks" in line]
-    assert planned and all("/kmeans/" in line for line in planned)
 
 
-def test_changing_a_scenarios_params_reruns_that_scenario(finished, tmp_path):
+def _set_round_spread(config: dict) -> None:
+    config["scenarios"]["round"]["params"]["cluster_std"] = 2.0
+
+
+@pytest.mark.parametrize(
+    ("edit", "touched"),
+    [(_set_kmeans_n_init, "/kmeans/"), (_set_round_spread, "chunks/round/")],
+    ids=["method params", "scenario params"],
+)
+def test_changing_params_reruns_only_that_method_or_scenario(finished, tmp_path, edit, touched):
     workdir = fresh_copy(finished["spawn"], tmp_path)
     config = study_config("spawn")
-    config["scenarios"]["round"]["params"]["cluster_std"] = 2.0
+    edit(config)
     assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
     result = snakemake(workdir, "--dry-run", config=config)
     planned = [line for line in result.stdout.splitlines() if "output: results/chunks" in line]
-    assert planned and all("chunks/round/" in line for line in planned)
+    assert planned and all(touched in line for line in planned)
 
 
 def test_adding_a_scenario_runs_only_its_trials(finished, tmp_path):

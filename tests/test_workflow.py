@@ -7,19 +7,15 @@ import json
 
 import pytest
 
+from simstudy.figures import FIGURE_NAMES
+
 from bad_configs import BAD_CONFIGS
 from conftest import REPO, SNAKEMAKE, finished_config, planned_jobs, snakemake
 
 pytestmark = pytest.mark.e2e
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FIGURES = (
-    "example_data.png",
-    "example_clusterings.png",
-    "ari_difference.png",
-    "difference_by_scenario.png",
-    "paired_scatter.png",
-)
+FIGURES = [f"{name}.png" for name in FIGURE_NAMES]
 
 
 def read_csv(path):
