@@ -98,9 +98,11 @@ def snakemake(
     return result
 
 
-def planned_jobs(workdir: Path, *args: str, config: dict | None = None) -> dict[str, int]:
+def planned_jobs(
+    workdir: Path, *args: str, config: dict | None = None, env: dict[str, str] | None = None
+) -> dict[str, int]:
     """Rule name -> number of jobs that a dry run of snakemake plans."""
-    result = snakemake(workdir, "--dry-run", "--quiet", "rules", *args, config=config)
+    result = snakemake(workdir, "--dry-run", "--quiet", "rules", *args, config=config, env=env)
     counts: dict[str, int] = {}
     in_table = False
     for line in result.stdout.splitlines():

@@ -127,21 +127,35 @@ def _set_kmeans_n_init(config: dict) -> None:
     config["methods"]["kmeans"]["params"]["n_init"] = 3
 
 
+def _swap_kmeans_estimator(config: dict) -> None:
+    config["methods"]["kmeans"]["estimator"] = "sklearn.cluster.MiniBatchKMeans"
+
+
 def _set_round_spread(config: dict) -> None:
     config["scenarios"]["round"]["params"]["cluster_std"] = 2.0
 
 
+def _swap_round_generator(config: dict) -> None:
+    config["scenarios"]["round"] = {"generator": "flaky.two_moons", "params": {"n_samples": 60}}
+
+
 @pytest.mark.parametrize(
     ("edit", "touched"),
-    [(_set_kmeans_n_init, "/kmeans/"), (_set_round_spread, "chunks/round/")],
-    ids=["method params", "scenario params"],
+    [
+        (_set_kmeans_n_init, "/kmeans/"),
+        (_swap_kmeans_estimator, "/kmeans/"),
+        (_set_round_spread, "chunks/round/"),
+        (_swap_round_generator, "chunks/round/"),
+    ],
+    ids=["method params", "method estimator", "scenario params", "scenario generator"],
 )
 def test_changing_params_reruns_only_that_method_or_scenario(finished, tmp_path, edit, touched):
     workdir = fresh_copy(finished["spawn"], tmp_path)
     config = study_config("spawn")
     edit(config)
-    assert planned_jobs(workdir, config=config)["run_chunk"] == 2 * 2
-    result = snakemake(workdir, "--dry-run", config=config)
+    helpers = {"PYTHONPATH": str(REPO / "tests")}  # where flaky.two_moons lives
+    assert planned_jobs(workdir, config=config, env=helpers)["run_chunk"] == 2 * 2
+    result = snakemake(workdir, "--dry-run", config=config, env=helpers)
     planned = [line for line in result.stdout.splitlines() if "output: results/chunks" in line]
     assert planned and all(touched in line for line in planned)
 
@@ -186,7 +200,12 @@ def test_study_wide_edits(finished, tmp_path, override, expected):
 
 @pytest.mark.parametrize(
     "override",
-    ["figures={dpi: 80}", "figures={example_trial: 3}", "methods={gmm: {label: Mixture}}"],
+    [
+        "figures={dpi: 80}",
+        "figures={example_trial: 3}",
+        "methods={gmm: {label: Mixture}}",
+        "scenarios={round: {label: Round blobs}}",
+    ],
 )
 def test_figure_settings_redraw_only_the_figures(finished, tmp_path, override):
     workdir = fresh_copy(finished["spawn"], tmp_path)

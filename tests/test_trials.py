@@ -254,3 +254,16 @@ def test_spawn_mode_matches_the_independent_plain_script(default_config):
         outcome = run_trial(spec, trial, seeds[trial])
         _, gmm, kmeans = plain.one_trial(trial)
         assert (outcome.scores["gmm"]["ari"], outcome.scores["kmeans"]["ari"]) == (gmm, kmeans)
+
+
+def test_legacy_trials_in_concurrent_threads_do_not_share_the_global_generator():
+    """Threads of one process take turns with NumPy's global generator (a lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = tiny(seeding="legacy")
+    spec = trial_spec(config, "aniso", "gmm+kmeans")
+    seeds = seeding.trial_seeds(config["seed"], "legacy", 0, 8)
+    one_by_one = [run_trial(spec, t, s).scores for t, s in enumerate(seeds)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda item: run_trial(spec, *item).scores, enumerate(seeds)))
+    assert together == one_by_one
