@@ -192,8 +192,7 @@ def difference_figure(
             ax.set_xlabel("")
         figure.supxlabel(f"{metric_label} of {first} minus {metric_label} of {second}, per trial")
         figure.suptitle(
-            f"Paired difference in {metric_label}: {first} vs {second} "
-            f"(black: mean and 95% CI)",
+            f"Paired difference in {metric_label}: {first} vs {second} (black: mean and 95% CI)",
             fontsize="large",
         )
     return figure

@@ -30,6 +30,17 @@ STATUS_OK = "ok"
 STATUS_ERROR = "error"
 
 
+def _process_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions of every written file: what ``open`` would give under this process's
+#: umask (``tempfile.mkstemp`` alone would make results readable by their owner only).
+FILE_MODE = 0o666 & ~_process_umask()
+
+
 def trial_columns(metrics: Sequence[str]) -> list[str]:
     """Return the header of a chunk file or of ``trials.csv`` for ``metrics``."""
     return [*KEY_COLUMNS, *metrics, *PROVENANCE_COLUMNS]
@@ -59,6 +70,7 @@ def atomic_write(path: str | os.PathLike[str], *, binary: bool = False) -> Itera
     )
     options = {"mode": "wb"} if binary else {"mode": "w", "newline": "", "encoding": "utf-8"}
     try:
+        os.chmod(descriptor, FILE_MODE)
         with os.fdopen(descriptor, **options) as handle:
             yield handle
             handle.flush()

@@ -1,0 +1,42 @@
+"""Atomic writes: complete or absent, never half-written, with the usual permissions."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from simstudy.tables import atomic_write, remove_stale_temporaries
+
+
+def test_a_finished_write_replaces_the_file_with_the_permissions_open_gives(tmp_path):
+    target = tmp_path / "deep" / "table.csv"
+    with atomic_write(target) as handle:
+        handle.write("a,b\n1,2\n")
+    assert target.read_text() == "a,b\n1,2\n"
+    assert [p.name for p in target.parent.iterdir()] == ["table.csv"]
+    # tempfile.mkstemp alone gives 0o600; results must be as readable as any file the
+    # user writes (under the usual umask 022, by the group and others too).
+    plain = tmp_path / "plain.csv"
+    plain.write_text("")
+    assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "table.csv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError, match="boom"), atomic_write(target) as handle:
+        handle.write("new, half")
+        raise RuntimeError("boom")
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
+
+
+def test_stale_temporaries_are_removed_and_results_kept(tmp_path):
+    (tmp_path / "chunks").mkdir()
+    stale = tmp_path / "chunks" / ".0-3.csv.abc123.tmp"
+    stale.write_text("half")
+    kept = tmp_path / "chunks" / "0-3.csv"
+    kept.write_text("whole")
+    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert not stale.exists() and kept.read_text() == "whole"
