@@ -24,6 +24,8 @@ from simstudy.tables import atomic_write
 
 _STYLE = {"style": "white", "context": "notebook"}
 _DIFFERENCE_COLOR = "#4C72B0"
+# Side labels sit on a white box, so that the zero line never runs through their text.
+_LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1.5}
 
 
 def _palette(n: int) -> list:
@@ -248,6 +250,7 @@ def _difference_panel(
         ha="left",
         va="top",
         fontsize="small",
+        bbox=_LABEL_BOX,
     )
     ax.text(
         0.99,
@@ -257,6 +260,7 @@ def _difference_panel(
         ha="right",
         va="top",
         fontsize="small",
+        bbox=_LABEL_BOX,
     )
     ax.set_title(
         f"{heading}\nmean {mean:+.3f}, 95% CI [{ci_low:+.3f}, {ci_high:+.3f}]",
