@@ -25,7 +25,15 @@ def main(smk) -> None:
         )
         write_json(
             smk.output.record,
-            chunk_record(spec, start, stop, n_jobs=smk.threads, started=started, rows=rows),
+            chunk_record(
+                spec,
+                start,
+                stop,
+                n_jobs=smk.threads,
+                started=started,
+                rows=rows,
+                rows_path=smk.output.rows,
+            ),
         )
         logger.info("wrote %d rows to %s", rows, smk.output.rows)
 

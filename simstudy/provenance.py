@@ -184,9 +184,22 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
 
 
 def chunk_record(
-    spec: Any, start: int, stop: int, *, n_jobs: int, started: float, rows: int
+    spec: Any,
+    start: int,
+    stop: int,
+    *,
+    n_jobs: int,
+    started: float,
+    rows: int,
+    rows_path: str | os.PathLike[str],
 ) -> dict[str, Any]:
-    """What a chunk job records next to its rows: spec, range, timing, machine, versions."""
+    """What a chunk job records next to its rows: spec, range, checksum, timing, versions.
+
+    ``sha256`` is the checksum of the chunk's CSV file at ``rows_path``; the merge
+    refuses a chunk whose file no longer has it.
+    """
+    from simstudy.tables import file_sha256
+
     finished = time.time()
     return {
         "spec": spec.digest,
@@ -194,6 +207,7 @@ def chunk_record(
         "methods": list(spec.method_names),
         "trials": [start, stop],
         "rows": rows,
+        "sha256": file_sha256(rows_path),
         "n_jobs": n_jobs,
         "workers": max(1, min(n_jobs, stop - start)),
         "inner_threads_per_worker": 1,

@@ -9,6 +9,7 @@ a half-written table behind.
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import os
 import tempfile
@@ -79,6 +80,15 @@ def atomic_write(path: str | os.PathLike[str], *, binary: bool = False) -> Itera
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the SHA-256 of the file at ``path`` as 64 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def remove_stale_temporaries(root: str | os.PathLike[str]) -> list[Path]:

@@ -74,10 +74,16 @@ def snakemake(
 ) -> subprocess.CompletedProcess:
     """Run the real snakemake command on this repository's workflow inside ``workdir``.
 
-    ``config``, if given, is written to ``workdir/study.yaml`` and passed as the only
-    config file; ``env`` adds environment variables. Output is captured; with ``check``
-    a non-zero exit fails the test and shows what snakemake printed.
+    ``workdir`` is laid out as a user's checkout is: it holds ``config/config.yaml`` (a
+    copy of the shipped default study) whether or not the test gives its own study.
+    ``config``, if given, is written to ``workdir/study.yaml`` and passed with
+    ``--configfile``; ``env`` adds environment variables. Output is captured; with
+    ``check`` a non-zero exit fails the test and shows what snakemake printed.
     """
+    default_study = workdir / "config" / "config.yaml"
+    if not default_study.exists():
+        default_study.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / "config" / "config.yaml", default_study)
     command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
     command += list(args)
     if config is not None:  # last: --configfile takes every value up to the next option
