@@ -13,9 +13,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
-
-
+# The study is config/config.yaml, or instead the files given with --configfile (never
+# both merged); --config key=value overrides single keys. common.smk reads and checks it.
 report: "workflow/report/workflow.rst"
 
 

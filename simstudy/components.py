@@ -72,9 +72,9 @@ def load_estimator(path: str) -> type[BaseEstimator]:
     return obj
 
 
-def accepts_random_state(estimator_class: type[BaseEstimator]) -> bool:
-    """Return whether the estimator takes a ``random_state`` parameter."""
-    return "random_state" in estimator_class().get_params(deep=False)
+def accepts_random_state(estimator: BaseEstimator) -> bool:
+    """Return whether the estimator (an instance) takes a ``random_state`` parameter."""
+    return "random_state" in estimator.get_params(deep=False)
 
 
 def check_estimator_params(path: str, params: Mapping[str, Any]) -> None:
@@ -82,7 +82,10 @@ def check_estimator_params(path: str, params: Mapping[str, Any]) -> None:
 
     Unknown parameter names are caught by constructing the estimator; bad values by
     scikit-learn's own parameter validation, which would otherwise only run at fit time.
-    ``random_state`` is refused because the study seeds every method itself.
+    That validation needs the class to declare ``_parameter_constraints``, as
+    scikit-learn's own estimators do; a user's class without it is checked by
+    construction alone. ``random_state`` is refused because the study seeds every
+    method itself.
 
     Raises
     ------
@@ -99,10 +102,16 @@ def check_estimator_params(path: str, params: Mapping[str, Any]) -> None:
         estimator = estimator_class(**params)
     except TypeError as error:
         raise ValueError(f"{path!r} rejects params {dict(params)!r}: {error}") from None
-    validate = getattr(estimator, "_validate_params", None)
-    if callable(validate):
+    try:
+        estimator.get_params(deep=False)
+    except Exception as error:  # a user's class may break the estimator API anywhere
+        raise ValueError(
+            f"{path!r} does not follow scikit-learn's estimator API: get_params() fails "
+            f"with {type(error).__name__}: {error}"
+        ) from None
+    if hasattr(estimator_class, "_parameter_constraints"):
         try:
-            validate()
+            estimator._validate_params()
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path!r} rejects params {dict(params)!r}: {error}") from None
 
@@ -115,9 +124,8 @@ def build_estimator(
     ``random_state=None`` (legacy mode) leaves the estimator drawing from NumPy's global
     generator, as scikit-learn does by default.
     """
-    estimator_class = load_estimator(path)
-    estimator = estimator_class(**params)
-    if accepts_random_state(estimator_class):
+    estimator = load_estimator(path)(**params)
+    if accepts_random_state(estimator):
         estimator.set_params(random_state=random_state)
     return estimator
 

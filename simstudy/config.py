@@ -23,6 +23,12 @@ import jsonschema
 import yaml
 
 from simstudy import components
+from simstudy.layout import (
+    MAX_CHUNK_JOBS,
+    MAX_RECOMMENDED_JOBS,
+    count_chunk_jobs,
+    recommended_chunk_size,
+)
 from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
 from simstudy.spec import Method, Scenario, TrialSpec, canonical_json
 
@@ -42,6 +48,101 @@ def load_schema(path: str | Path) -> dict[str, Any]:
         return yaml.safe_load(handle)
 
 
+class _StudyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing what would silently change a study file's meaning."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"{key_node.start_mark.name}, line {line}: duplicate key {key!r} (first "
+                    f"given on line {seen[key]}); YAML would keep only the last value"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    mark = node.start_mark
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    raise ConfigError(
+        f"{mark.name}, line {mark.line + 1}: YAML tags are not allowed ({tag}); a "
+        f"study file holds plain values (numbers, text, true/false, null, lists, mappings)"
+    )
+
+
+_StudyLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tag)
+_StudyLoader.add_multi_constructor("!", _refuse_tag)
+
+
+def read_study_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read one study file (YAML or JSON), strictly.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or unreadable, is not a mapping, repeats a key in one
+        mapping (YAML would keep only the last value) or uses a YAML tag such as
+        ``!!python/tuple``; the message names the file, the line and the key or tag.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=_StudyLoader)  # a SafeLoader, stricter still
+    except OSError as error:
+        raise ConfigError(f"study file {os.fspath(path)!r} cannot be read: {error}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"study file {os.fspath(path)!r} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"study file {os.fspath(path)!r} must hold a mapping of config keys, "
+            f"got {type(data).__name__}"
+        )
+    return data
+
+
+def merge_config(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``changes`` into ``base`` in place, mapping by mapping, and return ``base``.
+
+    This is how Snakemake combines several ``--configfile`` files and ``--config``
+    overrides: a nested mapping changes only the keys it names.
+    """
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge_config(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def read_study(
+    files: Sequence[str | os.PathLike[str]], overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The raw study config: the study files merged in order, then ``overrides``.
+
+    Parameters
+    ----------
+    files
+        The study files: those given with ``--configfile``, or else the default
+        ``config/config.yaml``. The default file is never merged with a file given on the
+        command line: a study file is the whole study, and keys it leaves out take the
+        schema's defaults.
+    overrides
+        The ``--config key=value`` overrides, applied on top.
+
+    Raises
+    ------
+    ConfigError
+        From :func:`read_study_file`.
+    """
+    study: dict[str, Any] = {}
+    for path in files:
+        merge_config(study, read_study_file(path))
+    return merge_config(study, overrides or {})
+
+
 def _is_strict_integer(_checker: Any, instance: Any) -> bool:
     # JSON Schema counts 1.0 as an integer and Python counts True as one; a seed or a
     # count given as either is a mistake worth reporting.
@@ -56,7 +157,9 @@ _Validator = jsonschema.validators.extend(
 )
 
 _INTEGER = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?", re.IGNORECASE)
+# Infinity and NaN as Python ("inf") and as YAML (".inf", ".nan") spell them.
+_NON_FINITE_TEXT = re.compile(r"(?P<sign>[+-]?)\.?(?P<word>inf|infinity|nan)", re.IGNORECASE)
 _LITERALS = {"true": True, "false": False, "null": None, "none": None}
 
 
@@ -77,6 +180,8 @@ def _coerce(value: Any) -> Any:
             return int(text)
         if _FLOAT.fullmatch(text):
             return float(text)
+        if match := _NON_FINITE_TEXT.fullmatch(text):
+            return float(match["sign"] + match["word"])
         if text.lower() in _LITERALS:
             return _LITERALS[text.lower()]
     return value
@@ -191,6 +296,7 @@ def check_config(
             )
     if seeding == "legacy" and len(GROUP_SEPARATOR.join(methods)) > _MAX_GROUP_NAME:
         raise _fail("methods", list(methods), "too many or too long names for legacy seeding")
+    _check_job_count(resolved)
     _check_figures(resolved)
 
     fingerprint = components_fingerprint(resolved) if cache_dir is not None else None
@@ -224,6 +330,21 @@ def _check_components(resolved: dict[str, Any]) -> None:
             components.check_generator(scenario["generator"], scenario["params"])
         except ValueError as error:
             raise _fail(f"scenarios.{name}.params", scenario["params"], str(error)) from None
+
+
+def _check_job_count(resolved: dict[str, Any]) -> None:
+    """Refuse a study with more chunk jobs than Snakemake can plan in reasonable memory."""
+    n_trials, chunk_size = resolved["n_trials"], resolved["chunk_size"]
+    groups = len(resolved["scenarios"]) * len(method_groups(resolved))
+    jobs = count_chunk_jobs(n_trials, chunk_size, groups)
+    if jobs > MAX_CHUNK_JOBS:
+        raise ConfigError(
+            f"config keys 'n_trials' = {n_trials} and 'chunk_size' = {chunk_size} give "
+            f"{jobs:,} chunk jobs ({groups} scenario and method group pairs), more than the "
+            f"{MAX_CHUNK_JOBS:,} Snakemake can plan in reasonable time and memory; "
+            f"chunk_size {recommended_chunk_size(n_trials, groups)} would give about "
+            f"{MAX_RECOMMENDED_JOBS:,} (see the README, 'Choosing a chunk size')"
+        )
 
 
 def _check_figures(resolved: dict[str, Any]) -> None:

@@ -28,6 +28,10 @@ MIN_RECOMMENDED_CHUNK = 500
 #: Chunk jobs above which planning the DAG becomes slow (about 6 s per 1,000 jobs here).
 MAX_RECOMMENDED_JOBS = 1_000
 
+#: Chunk jobs above which a study is refused before planning: Snakemake needs about
+#: 20 s and 330 MB to plan 10,000 jobs, and 100,000 took 79 s and 1.4 GB (README).
+MAX_CHUNK_JOBS = 20_000
+
 _CHUNK_NAME = re.compile(r"(?P<start>\d+)-(?P<stop>\d+)\.csv")
 
 
@@ -66,6 +70,11 @@ def recommended_chunk_size(n_trials: int, groups: int) -> int:
     ``groups`` is the number of (scenario, method group) pairs.
     """
     return max(MIN_RECOMMENDED_CHUNK, -(-n_trials * groups // MAX_RECOMMENDED_JOBS))
+
+
+def count_chunk_jobs(n_trials: int, chunk_size: int, groups: int) -> int:
+    """The number of chunk jobs of a study with ``groups`` (scenario, method group) pairs."""
+    return groups * -(-n_trials // chunk_size)
 
 
 def parse_chunk_path(path: str | os.PathLike[str]) -> Chunk:

@@ -176,10 +176,11 @@ def job_context() -> dict[str, Any]:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
+    from simstudy.spec import json_safe
     from simstudy.tables import atomic_write
 
     with atomic_write(path) as handle:
-        json.dump(data, handle, indent=2, sort_keys=False)
+        json.dump(json_safe(data), handle, indent=2, sort_keys=False, allow_nan=False)
         handle.write("\n")
 
 

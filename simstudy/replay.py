@@ -9,16 +9,20 @@ scores with the trial's row in ``trials.csv``.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from simstudy.config import GROUP_SEPARATOR, check_config, load_schema, method_groups, trial_spec
-from simstudy.spec import TrialSpec
+from simstudy.config import (
+    GROUP_SEPARATOR,
+    check_config,
+    load_schema,
+    method_groups,
+    read_study_file,
+    trial_spec,
+)
+from simstudy.spec import TrialSpec, from_json_text
 from simstudy.tables import STATUS_OK, read_manifest
 from simstudy.trials import TrialOutcome, run_trial
 
@@ -36,12 +40,11 @@ def load_config(
     """
     provenance = Path(results) / "provenance.json"
     if configfile is None and provenance.is_file():
-        with open(provenance, encoding="utf-8") as handle:
-            raw, source = json.load(handle)["config"], str(provenance)
+        text = provenance.read_text(encoding="utf-8")
+        raw, source = from_json_text(text)["config"], str(provenance)
     else:
         path = Path(configfile) if configfile is not None else Path("config/config.yaml")
-        with open(path, encoding="utf-8") as handle:
-            raw, source = yaml.safe_load(handle), str(path)
+        raw, source = read_study_file(path), str(path)
     return check_config(raw, load_schema(SCHEMA_PATH)), source
 
 

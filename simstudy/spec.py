@@ -13,15 +13,46 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from simstudy.seeding import check_seeding
 
+#: JSON has no infinity or NaN; such a float (OPTICS's ``max_eps: .inf``) is written as
+#: ``{"$float": "inf"}`` and read back by :func:`from_json_text`.
+_NON_FINITE = "$float"
+
+
+def json_safe(value: Any) -> Any:
+    """Return ``value`` with every infinite or NaN float replaced by a tagged mapping."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {_NON_FINITE: repr(value)}
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def _restore(mapping: dict[str, Any]) -> Any:
+    if mapping.keys() == {_NON_FINITE}:
+        return float(mapping[_NON_FINITE])
+    return mapping
+
+
+def from_json_text(text: str) -> Any:
+    """Read JSON written by :func:`canonical_json` (or from :func:`json_safe` values)."""
+    return json.loads(text, object_hook=_restore)
+
 
 def canonical_json(value: Any) -> str:
-    """Serialise ``value`` the same way every time: sorted keys, no spaces."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """Serialise ``value`` the same way every time: sorted keys, no spaces.
+
+    Infinite and NaN floats are written as ``{"$float": "inf"}`` (see :func:`json_safe`),
+    so that the text is strict JSON; :func:`from_json_text` reads them back.
+    """
+    return json.dumps(json_safe(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -108,4 +139,4 @@ class TrialSpec:
 
     @classmethod
     def from_json(cls, text: str) -> TrialSpec:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(from_json_text(text))

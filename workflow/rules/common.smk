@@ -16,6 +16,7 @@ from simstudy.config import (
     check_config,
     load_schema,
     method_groups,
+    read_study,
     results_config,
     trial_spec,
 )
@@ -28,18 +29,31 @@ from simstudy.layout import (
 from simstudy.provenance import package_modules, source_digest
 from simstudy.tables import remove_stale_temporaries
 
+#: The study a run uses when no --configfile is given.
+DEFAULT_STUDY = "config/config.yaml"
+
+# A study file given with --configfile is the whole study: it is read here on its own,
+# rather than deep-merged into the default study as Snakemake's `configfile:` would.
 # Validate before any job is planned: a bad config stops here, naming key and value.
 # Estimator and generator checks that passed before are remembered (see check_config).
 try:
-    config.update(
-        check_config(
-            config,
-            load_schema(workflow.source_path("../schemas/config.schema.yaml")),
-            cache_dir=".snakemake/simstudy/checked-components",
+    if not workflow.overwrite_configfiles and not Path(DEFAULT_STUDY).is_file():
+        raise ConfigError(
+            f"no study to run: {DEFAULT_STUDY} does not exist in {Path.cwd()}; run from "
+            f"the checkout, or give a study file with --configfile FILE"
         )
+    _study = check_config(
+        read_study(
+            [str(path) for path in workflow.overwrite_configfiles] or [DEFAULT_STUDY],
+            workflow.config_settings.config,
+        ),
+        load_schema(workflow.source_path("../schemas/config.schema.yaml")),
+        cache_dir=".snakemake/simstudy/checked-components",
     )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
+config.clear()
+config.update(_study)
 
 
 # Digests of the library code each stage runs. Snakemake tracks the rule scripts but
