@@ -12,6 +12,7 @@ def main(smk) -> None:
             manifest=smk.input.manifest,
             n_trials=smk.params.n_trials,
             metrics=smk.params.metrics,
+            specs=smk.params.specs,
             on_error=smk.params.on_error,
         )
         logger.info("merged %d chunk files into %d rows", len(smk.input.chunks), rows)

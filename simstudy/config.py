@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
-import importlib.metadata
 import os
 import re
 import sys
@@ -23,6 +22,7 @@ import jsonschema
 import yaml
 
 from simstudy import components
+from simstudy.digests import code_digest, component_modules
 from simstudy.layout import (
     MAX_CHUNK_JOBS,
     MAX_RECOMMENDED_JOBS,
@@ -260,8 +260,8 @@ def check_config(
     cache_dir
         Where to remember estimator and generator checks that passed. Those checks
         import scikit-learn and draw a sample dataset (seconds); they are skipped when
-        the very same scenarios and methods already passed with the same versions of the
-        packages that provide them (see :func:`components_fingerprint`).
+        the very same scenarios and methods already passed with the same code (see
+        :func:`components_fingerprint`).
 
     Returns
     -------
@@ -299,8 +299,7 @@ def check_config(
     _check_job_count(resolved)
     _check_figures(resolved)
 
-    fingerprint = components_fingerprint(resolved) if cache_dir is not None else None
-    passed = Path(cache_dir, fingerprint) if fingerprint is not None else None
+    passed = Path(cache_dir, components_fingerprint(resolved)) if cache_dir is not None else None
     if passed is None or not passed.exists():
         _check_components(resolved)
         if passed is not None:
@@ -365,41 +364,22 @@ def _check_figures(resolved: dict[str, Any]) -> None:
         )
 
 
-# Import names whose distribution is named differently.
-_DISTRIBUTIONS = {"sklearn": "scikit-learn"}
+def components_fingerprint(resolved: Mapping[str, Any]) -> str:
+    """Identify the estimator and generator checks of a config.
 
-
-def components_fingerprint(resolved: Mapping[str, Any]) -> str | None:
-    """Identify the estimator and generator checks of a config, or None if that is unsafe.
-
-    The fingerprint covers the scenarios and methods as configured, Python's version,
-    the installed version of each package that provides an estimator or generator
-    (read from its metadata, without importing it) and, for this package's own
-    modules, a digest of their code. A dotted path into a module that no installed
-    distribution provides gives None: such code can change unseen, so it is always
-    checked.
+    The fingerprint covers the scenarios and methods as configured, Python's version and
+    the code of every module that provides an estimator or generator, with the checks'
+    own code (see :func:`simstudy.digests.code_digest`): installed packages by version,
+    this package's and a user's own modules by their code.
     """
-    from simstudy.provenance import package_modules, source_digest
-
     paths = [s["generator"] for s in resolved["scenarios"].values()] + [
         m["estimator"] for m in resolved["methods"].values()
     ]
-    versions: dict[str, str] = {"python": sys.version}
-    for path in paths:
-        top = path.split(".")[0]
-        if top == "simstudy":
-            continue
-        try:
-            versions[top] = importlib.metadata.version(_DISTRIBUTIONS.get(top, top))
-        except importlib.metadata.PackageNotFoundError:
-            return None
-    own = package_modules(paths)
-    if own:
-        versions["simstudy"] = source_digest(*own, "simstudy.components")
     checked = {
         "scenarios": {n: [s["generator"], s["params"]] for n, s in resolved["scenarios"].items()},
         "methods": {n: [m["estimator"], m["params"]] for n, m in resolved["methods"].items()},
-        "versions": versions,
+        "python": sys.version,
+        "code": code_digest("simstudy.components", *component_modules(paths)),
     }
     return hashlib.sha256(canonical_json(checked).encode("utf-8")).hexdigest()
 

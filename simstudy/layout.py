@@ -47,6 +47,11 @@ class Chunk(NamedTuple):
         return f"{Path(root).as_posix()}/{self.scenario}/{self.group}/{self.start}-{self.stop}.csv"
 
 
+def group_key(scenario: str, group: str) -> str:
+    """How the merge names a scenario's method group: ``"<scenario>/<group>"``."""
+    return f"{scenario}/{group}"
+
+
 def chunk_slots(n_trials: int, chunk_size: int) -> list[tuple[int, int]]:
     """Cut trials ``0 .. n_trials - 1`` into half-open ranges of ``chunk_size``.
 

@@ -2,31 +2,37 @@
 
 The merge streams: it holds one row per method group at a time, whatever the number of
 trials. It copies every cell as written by the chunk jobs, so floats keep their exact
-text. Before a row is written it is checked against its file's name (scenario, method
-group, trial range), the file's neighbours (no gaps, no overlaps) and the seed manifest;
-any problem stops the merge with an error naming the file, and the output is left as it
-was.
+text. It trusts nothing it reads. The chunks must cover exactly the study's scenarios,
+method groups and trials; every chunk file must have the SHA-256 that its job recorded
+beside it, and the record the spec of the study as configured now; every row must name
+that spec, lie in its file's range and carry the manifest's seed. Any problem stops the
+merge with an error that names the file and says how to redo it, and no ``trials.csv``
+is written. (Snakemake then deletes the failed job's output, the previous
+``trials.csv``; the workflow's error handler removes the tables and figures made from
+it, so that ``results/`` never shows them as current.)
 """
 
 from __future__ import annotations
 
 import csv
 import heapq
+import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 
 from simstudy.config import group_methods
-from simstudy.layout import Chunk, parse_chunk_path
+from simstudy.layout import Chunk, group_key, parse_chunk_path
 from simstudy.tables import (
     KEY_COLUMNS,
     PROVENANCE_COLUMNS,
     STATUS_ERROR,
     STATUS_OK,
     atomic_write,
+    file_sha256,
     trial_columns,
 )
 from simstudy.trials import replay_command
@@ -36,13 +42,43 @@ class MergeError(ValueError):
     """A chunk file is missing, duplicated, truncated, unreadable or inconsistent."""
 
 
+def redo_hint(path: str | os.PathLike[str]) -> str:
+    """How to make Snakemake run a chunk again: remove its file and record, then rerun."""
+    csv_path = Path(path)
+    return f"rm {csv_path} {csv_path.with_suffix('.json')} && snakemake --cores all"
+
+
+def _check_record(chunk: Chunk, path: str, spec: str) -> None:
+    """Check a chunk file against the record its job wrote beside it."""
+    record_path = Path(path).with_suffix(".json")
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        recorded = (record["sha256"], record["spec"], list(record["trials"]))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise MergeError(
+            f"{record_path}: the chunk record is missing, corrupt or from an older version "
+            f"({type(error).__name__}: {error}). Redo the chunk: {redo_hint(path)}"
+        ) from None
+    if recorded[0] != file_sha256(path):
+        raise MergeError(
+            f"{path}: the file's SHA-256 is not the one its job recorded in {record_path}: "
+            f"it was changed after it was written. Redo the chunk: {redo_hint(path)}"
+        )
+    if recorded[1] != spec or recorded[2] != [chunk.start, chunk.stop]:
+        raise MergeError(
+            f"{path}: its record says it holds trials {recorded[2]} of spec {recorded[1]}, "
+            f"but the study needs trials {[chunk.start, chunk.stop]} of spec {spec}. Redo "
+            f"the chunk: {redo_hint(path)}"
+        )
+
+
 def _plan(
-    paths: Sequence[str | os.PathLike[str]], n_trials: int
+    paths: Sequence[str | os.PathLike[str]], n_trials: int, specs: Mapping[str, str]
 ) -> dict[str, list[list[tuple[Chunk, str]]]]:
     """Group chunk files by scenario and method group, and check that they tile the trials.
 
     Returns, for each scenario in sorted order, one list of chunks per method group,
-    ordered by trial range.
+    ordered by trial range. The groups must be exactly those of ``specs``.
     """
     by_group: dict[tuple[str, str], list[tuple[Chunk, str]]] = defaultdict(list)
     seen: dict[str, str] = {}
@@ -59,6 +95,14 @@ def _plan(
         if not os.path.isfile(path):
             raise MergeError(f"{path}: chunk file is missing")
         by_group[(chunk.scenario, chunk.group)].append((chunk, path))
+    found = {group_key(*key) for key in by_group}
+    if found != set(specs):
+        missing, unexpected = sorted(set(specs) - found), sorted(found - set(specs))
+        raise MergeError(
+            f"the chunks do not hold the study as configured: scenario/method groups "
+            f"without chunks: {missing or 'none'}; chunks of groups not in the study: "
+            f"{unexpected or 'none'}"
+        )
 
     plan: dict[str, list[list[tuple[Chunk, str]]]] = defaultdict(list)
     methods_seen: dict[tuple[str, str], str] = {}
@@ -98,12 +142,14 @@ def _plan(
 
 
 def _read_chunk(
-    chunk: Chunk, path: str, columns: list[str], n_trials: int
+    chunk: Chunk, path: str, columns: list[str], n_trials: int, spec: str
 ) -> Iterator[tuple[tuple[int, str], list[str]]]:
     """Yield ``((trial, method), cells)`` for the rows of one chunk file below ``n_trials``.
 
-    The whole file is checked as it is read, including the rows past ``n_trials``.
+    The file is first checked against its record, then every row as it is read,
+    including the rows past ``n_trials``.
     """
+    _check_record(chunk, path, spec)
     methods = set(group_methods(chunk.group))
     metric_columns = columns[len(KEY_COLUMNS) : -len(PROVENANCE_COLUMNS)]
     expected_rows = (chunk.stop - chunk.start) * len(methods)
@@ -125,6 +171,12 @@ def _read_chunk(
                     )
                 row = dict(zip(columns, cells, strict=True))
                 key = _check_row(row, chunk, methods, metric_columns, path, count + 1)
+                if row["spec"] != spec:
+                    raise MergeError(
+                        f"{path}: line {count + 1} names spec {row['spec']!r}, not the study's "
+                        f"{spec!r} for {chunk.scenario}/{chunk.group}. Redo the chunk: "
+                        f"{redo_hint(path)}"
+                    )
                 if previous is not None and key <= previous:
                     raise MergeError(
                         f"{path}: line {count + 1} (trial {key[0]}, method {key[1]}) is a "
@@ -208,6 +260,7 @@ def merge_trials(
     manifest: str | os.PathLike[str],
     n_trials: int,
     metrics: Sequence[str],
+    specs: Mapping[str, str],
     on_error: str = "raise",
 ) -> int:
     """Merge chunk files into ``output``, sorted by scenario, trial and method.
@@ -215,17 +268,21 @@ def merge_trials(
     Parameters
     ----------
     chunk_paths
-        Chunk files named ``<scenario>/<group>/<start>-<stop>.csv``. Together they must
-        hold trials ``0 .. n_trials - 1`` of every scenario and method exactly once
-        (rows at or past ``n_trials`` are checked, then left out).
+        Chunk files named ``<scenario>/<group>/<start>-<stop>.csv``, each with the JSON
+        record its job wrote beside it (same name, ``.json``). Together they must hold
+        trials ``0 .. n_trials - 1`` of every scenario and method group of ``specs``
+        exactly once (rows at or past ``n_trials`` are checked, then left out).
     output
-        Where to write the merged table; it is replaced only if the merge succeeds.
+        Where to write the merged table; it is written only if the merge succeeds.
     manifest
         The seed manifest; every row's seed must match it.
     n_trials
         Number of trials the study keeps.
     metrics
         The metric columns every chunk file must have, in order.
+    specs
+        ``"<scenario>/<group>"`` (:func:`simstudy.layout.group_key`) -> the digest of
+        the spec that scenario's method group runs with in the study as configured now.
     on_error
         ``"raise"`` refuses chunks that recorded failed trials; ``"record"`` keeps them.
 
@@ -240,7 +297,7 @@ def merge_trials(
         Naming the chunk file at fault.
     """
     columns = trial_columns(metrics)
-    plan = _plan(chunk_paths, n_trials)
+    plan = _plan(chunk_paths, n_trials, specs)
     status_column = columns.index("status")
     seed_column = columns.index("seed")
     written = 0
@@ -248,7 +305,7 @@ def merge_trials(
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
         for scenario, groups in plan.items():
-            streams = [_concat(group, columns, n_trials) for group in groups]
+            streams = [_concat(group, columns, n_trials, specs) for group in groups]
             seeds = _manifest_seeds(manifest)
             seed_trial, seed_text = -1, ""
             for (trial, method), cells, path in heapq.merge(*streams, key=itemgetter(0)):
@@ -276,8 +333,9 @@ def merge_trials(
 
 
 def _concat(
-    group: list[tuple[Chunk, str]], columns: list[str], n_trials: int
+    group: list[tuple[Chunk, str]], columns: list[str], n_trials: int, specs: Mapping[str, str]
 ) -> Iterator[tuple[tuple[int, str], list[str], str]]:
     for chunk, path in group:
-        for key, cells in _read_chunk(chunk, path, columns, n_trials):
+        spec = specs[group_key(chunk.scenario, chunk.group)]
+        for key, cells in _read_chunk(chunk, path, columns, n_trials, spec):
             yield key, cells, path

@@ -1,16 +1,12 @@
-"""Record what produced a study's results, and fingerprint the code each stage runs.
+"""Record what produced a study's results: versions, config, threads, machines, commit.
 
-Snakemake reruns a ``script:`` job when the script file changes, but it does not see the
-modules the script imports. :func:`source_digest` closes that gap: it hashes the code
-of a module and of every ``simstudy`` module it imports, directly or not. The workflow
-passes the digest as a rule param, so editing the trial code reruns the trials, while
-editing only the plotting code reruns only the figures.
+Each chunk job writes a record beside its rows (:func:`chunk_record`); the provenance
+rule gathers them with the resolved config into ``provenance.json``
+(:func:`study_record`).
 """
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -21,12 +17,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
-
-PACKAGE = "simstudy"
-PACKAGE_DIR = Path(__file__).resolve().parent
 
 #: Environment variables that set thread counts in BLAS, OpenMP and friends.
 THREAD_VARIABLES = (
@@ -39,95 +30,6 @@ THREAD_VARIABLES = (
 
 #: Distributions whose versions can change results.
 TRACKED_PACKAGES = ("numpy", "scikit-learn", "scipy", "joblib", "pandas", "threadpoolctl")
-
-
-def _module_path(module: str) -> Path:
-    relative = module.removeprefix(f"{PACKAGE}.").replace(".", "/")
-    path = PACKAGE_DIR / f"{relative}.py"
-    if module == PACKAGE:
-        path = PACKAGE_DIR / "__init__.py"
-    if not path.is_file():
-        raise ValueError(f"module {module!r} is not a module of the {PACKAGE} package")
-    return path
-
-
-@cache
-def _syntax_tree(module: str) -> ast.Module:
-    path = _module_path(module)
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-
-
-@cache
-def _code_fingerprint(module: str) -> bytes:
-    """The module's syntax tree as text: what it does, without comments or layout."""
-    return ast.dump(_syntax_tree(module), annotate_fields=True, include_attributes=False).encode()
-
-
-@cache
-def _imported_package_modules(module: str) -> frozenset[str]:
-    found = set()
-    for node in ast.walk(_syntax_tree(module)):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        for name in names:
-            if name.split(".")[0] == PACKAGE:
-                try:
-                    _module_path(name)
-                except ValueError:
-                    continue  # an attribute such as simstudy.config.check_config
-                found.add(name)
-    return frozenset(found)
-
-
-@cache
-def module_closure(module: str) -> tuple[str, ...]:
-    """Return ``module`` and every package module it imports, transitively, sorted."""
-    seen: set[str] = set()
-    pending = [module]
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        pending.extend(_imported_package_modules(name) - seen)
-    return tuple(sorted(seen))
-
-
-def source_digest(*modules: str) -> str:
-    """SHA-256 (16 hex digits) of the code of ``modules`` and everything they import.
-
-    The digest covers each module's syntax tree rather than its text, so comments and
-    formatting do not count: reformatting the code or fixing a comment reruns nothing,
-    while any change to what the code does (docstrings included) changes the digest.
-
-    Parameters
-    ----------
-    modules
-        Dotted names of ``simstudy`` modules, such as ``"simstudy.trials"``.
-    """
-    digest = hashlib.sha256()
-    closure = sorted({name for module in modules for name in module_closure(module)})
-    for name in closure:
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update(_code_fingerprint(name))
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
-
-
-def package_modules(dotted_paths: Sequence[str]) -> list[str]:
-    """The ``simstudy`` modules among the modules of ``dotted_paths``.
-
-    A study names its generators and estimators by dotted path, so the trial code never
-    imports them by name; the digest of a chunk must still cover them when they live in
-    this package (``simstudy.data.anisotropic_blobs`` -> ``simstudy.data``).
-    """
-    modules = {path.rpartition(".")[0] for path in dotted_paths}
-    return sorted(m for m in modules if m == PACKAGE or m.startswith(f"{PACKAGE}."))
 
 
 def package_versions() -> dict[str, str]:

@@ -91,6 +91,22 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def write_if_changed(
+    path: str | os.PathLike[str], text: str, *, create_only: bool = False
+) -> bool:
+    """Write ``text`` to ``path`` atomically unless the file already holds exactly it.
+
+    The file's mtime then says when its content last changed. With ``create_only``, an
+    existing file is left alone even if it differs. Returns whether the file was written.
+    """
+    path = Path(path)
+    if path.is_file() and (create_only or path.read_text(encoding="utf-8") == text):
+        return False
+    with atomic_write(path) as handle:
+        handle.write(text)
+    return True
+
+
 def remove_stale_temporaries(root: str | os.PathLike[str]) -> list[Path]:
     """Delete the temporary files that :func:`atomic_write` left under ``root``.
 

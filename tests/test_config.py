@@ -132,15 +132,34 @@ def test_passed_component_checks_are_remembered_per_config_and_versions(tmp_path
     changed["methods"]["kmeans"]["params"]["n_init"] = 4
     with pytest.raises(AssertionError, match="ran again"):
         check_config(changed, SCHEMA, cache_dir=cache)
-    monkeypatch.setattr(config_module.importlib.metadata, "version", lambda name: "0.0-other")
+    import simstudy.digests as digests
+
+    monkeypatch.setattr(
+        digests, "installed_version", lambda top: None if top == "simstudy" else f"{top}==0.0"
+    )
     with pytest.raises(AssertionError, match="ran again"):  # another scikit-learn
         check_config(copy.deepcopy(TINY_CONFIG), SCHEMA, cache_dir=cache)
 
 
-def test_components_from_unpackaged_modules_are_always_checked():
+def test_components_from_a_users_own_module_are_fingerprinted_by_their_code(tmp_path, monkeypatch):
+    from simstudy import digests
     from simstudy.config import components_fingerprint
 
+    module = tmp_path / "my_local_module.py"
+    module.write_text(
+        "from sklearn.cluster import KMeans\n\n\nclass MyClusterer(KMeans):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
     config = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
-    assert components_fingerprint(config) is not None
     config["methods"]["mine"] = {"estimator": "my_local_module.MyClusterer", "params": {}}
-    assert components_fingerprint(config) is None
+    before = components_fingerprint(config)
+    module.write_text(module.read_text() + "\n# a comment changes nothing\n")
+    for cached in (digests.module_file, digests._syntax_tree, digests._code_fingerprint):
+        cached.cache_clear()
+    assert components_fingerprint(config) == before
+    module.write_text(module.read_text().replace("pass", "n_init = 3"))
+    for cached in (digests.module_file, digests._syntax_tree, digests._code_fingerprint):
+        cached.cache_clear()
+    digests._imports.cache_clear()
+    digests.module_closure.cache_clear()
+    assert components_fingerprint(config) != before

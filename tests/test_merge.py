@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,9 +10,10 @@ import pytest
 
 from simstudy import seeding
 from simstudy.config import check_config, load_schema, trial_spec
-from simstudy.layout import Chunk, chunk_files
+from simstudy.layout import Chunk, chunk_files, group_key
 from simstudy.merge import MergeError, merge_trials
-from simstudy.tables import write_manifest
+from simstudy.provenance import chunk_record, write_json
+from simstudy.tables import file_sha256, write_manifest
 from simstudy.trials import run_chunk
 
 from conftest import REPO, TINY_CONFIG
@@ -20,18 +22,48 @@ SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
 N_TRIALS = 5
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    """Chunk files of two scenarios x two methods, chunk size 3, and a manifest."""
-    root = tmp_path_factory.mktemp("study")
+def study_config() -> dict:
     config = check_config({**TINY_CONFIG, "n_trials": N_TRIALS}, SCHEMA)
     config["scenarios"]["blobs"] = config["scenarios"]["aniso"]
+    return config
+
+
+#: "<scenario>/<group>" -> spec digest, as the workflow passes them to the merge.
+SPECS = {
+    group_key(s, g): trial_spec(study_config(), s, g).digest
+    for s in ("aniso", "blobs")
+    for g in ("gmm", "kmeans")
+}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """Chunk files (with records) of two scenarios x two methods, chunk size 3, a manifest."""
+    root = tmp_path_factory.mktemp("study")
+    config = study_config()
     for path in chunk_files(["aniso", "blobs"], ["gmm", "kmeans"], N_TRIALS, 3, root / "chunks"):
         chunk = Chunk(*Path(path).parts[-3:-1], *map(int, Path(path).stem.split("-")))
         spec = trial_spec(config, chunk.scenario, chunk.group)
-        run_chunk(spec, chunk.start, chunk.stop, path)
+        rows = run_chunk(spec, chunk.start, chunk.stop, path)
+        record = chunk_record(
+            spec, chunk.start, chunk.stop, n_jobs=1, started=0.0, rows=rows, rows_path=path
+        )
+        write_json(Path(path).with_suffix(".json"), record)
     write_manifest(root / "manifest.csv", seeding.trial_seeds(config["seed"], "spawn", 0, 12))
     return root
+
+
+def rewrite_record_only(path: str) -> None:
+    record_path = Path(path).with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    record["sha256"] = file_sha256(path)
+    record_path.write_text(json.dumps(record))
+
+
+def rewrite(path: str, text: str) -> None:
+    """Give a chunk new content, as a chunk job that wrote it would: record included."""
+    Path(path).write_text(text)
+    rewrite_record_only(path)
 
 
 def copy_study(study: Path, tmp_path: Path) -> tuple[list[str], Path]:
@@ -40,9 +72,15 @@ def copy_study(study: Path, tmp_path: Path) -> tuple[list[str], Path]:
     return chunks, tmp_path / "s/manifest.csv"
 
 
-def merge(chunks, manifest, output, n_trials=N_TRIALS, on_error="raise"):
+def merge(chunks, manifest, output, n_trials=N_TRIALS, on_error="raise", specs=SPECS):
     return merge_trials(
-        chunks, output, manifest=manifest, n_trials=n_trials, metrics=["ari"], on_error=on_error
+        chunks,
+        output,
+        manifest=manifest,
+        n_trials=n_trials,
+        metrics=["ari"],
+        specs=specs,
+        on_error=on_error,
     )
 
 
@@ -112,21 +150,22 @@ def test_duplicated_chunk_is_named(study, tmp_path):
 
 def test_truncated_chunk_is_named(study, tmp_path):
     chunks, manifest = copy_study(study, tmp_path)
-    data = Path(chunks[2]).read_bytes()
-    Path(chunks[2]).write_bytes(data[: len(data) - 30])
+    data = Path(chunks[2]).read_text()
+    rewrite(chunks[2], data[: len(data) - 30])
     expect_error(chunks, manifest, tmp_path, chunks[2], "truncated")
 
 
 def test_chunk_cut_at_a_line_end_is_named(study, tmp_path):
     chunks, manifest = copy_study(study, tmp_path)
     lines = Path(chunks[2]).read_text().splitlines(keepends=True)
-    Path(chunks[2]).write_text("".join(lines[:-1]))
+    rewrite(chunks[2], "".join(lines[:-1]))
     expect_error(chunks, manifest, tmp_path, chunks[2], "truncated")
 
 
 def test_unreadable_chunk_is_named(study, tmp_path):
     chunks, manifest = copy_study(study, tmp_path)
     Path(chunks[3]).write_bytes(b"\xff\xfe\x00garbage")
+    rewrite_record_only(chunks[3])
     expect_error(chunks, manifest, tmp_path, chunks[3], "unreadable")
 
 
@@ -136,7 +175,7 @@ def test_chunk_with_a_wrong_seed_is_named(study, tmp_path):
     cells = text[2].split(",")
     cells[4] = str(int(cells[4]) + 1)
     text[2] = ",".join(cells)
-    Path(chunks[0]).write_text("\n".join(text) + "\n")
+    rewrite(chunks[0], "\n".join(text) + "\n")
     expect_error(chunks, manifest, tmp_path, chunks[0], "trial 1 has seed", "manifest")
 
 
@@ -146,8 +185,51 @@ def test_recorded_failure_stops_a_raise_mode_merge(study, tmp_path):
     cells = text[1].split(",")
     cells[3], cells[6], cells[7] = "", "error", "ValueError: boom"
     text[1] = ",".join(cells)
-    Path(chunks[0]).write_text("\n".join(text) + "\n")
+    rewrite(chunks[0], "\n".join(text) + "\n")
     expect_error(
         chunks, manifest, tmp_path, "trial=0", "method=gmm", "ValueError: boom", "simstudy replay"
     )
     assert merge(chunks, manifest, tmp_path / "ok.csv", on_error="record") == 20
+
+
+def test_a_changed_value_is_caught_by_the_checksum_and_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    lines = Path(chunks[0]).read_text().splitlines()
+    cells = lines[2].split(",")  # trial 1: not the example trial
+    cells[3] = repr(float(cells[3]) / 2)
+    lines[2] = ",".join(cells)
+    Path(chunks[0]).write_text("\n".join(lines) + "\n")
+    message = expect_error(chunks, manifest, tmp_path, chunks[0], "SHA-256", "Redo the chunk")
+    assert f"rm {chunks[0]} {Path(chunks[0]).with_suffix('.json')}" in message
+
+
+def test_a_row_naming_another_spec_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    lines = Path(chunks[1]).read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[5] = "0123456789abcdef"
+    lines[1] = ",".join(cells)
+    rewrite(chunks[1], "\n".join(lines) + "\n")
+    expect_error(chunks, manifest, tmp_path, chunks[1], "0123456789abcdef", "Redo the chunk")
+
+
+def test_a_chunk_of_another_spec_is_named(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    specs = {**SPECS, "aniso/gmm": "fedcba9876543210"}
+    expect_error(chunks, manifest, tmp_path, chunks[0], "fedcba9876543210", specs=specs)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"spec": "x"}', ""])
+def test_a_corrupt_chunk_record_is_named(study, tmp_path, content):
+    chunks, manifest = copy_study(study, tmp_path)
+    record = Path(chunks[2]).with_suffix(".json")
+    record.write_text(content)
+    expect_error(chunks, manifest, tmp_path, str(record), "chunk record", "Redo the chunk")
+
+
+def test_chunks_must_cover_exactly_the_configured_groups(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    kmeans_less = [c for c in chunks if "/kmeans/" not in c]
+    expect_error(kmeans_less, manifest, tmp_path, "aniso/kmeans", "blobs/kmeans")
+    extra = {k: v for k, v in SPECS.items() if k != "blobs/gmm"}
+    expect_error(chunks, manifest, tmp_path, "blobs/gmm", specs=extra)

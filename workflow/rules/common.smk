@@ -24,10 +24,12 @@ from simstudy.layout import (
     CHUNK_DIR,
     MAX_RECOMMENDED_JOBS,
     chunk_files,
+    group_key,
     recommended_chunk_size,
 )
-from simstudy.provenance import package_modules, source_digest
-from simstudy.tables import remove_stale_temporaries
+from simstudy.digests import code_digest, component_modules
+from simstudy.spec import canonical_json
+from simstudy.tables import remove_stale_temporaries, write_if_changed
 
 #: The study a run uses when no --configfile is given.
 DEFAULT_STUDY = "config/config.yaml"
@@ -56,21 +58,24 @@ config.clear()
 config.update(_study)
 
 
-# Digests of the library code each stage runs. Snakemake tracks the rule scripts but
-# not the modules they import; these params make such edits rerun the right jobs.
-# Generators and estimators are named by dotted path, so their modules are added.
-STUDY_MODULES = package_modules(
+# Digests of the code each stage runs (see simstudy.digests). Snakemake tracks the rule
+# scripts but not the modules they import; these params make such edits rerun the right
+# jobs. Generators and estimators are named by dotted path, so their modules are added.
+STUDY_MODULES = component_modules(
     [s["generator"] for s in config["scenarios"].values()]
     + [m["estimator"] for m in config["methods"].values()]
 )
 CODE = {
-    "manifest": source_digest("simstudy.seeding", "simstudy.tables"),
-    "merge": source_digest("simstudy.merge"),
-    "summary": source_digest("simstudy.summary"),
-    "figures": source_digest("simstudy.figures", *STUDY_MODULES),
-    "provenance": source_digest("simstudy.provenance"),
-    "report": source_digest("simstudy.report"),
+    "manifest": code_digest("simstudy.seeding", "simstudy.tables"),
+    "merge": code_digest("simstudy.merge"),
+    "summary": code_digest("simstudy.summary"),
+    "figures": code_digest("simstudy.figures", *STUDY_MODULES),
+    "provenance": code_digest("simstudy.provenance"),
+    "report": code_digest("simstudy.report"),
 }
+
+#: Where each rule's settings are kept as files (see settings_file).
+SETTINGS_DIR = "results/.settings"
 
 # Threads of a chunk job, i.e. its joblib workers (never more than it has trials).
 # Snakemake scales this down to --cores; profiles may set their own (set-threads).
@@ -119,7 +124,7 @@ def group_spec(scenario, group):
     """The spec of a scenario's chunks of one method group, with its code digest."""
     spec = trial_spec(config, scenario, group)
     paths = [spec.scenario.generator] + [m.estimator for m in spec.methods]
-    code = source_digest("simstudy.trials", *package_modules(paths))
+    code = code_digest("simstudy.trials", *component_modules(paths))
     return trial_spec(config, scenario, group, code=code)
 
 
@@ -138,11 +143,51 @@ def study_specs():
     return specs
 
 
+def group_specs():
+    """ "<scenario>/<group>" -> digest of the spec that group's chunks run with."""
+    return {
+        group_key(scenario, group): group_spec(scenario, group).digest
+        for scenario in config["scenarios"]
+        for group in method_groups(config)
+    }
+
+
+def settings_file(name, settings):
+    """A file holding a rule's settings (its params), rewritten only when they change.
+
+    Snakemake notices changed params through its metadata in .snakemake/. A rule that
+    also takes this file as input reruns when its settings change even without that
+    metadata (a fresh clone of results/, `rm -rf .snakemake`): the file is then newer
+    than the rule's outputs. A dry run only creates missing files: previewing another
+    config must not make the real one rerun.
+    """
+    path = f"{SETTINGS_DIR}/{name}.json"
+    write_if_changed(path, canonical_json(settings) + "\n", create_only=workflow.dryrun)
+    return path
+
+
+def chunk_settings(wildcards):
+    """The settings file of a chunk's scenario and method group: its spec."""
+    return f"{SETTINGS_DIR}/run_chunk/{wildcards.scenario}/{wildcards.group}.json"
+
+
+def write_chunk_settings():
+    for scenario in config["scenarios"]:
+        for group in method_groups(config):
+            settings_file(
+                f"run_chunk/{scenario}/{group}", group_spec(scenario, group).to_dict()
+            )
+
+
+MANIFEST = "results/manifest.csv"
+TRIALS = "results/trials.csv"
+
+
 def final_outputs():
     """Everything `snakemake` builds by default."""
     return [
-        "results/manifest.csv",
-        "results/trials.csv",
+        MANIFEST,
+        TRIALS,
         "results/provenance.json",
         "results/summary.csv",
         "results/figures/example_data.png",
@@ -156,9 +201,56 @@ def final_outputs():
 
 
 warn_if_too_many_chunks()
+write_chunk_settings()
+
+# Each rule's params, in one place: the rule passes them on and keeps them as a file.
+MANIFEST_SETTINGS = {
+    "seed": config["seed"],
+    "seeding": config["seeding"],
+    "n_trials": config["n_trials"],
+    "code": CODE["manifest"],
+}
+MERGE_SETTINGS = {
+    "n_trials": config["n_trials"],
+    "metrics": config["metrics"],
+    "on_error": config["on_error"],
+    "specs": group_specs(),
+    "code": CODE["merge"],
+}
+PROVENANCE_SETTINGS = {
+    "config": results_config(config),
+    "specs": study_specs(),
+    "code": CODE["provenance"],
+}
+SUMMARY_SETTINGS = {
+    "metrics": config["metrics"],
+    "comparison": config["comparison"],
+    "code": CODE["summary"],
+}
+FIGURE_SETTINGS = {"config": config, "code": CODE["figures"]}
+REPORT_SETTINGS = {"config": results_config(config), "code": CODE["report"]}
+
+
+def remove_products_of_missing_trials():
+    """Remove the tables and figures made from trials.csv when trials.csv is gone.
+
+    Snakemake deletes the output of a failed job, so a failed merge leaves no
+    trials.csv; the summary, figures, report pages and provenance of the previous one
+    must not stay behind looking current.
+    """
+    if Path(TRIALS).exists():
+        return
+    for path in final_outputs():
+        if path not in (MANIFEST, TRIALS) and Path(path).exists():
+            Path(path).unlink()
+            logger.warning(f"removed {path}: the trials.csv it was made from is gone")
 
 
 # A run killed with SIGKILL leaves the temporary files of the jobs it was running
 # behind (outputs only ever appear by renaming a complete file). Clear them out.
 onstart:
     remove_stale_temporaries("results")
+
+
+onerror:
+    remove_products_of_missing_trials()

@@ -3,7 +3,9 @@
 rule merge_trials:
     input:
         chunks=study_chunks(),
+        records=chunk_records(),
         manifest="results/manifest.csv",
+        settings=settings_file("merge_trials", MERGE_SETTINGS),
     output:
         trials="results/trials.csv",
     log:
@@ -12,10 +14,7 @@ rule merge_trials:
     conda:
         "../../environment.yml"
     params:
-        n_trials=config["n_trials"],
-        metrics=config["metrics"],
-        on_error=config["on_error"],
-        code=CODE["merge"],
+        **MERGE_SETTINGS,
     script:
         "../../scripts/merge_trials.py"
 
@@ -24,6 +23,7 @@ rule record_provenance:
     input:
         trials="results/trials.csv",
         records=chunk_records(),
+        settings=settings_file("record_provenance", PROVENANCE_SETTINGS),
     output:
         provenance="results/provenance.json",
     log:
@@ -32,8 +32,6 @@ rule record_provenance:
     conda:
         "../../environment.yml"
     params:
-        config=results_config(config),
-        specs=study_specs(),
-        code=CODE["provenance"],
+        **PROVENANCE_SETTINGS,
     script:
         "../../scripts/record_provenance.py"

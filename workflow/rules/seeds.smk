@@ -1,4 +1,6 @@
 rule seed_manifest:
+    input:
+        settings=settings_file("seed_manifest", MANIFEST_SETTINGS),
     output:
         manifest="results/manifest.csv",
     log:
@@ -7,9 +9,6 @@ rule seed_manifest:
     conda:
         "../../environment.yml"
     params:
-        seed=config["seed"],
-        seeding=config["seeding"],
-        n_trials=config["n_trials"],
-        code=CODE["manifest"],
+        **MANIFEST_SETTINGS,
     script:
         "../../scripts/seed_manifest.py"

@@ -1,6 +1,7 @@
 rule summarize:
     input:
         trials=rules.merge_trials.output.trials,
+        settings=settings_file("summarize", SUMMARY_SETTINGS),
     output:
         summary="results/summary.csv",
     log:
@@ -9,8 +10,6 @@ rule summarize:
     conda:
         "../../environment.yml"
     params:
-        metrics=config["metrics"],
-        comparison=config["comparison"],
-        code=CODE["summary"],
+        **SUMMARY_SETTINGS,
     script:
         "../../scripts/summarize.py"

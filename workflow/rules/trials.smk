@@ -3,6 +3,8 @@
 # that growing the manifest never invalidates a finished chunk; the merge then checks
 # every row's seed against the manifest.
 rule run_chunk:
+    input:
+        settings=chunk_settings,
     output:
         rows="results/chunks/{scenario}/{group}/{start}-{stop}.csv",
         record="results/chunks/{scenario}/{group}/{start}-{stop}.json",

@@ -1,0 +1,195 @@
+"""Fingerprint the code that produces each stage's results.
+
+Snakemake reruns a ``script:`` job when the script file changes, but it does not see the
+modules the script imports, nor the estimators and generators a study names by dotted
+path. :func:`code_digest` closes that gap. The workflow passes a digest to each rule as a
+param, so an edit reruns exactly the jobs whose code it changes:
+
+- a module of this package, or of a user's own code (a module that no installed
+  distribution provides, such as ``mymodule.MyClusterer`` on ``PYTHONPATH``, or a
+  package installed in editable mode) counts by its syntax tree, together with every
+  such module it imports, directly or not. Comments and formatting do not count;
+- a module of an installed distribution (scikit-learn, NumPy, ...) counts by that
+  distribution's name and version, whether a study names it or tracked code imports
+  it: upgrading it reruns what uses it.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+PACKAGE = "simstudy"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# Import names whose distribution is named differently (saves a scan of all of them).
+_DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "PyYAML"}
+
+
+@cache
+def installed_version(top: str) -> str | None:
+    """``"name==version"`` of the distribution that provides top-level module ``top``.
+
+    Returns None when no installed distribution provides it, or when it is installed in
+    editable mode (its code can change without a new version), and for this package.
+    """
+    if top == PACKAGE or top in sys.stdlib_module_names:
+        return None
+    try:
+        dist = importlib.metadata.distribution(_DISTRIBUTIONS.get(top, top))
+    except importlib.metadata.PackageNotFoundError:
+        names = importlib.metadata.packages_distributions().get(top)
+        if not names:
+            return None
+        dist = importlib.metadata.distribution(names[0])
+    direct_url = dist.read_text("direct_url.json")
+    if direct_url and json.loads(direct_url).get("dir_info", {}).get("editable"):
+        return None
+    return f"{dist.metadata['Name']}=={dist.version}"
+
+
+@cache
+def module_file(module: str) -> Path | None:
+    """The source file of ``module``, if it is code that this project tracks by source.
+
+    That is this package's modules, and modules that neither the standard library nor
+    a (non-editable) installed distribution provides. Finding a submodule imports its
+    parent package; a top-level module is found without importing it.
+    """
+    top = module.split(".")[0]
+    if top == PACKAGE:
+        relative = "__init__" if module == PACKAGE else module.removeprefix(f"{PACKAGE}.")
+        path = PACKAGE_DIR / f"{relative.replace('.', '/')}.py"
+        if not path.is_file():
+            path = PACKAGE_DIR / relative.replace(".", "/") / "__init__.py"
+        return path if path.is_file() else None
+    if top in sys.stdlib_module_names or installed_version(top) is not None:
+        return None
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    return Path(spec.origin)
+
+
+@cache
+def _syntax_tree(module: str) -> ast.Module:
+    path = module_file(module)
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+@cache
+def _code_fingerprint(module: str) -> bytes:
+    """The module's syntax tree as text: what it does, without comments or layout."""
+    return ast.dump(_syntax_tree(module), annotate_fields=True, include_attributes=False).encode()
+
+
+def _absolute(module: str, node: ast.ImportFrom) -> str | None:
+    """The absolute name a (possibly relative) ``from ... import`` refers to."""
+    if node.level == 0:
+        return node.module
+    is_package = module_file(module).name == "__init__.py"
+    parts = module.split(".") if is_package else module.split(".")[:-1]
+    if node.level - 1 > len(parts) - 1:
+        return None
+    base = parts[: len(parts) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+@cache
+def _imports(module: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The tracked modules that ``module`` imports, and the installed distributions."""
+    found, distributions = set(), set()
+    for node in ast.walk(_syntax_tree(module)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(module, node)
+            if base is None:
+                continue
+            names = [f"{base}.{alias.name}" for alias in node.names]
+            # `from package import module` runs the package's __init__ too, but only an
+            # attribute taken from it makes its code matter to the importer.
+            if any(module_file(name) is None for name in names):
+                names.append(base)
+        else:
+            continue
+        # An attribute (simstudy.config.check_config) is not a module: it has no file.
+        found.update(name for name in names if module_file(name) is not None)
+        for name in names:
+            version = installed_version(name.split(".")[0])
+            if version is not None:
+                distributions.add(version)
+    return frozenset(found), frozenset(distributions)
+
+
+@cache
+def module_closure(module: str) -> tuple[str, ...]:
+    """Return ``module`` and every tracked module it imports, transitively, sorted."""
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        pending.extend(_imports(name)[0] - seen)
+    return tuple(sorted(seen))
+
+
+def code_entries(modules: Iterable[str]) -> dict[str, str]:
+    """What the digest of ``modules`` covers: module -> fingerprint, distribution -> version.
+
+    A module that cannot be found at all counts as ``"missing"``, so that it changes the
+    digest once it appears.
+    """
+    entries: dict[str, str] = {}
+    versions: set[str] = set()
+    for module in modules:
+        version = installed_version(module.split(".")[0])
+        if version is not None:
+            versions.add(version)
+        elif module_file(module) is None:
+            entries[module] = "missing"
+        else:
+            for name in module_closure(module):
+                entries[name] = hashlib.sha256(_code_fingerprint(name)).hexdigest()
+                versions.update(_imports(name)[1])
+    for version in versions:
+        entries[f"dist:{version.split('==')[0]}"] = version
+    return entries
+
+
+def code_digest(*modules: str) -> str:
+    """SHA-256 (16 hex digits) of the code of ``modules`` and of what they import.
+
+    Parameters
+    ----------
+    modules
+        Dotted module names: this package's (``"simstudy.trials"``), a user's own, or an
+        installed distribution's (``"sklearn.cluster"``); see the module docstring for
+        what each contributes.
+    """
+    digest = hashlib.sha256()
+    for name, fingerprint in sorted(code_entries(modules).items()):
+        digest.update(f"{name}\0{fingerprint}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def component_modules(dotted_paths: Sequence[str]) -> list[str]:
+    """The modules that hold the objects named by ``dotted_paths``, sorted.
+
+    A study names its generators and estimators by dotted path, so no module imports
+    them by name; a chunk's digest must still cover them
+    (``simstudy.data.anisotropic_blobs`` -> ``simstudy.data``).
+    """
+    return sorted({path.rpartition(".")[0] for path in dotted_paths})
