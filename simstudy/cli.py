@@ -1,4 +1,9 @@
-"""Command line: ``simstudy replay --scenario S --trial I --method M``."""
+"""Command line: ``simstudy replay --scenario S --trial I --method M``.
+
+Exit status of ``replay``: 0 when the trial reproduces its row of ``trials.csv`` (or
+runs, when there is no row), 1 when it does not (scores, seed, or failure differ), 2 for
+a bad request, 3 when the trial fails again as recorded (or fails, with no row).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit statuses of ``simstudy replay`` (the README lists them).
+REPRODUCED, DIFFERS, BAD_REQUEST, FAILED_AS_RECORDED = 0, 1, 2, 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -39,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         replay = replay_trial(config, args.scenario, args.trial, args.method, results=args.results)
     except (OSError, ValueError) as error:
         print(f"simstudy replay: {error}", file=sys.stderr)
-        return 2
+        return BAD_REQUEST
     spec = replay.spec
     print(f"config: {source}")
     print(
@@ -47,6 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(seeding {spec.seeding}, methods run: {', '.join(spec.method_names)})"
     )
     print(f"seed {replay.seed}")
+    trials = f"{args.results}/trials.csv"
+    if replay.recorded is not None and replay.recorded_seed != replay.seed:
+        print(
+            f"the seeds differ: the manifest gives seed {replay.seed}, the row in {trials} "
+            f"holds {replay.recorded_seed}. The manifest was rebuilt (another seed, seeding or "
+            f"root seed) after trials.csv was written: run snakemake to bring them together."
+        )
     if replay.scores is None:
         print(f"the trial FAILED:\n{replay.outcome.errors[args.method]}")
     else:
@@ -54,15 +70,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{METRIC_LABELS.get(metric, metric)} = {value!r}")
     verdict = replay.matches()
     if verdict is None:
-        print(f"no row for this trial in {args.results}/trials.csv to compare with")
+        print(f"no row for this trial in {trials} to compare with")
+    elif verdict and replay.scores is None:
+        print(f"matches {trials}: yes: the trial failed, as recorded: {replay.recorded['error']}")
     else:
-        print(f"matches {args.results}/trials.csv: {'yes' if verdict else 'NO'}")
+        print(f"matches {trials}: {'yes' if verdict else 'NO'}")
         if not verdict:
             print(f"recorded row: {replay.recorded}")
     if args.plot and replay.scores is not None:
         _plot(replay, args, config)
         print(f"wrote {args.plot}")
-    return 0 if verdict is not False and replay.scores is not None else 1
+    if verdict is False:
+        return DIFFERS
+    return FAILED_AS_RECORDED if replay.scores is None else REPRODUCED
 
 
 def _plot(replay, args, config) -> None:

@@ -80,8 +80,15 @@ class Replay:
     def scores(self) -> dict[str, float] | None:
         return self.outcome.scores.get(self.method)
 
+    @property
+    def recorded_seed(self) -> int | None:
+        """The seed in the trial's row of ``trials.csv``; None if there is no row."""
+        return None if self.recorded is None else int(self.recorded["seed"])
+
     def matches(self) -> bool | None:
-        """Whether the replay equals the recorded row; None if there is no row."""
+        """Whether the replay equals the recorded row, seed included; None if no row."""
+        if self.recorded is not None and self.recorded_seed != self.seed:
+            return False
         return matches_row(self.scores, self.recorded)
 
 

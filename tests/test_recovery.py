@@ -158,14 +158,23 @@ def test_record_mode_keeps_failures_as_rows_counted_by_the_summary(tmp_path):
     for name in ("example_data.png", "example_clusterings.png", "ari_difference.png"):
         assert (tmp_path / "results/figures" / name).stat().st_size > 0
 
+    # Replaying a recorded failure says so plainly, with its own exit status.
+    result = replay(
+        tmp_path, "--scenario", "aniso", "--trial", "2", "--method", "flaky", env=FLAKY_ENV
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "the trial failed, as recorded" in result.stdout
+    assert "lies left of the origin" in result.stdout
 
-def replay(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+
+def replay(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "simstudy", "replay", *args],
         cwd=workdir,
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
