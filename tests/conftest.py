@@ -168,3 +168,18 @@ def fresh_copy(source: Path, tmp_path: Path) -> Path:
     workdir = tmp_path / "study"
     shutil.copytree(source, workdir, symlinks=True)
     return workdir
+
+
+def forget_code_digests() -> None:
+    """Forget what simstudy.digests found: module files and trees are cached per process."""
+    from simstudy import digests
+
+    for function in (
+        digests.installed_version,
+        digests.module_file,
+        digests._syntax_tree,
+        digests._code_fingerprint,
+        digests._imports,
+        digests.module_closure,
+    ):
+        function.cache_clear()

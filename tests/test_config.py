@@ -17,7 +17,7 @@ from simstudy.config import (
 )
 
 from bad_configs import BAD_CONFIGS
-from conftest import REPO, TINY_CONFIG
+from conftest import REPO, TINY_CONFIG, forget_code_digests
 
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
 
@@ -142,7 +142,6 @@ def test_passed_component_checks_are_remembered_per_config_and_versions(tmp_path
 
 
 def test_components_from_a_users_own_module_are_fingerprinted_by_their_code(tmp_path, monkeypatch):
-    from simstudy import digests
     from simstudy.config import components_fingerprint
 
     module = tmp_path / "my_local_module.py"
@@ -154,12 +153,8 @@ def test_components_from_a_users_own_module_are_fingerprinted_by_their_code(tmp_
     config["methods"]["mine"] = {"estimator": "my_local_module.MyClusterer", "params": {}}
     before = components_fingerprint(config)
     module.write_text(module.read_text() + "\n# a comment changes nothing\n")
-    for cached in (digests.module_file, digests._syntax_tree, digests._code_fingerprint):
-        cached.cache_clear()
+    forget_code_digests()
     assert components_fingerprint(config) == before
     module.write_text(module.read_text().replace("pass", "n_init = 3"))
-    for cached in (digests.module_file, digests._syntax_tree, digests._code_fingerprint):
-        cached.cache_clear()
-    digests._imports.cache_clear()
-    digests.module_closure.cache_clear()
+    forget_code_digests()
     assert components_fingerprint(config) != before

@@ -9,18 +9,7 @@ import pytest
 
 from simstudy import digests
 
-
-def forget() -> None:
-    """Forget what was found: module files and syntax trees are cached per process."""
-    for function in (
-        digests.installed_version,
-        digests.module_file,
-        digests._syntax_tree,
-        digests._code_fingerprint,
-        digests._imports,
-        digests.module_closure,
-    ):
-        function.cache_clear()
+from conftest import forget_code_digests as forget
 
 
 @pytest.fixture
