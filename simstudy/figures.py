@@ -111,18 +111,76 @@ def draw_examples(
 
 
 def paired_differences(trials, first: str, second: str, metric: str) -> dict[str, np.ndarray]:
-    """Per scenario, ``first - second`` in ``metric`` over trials where both ran."""
+    """Per scenario, ``first - second`` in ``metric`` over trials where both ran.
+
+    Parameters
+    ----------
+    trials
+        The trials table (as :func:`simstudy.summary.read_trials` reads it).
+    first, second
+        Names of the compared methods.
+    metric
+        The metric's column.
+
+    Returns
+    -------
+    dict
+        Scenario name -> the differences, in trial order, for every scenario in which at
+        least one method ran; empty where the two never ran in the same trial (for
+        example because one of them failed in every trial).
+    """
     ran = trials[trials["status"] == STATUS_OK]
     differences = {}
     for scenario, rows in ran.groupby("scenario", sort=True):
         wide = rows.pivot(index="trial", columns="method", values=metric)
-        differences[scenario] = (wide[first] - wide[second]).dropna().to_numpy(dtype=float)
+        if {first, second} <= set(wide.columns):
+            differences[scenario] = (wide[first] - wide[second]).dropna().to_numpy(dtype=float)
+        else:
+            differences[scenario] = np.array([], dtype=float)
     return differences
+
+
+def methods_without_success(trials, scenarios, methods) -> dict[str, list[str]]:
+    """Per scenario, those of ``methods`` that did not succeed in a single trial.
+
+    Parameters
+    ----------
+    trials
+        The trials table (as :func:`simstudy.summary.read_trials` reads it).
+    scenarios, methods
+        Names of the scenarios to look at and of the methods to look for.
+
+    Returns
+    -------
+    dict
+        Scenario name -> the names of the methods (in the order given) without a row of
+        status ``ok`` in that scenario, for every scenario of ``scenarios``.
+    """
+    ran = trials[trials["status"] == STATUS_OK]
+    succeeded = set(zip(ran["scenario"], ran["method"], strict=True))
+    return {s: [m for m in methods if (s, m) not in succeeded] for s in scenarios}
+
+
+def _no_success_labels(config: Mapping[str, Any], trials) -> dict[str, list[str]]:
+    """Scenario label -> labels of the compared methods without a successful trial there."""
+    missing = methods_without_success(trials, config["scenarios"], config["comparison"])
+    return {
+        scenario_label(config, s): [method_label(config, m) for m in methods]
+        for s, methods in missing.items()
+        if methods
+    }
 
 
 def _difference_rows(summary: str | os.PathLike[str], comparison: str) -> pd.DataFrame:
     table = pd.read_csv(summary, keep_default_na=False, na_values=[""])
     return table[(table["kind"] == "difference") & (table["method"] == comparison)]
+
+
+def _summary_values(rows: pd.DataFrame, scenario: str, columns: tuple[str, ...]) -> list[float]:
+    """The ``columns`` of ``rows`` (indexed by scenario) for ``scenario``; NaN if absent."""
+    if scenario not in rows.index:
+        return [np.nan] * len(columns)
+    return [float(rows.loc[scenario, column]) for column in columns]
 
 
 def draw_difference(
@@ -132,18 +190,25 @@ def draw_difference(
     summary: str | os.PathLike[str],
     output: str | os.PathLike[str],
 ) -> None:
-    """Write ``ari_difference.png``: the per-trial ARI differences, one panel per scenario."""
+    """Write ``ari_difference.png``: the per-trial ARI differences, one panel per scenario.
+
+    Every scenario gets a panel; one in which a compared method never succeeded says so.
+    """
     first, second = config["comparison"]
-    differences = paired_differences(read_trials(trials), first, second, DIFFERENCE_METRIC)
+    table = read_trials(trials)
+    differences = paired_differences(table, first, second, DIFFERENCE_METRIC)
     rows = _difference_rows(summary, comparison_label(first, second))
     rows = rows[rows["metric"] == DIFFERENCE_METRIC].set_index("scenario")
-    scenarios = [s for s in config["scenarios"] if s in differences]
+    scenarios = list(config["scenarios"])
     plots.save(
         plots.difference_figure(
-            {scenario_label(config, s): differences[s] for s in scenarios},
+            {
+                scenario_label(config, s): differences.get(s, np.array([], dtype=float))
+                for s in scenarios
+            },
             {
                 scenario_label(config, s): tuple(
-                    float(rows.loc[s, column]) for column in ("mean", "ci_low", "ci_high")
+                    _summary_values(rows, s, ("mean", "ci_low", "ci_high"))
                 )
                 for s in scenarios
             },
@@ -151,6 +216,7 @@ def draw_difference(
             second=method_label(config, second),
             metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
             dpi=config["figures"]["dpi"],
+            no_success=_no_success_labels(config, table),
         ),
         output,
     )
@@ -164,24 +230,31 @@ def draw_design(
     by_scenario: str | os.PathLike[str],
     paired: str | os.PathLike[str],
 ) -> None:
-    """Write the design figures: the difference by scenario, and the paired scatter."""
+    """Write the design figures: the difference by scenario, and the paired scatter.
+
+    Where a compared method never succeeded in a scenario, both figures say so.
+    """
     first, second = config["comparison"]
     names = {"first": method_label(config, first), "second": method_label(config, second)}
     dpi = config["figures"]["dpi"]
+    table = read_trials(trials)
+    no_success = _no_success_labels(config, table)
     rows = _difference_rows(summary, comparison_label(first, second))
     forest = {}
+    columns = ("mean", "ci_low", "ci_high", "p_holm")
     for metric in config["metrics"]:
         metric_rows = rows[rows["metric"] == metric].set_index("scenario")
         forest[METRIC_LABELS[metric]] = {
-            scenario_label(config, s): {
-                column: float(metric_rows.loc[s, column])
-                for column in ("mean", "ci_low", "ci_high", "p_holm")
-            }
+            scenario_label(config, s): dict(
+                zip(columns, _summary_values(metric_rows, s, columns), strict=True)
+            )
             for s in config["scenarios"]
         }
-    plots.save(plots.difference_by_scenario_figure(forest, **names, dpi=dpi), by_scenario)
+    plots.save(
+        plots.difference_by_scenario_figure(forest, **names, dpi=dpi, no_success=no_success),
+        by_scenario,
+    )
 
-    table = read_trials(trials)
     ran = table[table["status"] == STATUS_OK]
     pairs = {}
     for scenario in config["scenarios"]:
@@ -196,7 +269,11 @@ def draw_design(
         )
     plots.save(
         plots.paired_scatter_figure(
-            pairs, **names, metric_label=METRIC_LABELS[DIFFERENCE_METRIC], dpi=dpi
+            pairs,
+            **names,
+            metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
+            dpi=dpi,
+            no_success=no_success,
         ),
         paired,
     )

@@ -2,12 +2,17 @@
 
 Each function returns a matplotlib ``Figure`` and touches no global style: themes are
 applied in a local context, so importing this module changes nothing for the caller.
+
+Every name passed in (method and scenario labels, titles) is drawn as plain text: labels
+come from the study config, and matplotlib would otherwise read ``$...$`` in them as
+mathtext, which draws ``a $x$ b`` in italics and fails on ``$\\foo$``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import matplotlib
 
@@ -26,6 +31,49 @@ _STYLE = {"style": "white", "context": "notebook"}
 _DIFFERENCE_COLOR = "#4C72B0"
 # Side labels sit on a white box, so that the zero line never runs through their text.
 _LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1.5}
+# Text is drawn the same whatever a matplotlibrc says: never through TeX, and with mathtext
+# parsing on, so that the escaped dollars of plain_text are drawn as dollars.
+_TEXT_RC = {"text.usetex": False, "text.parse_math": True}
+
+
+#: What a panel says about a compared method without a single successful trial.
+NO_SUCCESS = "{}: no successful trial"
+
+
+def plain_text(text: object) -> str:
+    """Return ``text`` so that matplotlib draws it exactly as written.
+
+    Matplotlib reads a string holding an even number of unescaped ``$`` as mathtext;
+    escaping every ``$`` turns that off, and matplotlib draws ``\\$`` as ``$``. Nothing else
+    in a string drawn without usetex has a special meaning.
+
+    Parameters
+    ----------
+    text
+        Any text, typically a label from the study config; non-strings are converted
+        with ``str``.
+
+    Returns
+    -------
+    str
+        The text with every ``$`` escaped.
+    """
+    return str(text).replace("$", r"\$")
+
+
+def _no_success_note(names: Sequence[str]) -> str:
+    return "\n".join(NO_SUCCESS.format(plain_text(name)) for name in names)
+
+
+@contextmanager
+def _styled() -> Iterator[None]:
+    """The local theme and text settings every figure is drawn in."""
+    with (
+        sns.axes_style(_STYLE["style"]),
+        sns.plotting_context(_STYLE["context"]),
+        matplotlib.rc_context(_TEXT_RC),
+    ):
+        yield
 
 
 def _palette(n: int) -> list:
@@ -80,12 +128,29 @@ def _scatter(ax, X: np.ndarray, labels: np.ndarray, *, legend_title: str | None)
 def example_data_figure(
     X: np.ndarray, y: np.ndarray, *, scenario: str, trial: int, dpi: int = 150
 ) -> Figure:
-    """Scatter one trial's dataset, coloured by the cluster each point was drawn from."""
-    with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
+    """Scatter one trial's dataset, coloured by the cluster each point was drawn from.
+
+    Parameters
+    ----------
+    X, y
+        The dataset's points (two columns) and their true clusters.
+    scenario
+        Display name of the scenario, drawn as plain text.
+    trial
+        Index of the trial.
+    dpi
+        Resolution of the figure.
+
+    Returns
+    -------
+    Figure
+        The scatter plot, titled with the scenario, the trial and the cluster count.
+    """
+    with _styled():
         figure, ax = plt.subplots(figsize=(6, 6), dpi=dpi, layout="constrained")
         _scatter(ax, X, y, legend_title="true cluster")
         ax.set_title(
-            f"Example dataset: scenario '{scenario}', trial {trial}\n"
+            f"Example dataset: scenario '{plain_text(scenario)}', trial {trial}\n"
             f"{len(y)} points from {len(np.unique(y))} clusters",
             fontsize="medium",
         )
@@ -106,11 +171,31 @@ def example_clusterings_figure(
 ) -> Figure:
     """Draw each method's clustering of one dataset side by side, titled with its score.
 
-    ``labels`` and ``scores`` are keyed by the display name of each method, in the order
-    the panels appear; ``None`` marks a method that failed on this dataset, drawn in
-    grey. Colours follow the true clusters (see :func:`match_labels`).
+    Parameters
+    ----------
+    X, y
+        The dataset's points (two columns) and their true clusters.
+    labels
+        Display name of each method -> its predicted clusters, in panel order; ``None``
+        marks a method that failed on this dataset, drawn in grey.
+    scores
+        Display name of each method -> its score (``None`` where it failed).
+    scenario, trial
+        Display name of the scenario, and the trial's index.
+    metric_label
+        Display name of the score's metric.
+    dpi
+        Resolution of the figure.
+    title
+        Overall title, instead of the one naming the scenario and trial.
+
+    Returns
+    -------
+    Figure
+        One panel per method. Colours follow the true clusters (see
+        :func:`match_labels`); every name is drawn as plain text (see :func:`plain_text`).
     """
-    with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
+    with _styled():
         figure, axes = plt.subplots(
             1, len(labels), figsize=(5.5 * len(labels), 5.5), dpi=dpi, layout="constrained"
         )
@@ -119,14 +204,18 @@ def example_clusterings_figure(
                 ax.scatter(X[:, 0], X[:, 1], s=22, color="0.75", linewidths=0)
                 ax.set_aspect("equal", adjustable="datalim")
                 ax.set_axis_off()
-                ax.set_title(f"{name}\nfailed on this dataset", fontsize="medium")
+                ax.set_title(f"{plain_text(name)}\nfailed on this dataset", fontsize="medium")
                 continue
             _scatter(ax, X, match_labels(y, predicted), legend_title=None)
-            ax.set_title(f"{name}\n{metric_label} = {scores[name]:.3f}", fontsize="medium")
+            ax.set_title(
+                f"{plain_text(name)}\n{plain_text(metric_label)} = {scores[name]:.3f}",
+                fontsize="medium",
+            )
         figure.suptitle(
-            title
-            or f"Predicted clusters on the example dataset (scenario '{scenario}', "
-            f"trial {trial}); colours matched to the true clusters",
+            plain_text(title)
+            if title
+            else f"Predicted clusters on the example dataset (scenario "
+            f"'{plain_text(scenario)}', trial {trial}); colours matched to the true clusters",
             fontsize="medium",
         )
     return figure
@@ -160,6 +249,7 @@ def difference_figure(
     second: str,
     metric_label: str = "ARI",
     dpi: int = 150,
+    no_success: Mapping[str, Sequence[str]] | None = None,
 ) -> Figure:
     """Histogram, density and rug of the per-trial paired differences, one panel per scenario.
 
@@ -168,33 +258,51 @@ def difference_figure(
     differences
         Scenario label -> per-trial ``first - second`` scores, in panel order.
     intervals
-        Scenario label -> ``(mean, ci_low, ci_high)`` as reported in ``summary.csv``.
+        Scenario label -> ``(mean, ci_low, ci_high)`` as reported in ``summary.csv``; a
+        scenario missing here has no interval.
     first, second
         Display names of the compared methods.
+    metric_label
+        Display name of the metric.
+    dpi
+        Resolution of the figure.
+    no_success
+        Scenario label -> display names of the compared methods without a single
+        successful trial in that scenario; its panel says so instead of showing nothing.
+
+    Returns
+    -------
+    Figure
+        The figure; every name in it is drawn as plain text (see :func:`plain_text`).
     """
+    no_success = no_success or {}
     scenarios = list(differences)
-    everything = np.concatenate([np.asarray(d, dtype=float) for d in differences.values()])
+    everything = np.concatenate(
+        [np.asarray(d, dtype=float) for d in differences.values()] or [np.array([])]
+    )
     if len(everything) == 0:
         everything = np.array([-1.0, 1.0])
     low, high = float(min(everything.min(), 0.0)), float(max(everything.max(), 0.0))
     pad = 0.08 * (high - low or 1.0)
     single = len(scenarios) == 1
-    with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
+    first, second, metric = plain_text(first), plain_text(second), plain_text(metric_label)
+    with _styled():
         figure, axes = _facets(len(scenarios), 8 if single else 4.2, 4.2 if single else 3.2, dpi)
         for ax, scenario in zip(axes, scenarios, strict=True):
             _difference_panel(
                 ax,
                 np.asarray(differences[scenario], dtype=float),
-                intervals[scenario],
+                intervals.get(scenario, (np.nan, np.nan, np.nan)),
                 first=first,
                 second=second,
-                title=None if single else scenario,
+                title=None if single else plain_text(scenario),
+                no_success=no_success.get(scenario, ()),
             )
             ax.set_xlim(low - pad, high + pad)
             ax.set_xlabel("")
-        figure.supxlabel(f"{metric_label} of {first} minus {metric_label} of {second}, per trial")
+        figure.supxlabel(f"{metric} of {first} minus {metric} of {second}, per trial")
         figure.suptitle(
-            f"Paired difference in {metric_label}: {first} vs {second} (black: mean and 95% CI)",
+            f"Paired difference in {metric}: {first} vs {second} (black: mean and 95% CI)",
             fontsize="large",
         )
     return figure
@@ -208,13 +316,15 @@ def _difference_panel(
     first: str,
     second: str,
     title: str | None,
+    no_success: Sequence[str],
 ) -> None:
+    """One scenario's panel; ``first``, ``second`` and ``title`` are already plain text."""
     heading = f"{title}: n = {len(d)} trials" if title else f"n = {len(d)} trials"
     if len(d) == 0:
         ax.text(
             0.5,
             0.5,
-            "no trial where both methods ran",
+            _no_success_note(no_success) if no_success else "no trial where both methods ran",
             transform=ax.transAxes,
             ha="center",
             va="center",
@@ -275,6 +385,7 @@ def difference_by_scenario_figure(
     first: str,
     second: str,
     dpi: int = 150,
+    no_success: Mapping[str, Sequence[str]] | None = None,
 ) -> Figure:
     """Mean paired difference with its 95% CI against the scenario, one panel per metric.
 
@@ -282,12 +393,27 @@ def difference_by_scenario_figure(
     ----------
     rows
         Metric label -> scenario label -> the summary's ``mean``, ``ci_low``, ``ci_high``
-        and ``p_holm`` for the difference ``first - second``. Scenarios are drawn top to
-        bottom in the given order.
+        and ``p_holm`` for the difference ``first - second`` (NaN where the summary has
+        none). Scenarios are drawn top to bottom in the given order.
+    first, second
+        Display names of the compared methods.
+    dpi
+        Resolution of the figure.
+    no_success
+        Scenario label -> display names of the compared methods without a single
+        successful trial in that scenario; its row says so in every panel. Other rows
+        without a mean say that no trial had both methods run.
+
+    Returns
+    -------
+    Figure
+        The figure; every name in it is drawn as plain text (see :func:`plain_text`).
     """
+    no_success = no_success or {}
     metrics = list(rows)
     scenarios = list(next(iter(rows.values())))
-    with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
+    first, second = plain_text(first), plain_text(second)
+    with _styled():
         figure, axes = plt.subplots(
             1,
             len(metrics),
@@ -321,17 +447,33 @@ def difference_by_scenario_figure(
                 markeredgecolor="black",
                 label="not significant",
             )
-            ax.set_title(f"{metric}: {first} − {second}", fontsize="medium")
+            for scenario, position, mean in zip(scenarios, positions, means, strict=True):
+                if no_success.get(scenario) or np.isnan(mean):
+                    ax.text(
+                        0,
+                        position,
+                        _no_success_note(no_success[scenario])
+                        if no_success.get(scenario)
+                        else "no trial where both methods ran",
+                        ha="center",
+                        va="center",
+                        fontsize="x-small",
+                        bbox=_LABEL_BOX,
+                    )
+            ax.set_title(f"{plain_text(metric)}: {first} − {second}", fontsize="medium")
             ax.set_xlabel(
-                f"mean difference in {metric}, 95% CI\n← {second} better     {first} better →",
+                f"mean difference in {plain_text(metric)}, 95% CI\n"
+                f"← {second} better     {first} better →",
                 fontsize="small",
             )
-            span = max(np.nanmax(np.abs(np.r_[lows, highs, 0.0])), 1e-3) * 1.15
+            extent = np.abs(np.r_[lows, highs, means])
+            extent = extent[np.isfinite(extent)]
+            span = max(extent.max(), 1e-3) * 1.15 if len(extent) else 1.0
             ax.set_xlim(-span, span)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5, symmetric=True))
             sns.despine(ax=ax, left=True)
             ax.tick_params(axis="y", length=0)
-        axes[0, 0].set_yticks(positions, scenarios)
+        axes[0, 0].set_yticks(positions, [plain_text(s) for s in scenarios])
         axes[0, 0].set_ylim(-0.7, len(scenarios) - 0.3)
         handles, texts = axes[0, 0].get_legend_handles_labels()
         figure.legend(
@@ -351,6 +493,7 @@ def paired_scatter_figure(
     second: str,
     metric_label: str = "ARI",
     dpi: int = 150,
+    no_success: Mapping[str, Sequence[str]] | None = None,
 ) -> Figure:
     """Per trial, ``first``'s score against ``second``'s, with the line y = x.
 
@@ -359,13 +502,29 @@ def paired_scatter_figure(
     pairs
         Scenario label -> (scores of ``second``, scores of ``first``) over the trials
         where both ran, in panel order.
+    first, second
+        Display names of the compared methods.
+    metric_label
+        Display name of the metric.
+    dpi
+        Resolution of the figure.
+    no_success
+        Scenario label -> display names of the compared methods without a single
+        successful trial in that scenario; its panel says so.
+
+    Returns
+    -------
+    Figure
+        The figure; every name in it is drawn as plain text (see :func:`plain_text`).
     """
+    no_success = no_success or {}
     scenarios = list(pairs)
     values = np.concatenate([np.r_[x, y] for x, y in pairs.values()] or [np.array([0.0, 1.0])])
     low = float(min(np.nanmin(values), 0.0)) if len(values) else 0.0
     limits = (low - 0.03, 1.03)
     single = len(scenarios) == 1
-    with sns.axes_style(_STYLE["style"]), sns.plotting_context(_STYLE["context"]):
+    first, second, metric = plain_text(first), plain_text(second), plain_text(metric_label)
+    with _styled():
         figure, axes = _facets(
             len(scenarios), 5.5 if single else 3.4, 5.5 if single else 3.4, dpi, sharey=True
         )
@@ -373,9 +532,20 @@ def paired_scatter_figure(
             x, y = pairs[scenario]
             ax.plot(limits, limits, linestyle="--", color="#C44E52", linewidth=1.2, zorder=0)
             ax.scatter(x, y, s=14, color=_DIFFERENCE_COLOR, alpha=0.6, linewidths=0)
+            if no_success.get(scenario):
+                ax.text(
+                    0.5,
+                    0.5,
+                    _no_success_note(no_success[scenario]),
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    bbox=_LABEL_BOX,
+                )
             wins = int(np.sum(y > x))
             ax.set_title(
-                f"{'' if single else scenario + ': '}{first} higher in {wins} of {len(x)}",
+                f"{'' if single else plain_text(scenario) + ': '}"
+                f"{first} higher in {wins} of {len(x)}",
                 fontsize="small",
                 loc="left",
             )
@@ -383,10 +553,10 @@ def paired_scatter_figure(
             ax.set_ylim(limits)
             ax.set_aspect("equal")
             sns.despine(ax=ax)
-        figure.supxlabel(f"{metric_label} of {second}")
-        figure.supylabel(f"{metric_label} of {first}")
+        figure.supxlabel(f"{metric} of {second}")
+        figure.supylabel(f"{metric} of {first}")
         figure.suptitle(
-            f"{metric_label} per trial: {first} against {second}\n"
+            f"{metric} per trial: {first} against {second}\n"
             f"above the dashed line y = x, {first} did better",
             fontsize="medium",
         )
@@ -395,6 +565,6 @@ def paired_scatter_figure(
 
 def save(figure: Figure, path: str | os.PathLike[str]) -> None:
     """Write ``figure`` to ``path`` as PNG (atomically) and release it."""
-    with atomic_write(path, binary=True) as handle:
+    with atomic_write(path, binary=True) as handle, matplotlib.rc_context(_TEXT_RC):
         figure.savefig(handle, format="png")
     plt.close(figure)

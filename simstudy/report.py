@@ -2,6 +2,10 @@
 
 Snakemake's HTML report shows HTML results inline but offers CSV and YAML files only as
 downloads, so the summary table and the config are rendered to small HTML pages.
+
+Every value that comes from the study config is untrusted text: the pages escape it, and
+:func:`script_safe_params` keeps it from breaking out of the ``<script>`` element in which
+Snakemake's report embeds each job's params.
 """
 
 from __future__ import annotations
@@ -24,6 +28,62 @@ pre { background: #f7f7f7; padding: 1em; }
 """
 
 _TEXT_COLUMNS = {"kind", "scenario", "metric", "method"}
+
+# Python's own escapes for the characters that could end or open an HTML element.
+_SCRIPT_ESCAPES = str.maketrans({"<": r"\x3c", ">": r"\x3e", "&": r"\x26"})
+
+
+class ScriptSafeDict(dict):
+    """A dict whose text (``repr`` and ``str``) holds no ``<``, ``>`` or ``&``.
+
+    Snakemake's report shows each result's job params as the text of their values,
+    placed unescaped in a JSON string inside an inline ``<script>`` element: a config
+    value such as ``</script><img src=x onerror=...>`` would end the element there and
+    run as part of the page. This dict's text is Python's ``repr`` with those three
+    characters written as the escapes ``\\x3c``, ``\\x3e`` and ``\\x26``, so it reads the
+    same and cannot form a tag. It is the same text as a plain dict's whenever the
+    values hold none of them, and different values still give different text, so
+    Snakemake's check for changed params is unaffected. Everything else is a plain dict:
+    rule scripts receive the values unchanged.
+    """
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self).translate(_SCRIPT_ESCAPES)
+
+    __str__ = __repr__
+
+
+def script_safe_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Return rule params that Snakemake can embed in its HTML report as they are.
+
+    Parameters
+    ----------
+    params
+        Param name -> value, as a rule's ``params`` would take them.
+
+    Returns
+    -------
+    dict
+        The same params, with every dict value wrapped in :class:`ScriptSafeDict`.
+
+    Raises
+    ------
+    ValueError
+        If a value that is not a dict has ``<``, ``>`` or ``&`` in its text. Snakemake
+        rebuilds lists and formats strings given as params, so only dicts can keep a
+        safe text; put such values in a dict.
+    """
+    safe = {}
+    for name, value in params.items():
+        if isinstance(value, dict):
+            safe[name] = ScriptSafeDict(value)
+        elif str(value) != str(value).translate(_SCRIPT_ESCAPES):
+            raise ValueError(
+                f"param {name}: {value!r} would be markup in the report; pass it in a dict"
+            )
+        else:
+            safe[name] = value
+    return safe
 
 
 def _page(title: str, body: str) -> str:

@@ -1,12 +1,58 @@
-"""Figures: they are written as PNG, and the colour matching keeps the clustering."""
+"""Figures: they are written as PNG, the colour matching keeps the clustering, config text
+is drawn as plain text, and a compared method that never succeeded is named in the figures."""
 
 from __future__ import annotations
 
-import numpy as np
+import copy
 
-from simstudy import plots
+import numpy as np
+import pytest
+from matplotlib.text import Text
+
+from simstudy import figures, plots
+from simstudy.config import check_config, load_schema
+
+from conftest import ONE_WORKER, REPO, TINY_CONFIG, snakemake
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/always_fails.py
+
+
+def drawn_texts(figure) -> list[str]:
+    """Every visible text of ``figure`` as matplotlib draws it.
+
+    Drawing lays out every text, so it fails on text that matplotlib cannot render. A text
+    drawn as mathtext fails the test: the study's figures draw no formulas, so mathtext
+    can only come from config text read as TeX.
+    """
+    figure.canvas.draw()
+    drawn = []
+    for artist in figure.findobj(Text):
+        if artist.get_visible() and artist.get_text():
+            shown, math = artist._preprocess_math(artist.get_text())
+            assert math is False, f"{artist.get_text()!r} is drawn as {math} text"
+            drawn.append(shown)
+    return drawn
+
+
+def drawn_figures(monkeypatch, config: dict, workdir) -> dict:
+    """Draw every figure of the finished study in ``workdir`` with :func:`figures.draw_all`.
+
+    Returns figure name -> the matplotlib ``Figure`` that would have been written there.
+    """
+    monkeypatch.syspath_prepend(str(REPO / "tests"))
+    resolved = check_config(config, load_schema(REPO / "workflow/schemas/config.schema.yaml"))
+    drawn = {}
+    monkeypatch.setattr(plots, "save", lambda figure, path: drawn.setdefault(path, figure))
+    results = workdir / "results"
+    figures.draw_all(
+        resolved,
+        manifest=results / "manifest.csv",
+        trials=results / "trials.csv",
+        summary=results / "summary.csv",
+        outputs={name: name for name in figures.FIGURE_NAMES},
+    )
+    return drawn
 
 
 def test_match_labels_renames_clusters_to_their_true_partners():
@@ -83,3 +129,146 @@ def test_figures_with_failed_methods_and_no_pairs_still_render(tmp_path):
     )
     assert (tmp_path / "a.png").read_bytes()[:8] == PNG_MAGIC
     assert (tmp_path / "b.png").read_bytes()[:8] == PNG_MAGIC
+
+
+LABELS = [r"$\foo$", "a $x$ b", r"\$5 & <b>", "$"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_config_text_is_drawn_as_plain_text_in_every_figure(label, tmp_path):
+    rng = np.random.RandomState(2)
+    X, y = rng.normal(size=(30, 2)), rng.randint(0, 3, size=30)
+    names = {"first": f"{label} A", "second": f"{label} B"}
+    drawn = {
+        "example_data": plots.example_data_figure(X, y, scenario=label, trial=0, dpi=40),
+        "example_clusterings": plots.example_clusterings_figure(
+            X,
+            y,
+            {names["first"]: y, names["second"]: None},
+            {names["first"]: 1.0},
+            scenario=label,
+            trial=0,
+            dpi=40,
+        ),
+        "titled_clusterings": plots.example_clusterings_figure(
+            X, y, {"A": y}, {"A": 1.0}, scenario="s", trial=0, dpi=40, title=label
+        ),
+        "ari_difference": plots.difference_figure(
+            {label: rng.normal(size=9), f"{label} 2": rng.normal(size=9)},
+            {label: (0.1, -0.2, 0.4), f"{label} 2": (0.0, -0.1, 0.1)},
+            **names,
+            metric_label=label,
+            dpi=40,
+        ),
+        "single_difference": plots.difference_figure(
+            {label: rng.normal(size=9)}, {label: (0.1, -0.2, 0.4)}, **names, dpi=40
+        ),
+        "difference_by_scenario": plots.difference_by_scenario_figure(
+            {label: {label: {"mean": 0.1, "ci_low": 0.0, "ci_high": 0.2, "p_holm": 0.01}}},
+            **names,
+            dpi=40,
+        ),
+        "paired_scatter": plots.paired_scatter_figure(
+            {label: (rng.uniform(size=9), rng.uniform(size=9)), "t": (np.r_[0.5], np.r_[0.4])},
+            **names,
+            metric_label=label,
+            dpi=40,
+        ),
+    }
+    for name, figure in drawn.items():
+        texts = drawn_texts(figure)
+        assert any(label in text for text in texts), (name, texts)
+        plots.save(figure, tmp_path / f"{name}.png")
+
+
+def test_a_method_without_successful_trials_is_named_in_its_panels():
+    no_success = {"s": ["B $1"], "t": ["A", "B $1"]}
+    names = {"first": "A", "second": "B $1"}
+    nan = (np.nan, np.nan, np.nan)
+    difference = plots.difference_figure(
+        {"s": np.array([]), "t": np.array([]), "u": np.array([0.1, 0.3])},
+        {"s": nan, "t": nan, "u": (0.2, -1.0, 1.4)},
+        **names,
+        dpi=40,
+        no_success=no_success,
+    )
+    empty = {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_holm": np.nan}
+    forest = plots.difference_by_scenario_figure(
+        {"ARI": {"s": empty, "t": empty}, "NMI": {"s": empty, "t": empty}},
+        **names,
+        dpi=40,
+        no_success=no_success,
+    )
+    scatter = plots.paired_scatter_figure(
+        {"s": (np.array([]), np.array([])), "t": (np.array([]), np.array([]))},
+        **names,
+        dpi=40,
+        no_success=no_success,
+    )
+    for figure, copies in ((difference, 1), (forest, 2), (scatter, 1)):
+        texts = drawn_texts(figure)
+        assert texts.count("B $1: no successful trial") == copies
+        assert texts.count("A: no successful trial\nB $1: no successful trial") == copies
+    assert forest.axes[0].get_xlim() == (-1.0, 1.0)  # no finite value: a default range
+
+
+def test_a_scenario_where_the_methods_never_ran_together_says_so():
+    figure = plots.difference_by_scenario_figure(
+        {"ARI": {"s": {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_holm": np.nan}}},
+        first="A",
+        second="B",
+        dpi=40,
+    )
+    assert "no trial where both methods ran" in drawn_texts(figure)
+
+
+def test_methods_without_success_are_found_per_scenario():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "scenario": ["s", "s", "s", "s", "t", "t"],
+            "trial": [0, 0, 1, 1, 0, 0],
+            "method": ["a", "b"] * 3,
+            "ari": [0.5, np.nan, 0.5, np.nan, np.nan, np.nan],
+            "status": ["ok", "error", "ok", "error", "error", "error"],
+        }
+    )
+    assert figures.methods_without_success(table, ["s", "t", "u"], ["a", "b"]) == {
+        "s": ["b"],
+        "t": ["a", "b"],
+        "u": ["a", "b"],
+    }
+    differences = figures.paired_differences(table, "a", "b", "ari")
+    assert list(differences) == ["s"] and differences["s"].size == 0
+
+
+def never_succeeding_config() -> dict:
+    """The tiny study, with GMM compared to a method that fails in every trial."""
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(n_trials=4, chunk_size=4, on_error="record", comparison=["gmm", "broken"])
+    config["methods"]["broken"] = {"estimator": "always_fails.AlwaysFails", "label": "Broken"}
+    return config
+
+
+@pytest.fixture(scope="module")
+def never_succeeding_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("never-succeeds")
+    snakemake(
+        workdir, "--cores", "2", *ONE_WORKER, config=never_succeeding_config(), env=HELPERS_ENV
+    )
+    return workdir
+
+
+@pytest.mark.e2e
+def test_figures_name_a_compared_method_that_never_succeeded(never_succeeding_run, monkeypatch):
+    for name in figures.FIGURE_NAMES:
+        assert (never_succeeding_run / f"results/figures/{name}.png").stat().st_size > 0
+    drawn = drawn_figures(monkeypatch, never_succeeding_config(), never_succeeding_run)
+    texts = {name: drawn_texts(figure) for name, figure in drawn.items()}
+    for name in ("ari_difference", "difference_by_scenario", "paired_scatter"):
+        assert "Broken: no successful trial" in texts[name], (name, texts[name])
+        assert not any("GMM: no successful" in text for text in texts[name])
+    assert "Broken\nfailed on this dataset" in texts["example_clusterings"]
+    # what exists is still drawn: GMM's clustering of the example dataset
+    assert any(text.startswith("GMM\nARI = ") for text in texts["example_clusterings"])

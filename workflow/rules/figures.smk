@@ -1,3 +1,8 @@
+# Params are shown in the report, inside a <script> element: script_safe_params keeps
+# config text (labels, params values) from closing it.
+from simstudy.report import script_safe_params
+
+
 # All figures come from one job: matplotlib, seaborn and scikit-learn are imported once,
 # which keeps a partial rerun cheap. Figure settings reach only this rule.
 rule plot_figures:
@@ -5,6 +10,7 @@ rule plot_figures:
         manifest=rules.seed_manifest.output.manifest,
         trials=rules.merge_trials.output.trials,
         summary=rules.summarize.output.summary,
+        settings=settings_file("plot_figures", FIGURE_SETTINGS),
     output:
         example_data=report(
             "results/figures/example_data.png",
@@ -42,7 +48,6 @@ rule plot_figures:
     conda:
         "../../environment.yml"
     params:
-        config=config,
-        code=CODE["figures"],
+        **script_safe_params(FIGURE_SETTINGS),
     script:
         "../../scripts/plot_figures.py"

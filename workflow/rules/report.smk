@@ -1,7 +1,13 @@
+# Params are shown in the report, inside a <script> element: script_safe_params keeps
+# config text (labels, params values) from closing it.
+from simstudy.report import script_safe_params
+
+
 # Pages for `snakemake --report results/report.html`, which shows HTML results inline.
 rule report_tables:
     input:
         summary=rules.summarize.output.summary,
+        settings=settings_file("report_tables", REPORT_SETTINGS),
     output:
         summary=report(
             "results/report/summary.html",
@@ -21,7 +27,6 @@ rule report_tables:
     conda:
         "../../environment.yml"
     params:
-        config=results_config(config),
-        code=CODE["report"],
+        **script_safe_params(REPORT_SETTINGS),
     script:
         "../../scripts/report_tables.py"
