@@ -1,11 +1,28 @@
 """Rule run_chunk: run one chunk of seeded trials with joblib, n_jobs = the job's threads."""
 
+import os
 import time
 
 from simstudy.logs import logged
 from simstudy.provenance import chunk_record, write_json
 from simstudy.spec import TrialSpec
 from simstudy.trials import run_chunk
+
+#: Environment variable: seconds between the progress and in-flight lines of a chunk's
+#: log (default 10). Read here rather than from the config, so that it reruns nothing.
+PROGRESS_INTERVAL_VARIABLE = "SIMSTUDY_PROGRESS_INTERVAL"
+
+
+def progress_interval() -> float:
+    """Seconds between progress lines: ``$SIMSTUDY_PROGRESS_INTERVAL``, or 10."""
+    text = os.environ.get(PROGRESS_INTERVAL_VARIABLE, "10")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise ValueError(f"{PROGRESS_INTERVAL_VARIABLE}={text!r} must be a number of seconds > 0")
+    return seconds
 
 
 def main(smk) -> None:
@@ -19,9 +36,12 @@ def main(smk) -> None:
             stop,
             smk.output.rows,
             n_jobs=smk.threads,
-            # Deliberately not a param: switching it must not rerun finished chunks
-            # (the merge enforces on_error: raise on recorded failures instead).
+            # Deliberately not params: switching them must not rerun finished chunks
+            # (the merge enforces on_error: raise on recorded failures instead; a time
+            # limit changes no result of a trial that keeps within it).
             on_error=smk.config["on_error"],
+            time_limit=smk.config["trial_time_limit"],
+            progress_interval=progress_interval(),
         )
         write_json(
             smk.output.record,

@@ -5,20 +5,45 @@ joblib's workers inherit them, so ``n_jobs`` workers would each start ``threads`
 threads and fight over the cores (FACTS.md measured a 6-20x slowdown). Every worker here
 is pinned to a single thread twice over: loky starts it with one-thread limits, and the
 first task it runs applies ``threadpoolctl`` limits that stay for the life of the process.
+
+Every task also says when it starts and ends, in a small file of the process that runs
+it (see :class:`TaskTracker`). joblib knows which tasks it has handed out but not which
+of them a worker had started, and when a worker dies it reports only that one died. The
+files outlive the worker, so the caller can name the tasks it took with it, and a
+heartbeat can report which tasks run and for how long while none finishes.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, TypeVar
 
 from joblib import Parallel, delayed, parallel_config
+from joblib.externals.loky.process_executor import BrokenProcessPool
 from threadpoolctl import threadpool_info, threadpool_limits
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 _pinned_in_this_process = False
+
+# The task file of this process: (folder, open descriptor). Opened once per folder, so
+# that marking a task costs one pwrite rather than an open and a close.
+_task_file: tuple[str, int] | None = None
+
+# The task this process is running: (folder, index), or None between tasks.
+_current_task: tuple[str, int] | None = None
+
+# States a task file records: started, clock restarted by the task, finished.
+_STARTED = "open"
+_RESTARTED = "run"
+_FINISHED = "done"
 
 
 def pin_threads() -> None:
@@ -29,13 +54,141 @@ def pin_threads() -> None:
         _pinned_in_this_process = True
 
 
-def _call_pinned(function: Callable[[Item], Result], item: Item) -> Result:
+@dataclass(frozen=True)
+class RunningTask:
+    """A task that a process has started and not finished (or died running)."""
+
+    index: int
+    """Position of the task's item in the items given to :func:`ordered_map`."""
+    pid: int
+    """Process running it: a worker, or the caller's own process when ``n_jobs=1``."""
+    started: float
+    """When it started, or last called :func:`restart_task_clock`, as :func:`time.time`."""
+    restarted: bool = False
+    """Whether it called :func:`restart_task_clock`: its set-up is over."""
+
+
+class TaskTracker:
+    """Which tasks of an :func:`ordered_map` are running, in which process, since when.
+
+    Each process that runs tasks keeps one file in a private temporary folder, named by
+    its process id, and overwrites it when a task starts and when it ends. Use it as a
+    context manager (or call :meth:`close`) to remove the folder.
+    """
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="simstudy-tasks-")
+
+    def running(self) -> list[RunningTask]:
+        """Return the tasks started and not finished, by index.
+
+        After a worker died, its last task stays listed: the file says it started it.
+        """
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return []
+        tasks = []
+        for entry in entries:
+            try:
+                with open(entry.path, encoding="ascii") as handle:
+                    state, index, started = handle.read().split()
+                if state in (_STARTED, _RESTARTED):
+                    tasks.append(
+                        RunningTask(
+                            int(index), int(entry.name), float(started), state == _RESTARTED
+                        )
+                    )
+            except (OSError, ValueError):  # being rewritten: the next look will see it
+                continue
+        return sorted(tasks, key=lambda task: task.index)
+
+    def close(self) -> None:
+        """Remove the folder and its files."""
+        _forget_task_file(self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> TaskTracker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class WorkerDiedError(RuntimeError):
+    """A worker process of :func:`ordered_map` died, taking its tasks with it.
+
+    ``running`` lists the tasks that were running when it was noticed: the one the dead
+    worker ran, and those of the other workers, which loky then stops as well.
+    ``detail`` is joblib's report (it gives the workers' exit codes).
+    """
+
+    def __init__(self, running: list[RunningTask], detail: str) -> None:
+        self.running = running
+        self.detail = detail
+        indices = ", ".join(str(task.index) for task in running) or "none"
+        super().__init__(f"a worker process died; tasks running: {indices}. {detail}")
+
+
+def _mark(folder: str, state: str, index: int) -> None:
+    global _task_file
+    try:
+        if _task_file is None or _task_file[0] != folder:
+            if _task_file is not None:
+                os.close(_task_file[1])
+                _task_file = None
+            path = os.path.join(folder, str(os.getpid()))
+            _task_file = (folder, os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        # Fixed width, so a record always overwrites the whole previous one.
+        record = f"{state:<4} {index:>20d} {time.time():>20.6f}\n"
+        os.pwrite(_task_file[1], record.encode(), 0)
+    except OSError:  # the caller gave up and removed the folder: never fail a task for it
+        pass
+
+
+def _forget_task_file(folder: str) -> None:
+    global _task_file
+    if _task_file is not None and _task_file[0] == folder:
+        os.close(_task_file[1])
+        _task_file = None
+
+
+def restart_task_clock() -> None:
+    """Mark the task this process runs as starting now; outside a task, do nothing.
+
+    For a task that first does one-off set-up, such as the imports of a worker's first
+    task: the times that :class:`TaskTracker` reports then measure the work itself.
+    """
+    if _current_task is not None:
+        folder, index = _current_task
+        _mark(folder, _RESTARTED, index)
+
+
+def _call_tracked(
+    function: Callable[[Item], Result], item: Item, index: int, folder: str
+) -> Result:
+    global _current_task
     pin_threads()
-    return function(item)
+    _mark(folder, _STARTED, index)
+    _current_task = (folder, index)
+    try:
+        return function(item)
+    finally:
+        _current_task = None
+        _mark(folder, _FINISHED, index)
 
 
 def ordered_map(
-    function: Callable[[Item], Result], items: Iterable[Item], *, n_jobs: int
+    function: Callable[[Item], Result],
+    items: Iterable[Item],
+    *,
+    n_jobs: int,
+    tracker: TaskTracker | None = None,
 ) -> Iterator[Result]:
     """Yield ``function(item)`` for each item, in order, computed by ``n_jobs`` processes.
 
@@ -43,16 +196,43 @@ def ordered_map(
     stream them to disk without holding them all. ``n_jobs=1`` runs in this process.
     ``function`` must be importable (a module-level function) for process workers.
 
+    Parameters
+    ----------
+    function
+        Called on each item, in a worker process (in this process if ``n_jobs=1``).
+    items
+        The inputs, consumed lazily.
+    n_jobs
+        Number of worker processes.
+    tracker
+        Where tasks record when they start and end; pass one to watch the running tasks
+        from another thread. By default a private one is used.
+
     Raises
     ------
     ValueError
         If ``n_jobs`` is below 1.
+    WorkerDiedError
+        If a worker process died (``os._exit``, a crash in compiled code, killed by the
+        operating system), naming the tasks that were running.
     """
     if n_jobs < 1:
         raise ValueError(f"n_jobs {n_jobs!r} must be at least 1")
-    tasks = (delayed(_call_pinned)(function, item) for item in items)
-    with parallel_config(backend="loky", inner_max_num_threads=1):
-        yield from Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    own_tracker = tracker is None
+    tracker = TaskTracker() if tracker is None else tracker
+    tasks = (
+        delayed(_call_tracked)(function, item, index, tracker.folder)
+        for index, item in enumerate(items)
+    )
+    try:
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            yield from Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    except BrokenProcessPool as error:
+        raise WorkerDiedError(tracker.running(), str(error).strip()) from error
+    finally:
+        _forget_task_file(tracker.folder)
+        if own_tracker:
+            tracker.close()
 
 
 def thread_counts(_: Any = None) -> dict[str, int]:

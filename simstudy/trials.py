@@ -4,14 +4,27 @@ A trial draws a dataset from its scenario, fits each method on it and scores the
 predicted labels against the true ones. Its results depend only on the
 :class:`~simstudy.spec.TrialSpec` and the trial's seed, never on which process, chunk or
 machine runs it.
+
+Three guards keep a misbehaving trial from passing unnoticed or blocking a job:
+
+- under ``spawn`` seeding, a method or data generator that draws from NumPy's global
+  generator fails (its numbers would depend on what ran before it in the process);
+- a worker process that dies is reported with the trials it was running;
+- with a time limit, a trial that runs too long is stopped and fails, and a heartbeat
+  logs the trials in flight while none finishes.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +33,25 @@ import numpy as np
 
 from simstudy import components, seeding
 from simstudy.metrics import score
-from simstudy.parallel import ordered_map
+from simstudy.parallel import (
+    RunningTask,
+    TaskTracker,
+    WorkerDiedError,
+    ordered_map,
+    restart_task_clock,
+)
 from simstudy.spec import TrialSpec
 from simstudy.tables import STATUS_ERROR, STATUS_OK, atomic_write, trial_columns, write_rows
 
 logger = logging.getLogger(__name__)
 
 ON_ERROR_CHOICES = ("raise", "record")
+
+#: The step of a trial that draws its dataset (the other steps are named by method).
+DATA_STEP = "data"
+
+#: Failures a chunk writes to its log in ``record`` mode before it stops listing them.
+MAX_LOGGED_FAILURES = 10
 
 
 @dataclass
@@ -35,6 +60,9 @@ class TrialOutcome:
 
     ``labels`` and ``scores`` have an entry for each method that ran; ``errors`` holds a
     formatted traceback for each method that failed (all of them if the data failed).
+    ``not_run`` names the methods that failed only because the trial's time limit ran
+    out before their turn. ``step`` is the step in progress (:data:`DATA_STEP` or a
+    method name) while the trial runs, and ``None`` once it is over.
     """
 
     trial: int
@@ -44,10 +72,24 @@ class TrialOutcome:
     labels: dict[str, np.ndarray] = field(default_factory=dict)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    not_run: set[str] = field(default_factory=set)
+    step: str | None = None
 
 
 class TrialError(RuntimeError):
     """A trial failed; the message says which one and how to replay it."""
+
+
+class GlobalRandomStateError(RuntimeError):
+    """Under ``spawn`` seeding, a method or data generator drew from NumPy's global generator."""
+
+
+class TrialTimeLimitExceeded(BaseException):
+    """Raised inside a trial, from SIGALRM, when its time limit runs out.
+
+    It derives from ``BaseException``, as ``KeyboardInterrupt`` does, so that a method's
+    own ``except Exception`` cannot swallow it and carry on past the limit.
+    """
 
 
 def replay_command(scenario: str, trial: int, method: str) -> str:
@@ -55,57 +97,289 @@ def replay_command(scenario: str, trial: int, method: str) -> str:
     return f"simstudy replay --scenario {scenario} --trial {trial} --method {method}"
 
 
+# --- The global generator under spawn seeding ---------------------------------------
+
+#: Bytes of MT19937's state (624 32-bit words, then the position in them): NumPy's
+#: global generator, unless a program replaced it with np.random.set_bit_generator.
+_MT19937_STATE_BYTES = 624 * 4 + 4
+
+# (fingerprint, full state) of the global generator as the last guarded trial of this
+# process found it, with no cached normal deviate; see _GlobalGeneratorGuard.
+_clean_global_state: tuple[bytes | str, dict[str, Any]] | None = None
+
+
+def _global_fingerprint() -> bytes | str:
+    """The global generator's state, cheaply: a copy of its raw bytes (a few µs).
+
+    ``np.random.get_state()`` converts the state into Python objects and costs some
+    60-90 µs, several per trial: too much for trials of 10 ms.
+    """
+    bit_generator = np.random.get_bit_generator()
+    if isinstance(bit_generator, np.random.MT19937):
+        return ctypes.string_at(bit_generator.ctypes.state_address, _MT19937_STATE_BYTES)
+    return repr(bit_generator.state)
+
+
+class _GlobalGeneratorGuard:
+    """Notice a draw from NumPy's global generator during a trial, and undo it.
+
+    Under ``spawn`` seeding no code may depend on the global generator, so a draw from
+    it means a method (or data generator) ignores the streams the study gives it: its
+    numbers then depend on what ran before it in the same process, which differs with
+    the chunk size and the number of workers. Comparing the state before and after is
+    the only cheap way to see that; moving the state back afterwards keeps the next
+    trials of the process from inheriting the damage.
+    """
+
+    def __init__(self) -> None:
+        global _clean_global_state
+        fingerprint = _global_fingerprint()
+        if _clean_global_state is None or _clean_global_state[0] != fingerprint:
+            state = np.random.get_state(legacy=False)  # noqa: NPY002 - what is guarded
+            if state["has_gauss"]:
+                # A cached normal deviate is handed out without moving the generator, so
+                # that one draw would go unseen. Nothing under spawn may rely on the
+                # global generator, so the cache can simply be dropped.
+                state = {**state, "has_gauss": 0, "gauss": 0.0}
+                np.random.set_state(state)  # noqa: NPY002 - what is guarded
+                fingerprint = _global_fingerprint()
+            _clean_global_state = (fingerprint, state)
+        self.fingerprint, self.state = _clean_global_state
+
+    def drawn(self) -> bool:
+        """Return whether the global generator moved since the trial began; undo it if so."""
+        if _global_fingerprint() == self.fingerprint:
+            return False
+        np.random.set_state(self.state)  # noqa: NPY002 - undoing a method's draws
+        return True
+
+
+def _global_draw_error(culprit: str, fix: str) -> str:
+    error = GlobalRandomStateError(
+        f"{culprit} drew from NumPy's global random generator (np.random), so its results "
+        f"depend on what ran before it in the same worker process and cannot be "
+        f"reproduced. Under seeding 'spawn' every random number must come from the "
+        f"streams the study passes in: {fix}."
+    )
+    return "".join(traceback.format_exception_only(error))
+
+
+def _method_drew(spec: TrialSpec, name: str) -> str:
+    estimator = next(method.estimator for method in spec.methods if method.name == name)
+    return _global_draw_error(
+        f"method {name!r} ({estimator})",
+        "give the estimator a random_state parameter, draw only from the random_state it "
+        "is given, and pass it on to any estimator or function it uses inside",
+    )
+
+
+def _generator_drew(spec: TrialSpec) -> str:
+    return _global_draw_error(
+        f"data generator {spec.scenario.generator} of scenario {spec.scenario.name!r}",
+        "draw only from the random_state argument the generator is given, and pass it on "
+        "to any function it uses inside",
+    )
+
+
+def _preload(spec: TrialSpec) -> None:
+    """Import the generator and estimators, so that a draw on import is not blamed."""
+    for path in (spec.scenario.generator, *(method.estimator for method in spec.methods)):
+        with suppress(ValueError):  # the trial reports it where it fails
+            components.import_object(path)
+
+
+# --- Trials ---------------------------------------------------------------------------
+
+
 def draw_and_fit(
     spec: TrialSpec,
     outcome: TrialOutcome,
     data_rng: np.random.RandomState | None,
     method_rngs: Mapping[str, np.random.RandomState | None],
+    *,
+    guard: _GlobalGeneratorGuard | None = None,
 ) -> TrialOutcome:
     """Draw the dataset and fit and score every method, from the given streams.
 
     ``None`` streams draw from NumPy's global generator as it stands, which is how the
     legacy procedure runs (see :func:`run_trial`). Failures are recorded in ``outcome``.
+    With a ``guard`` (``spawn`` seeding), a draw from the global generator fails the
+    data generator (recorded against every method) or the method that made it.
     """
+    outcome.step = DATA_STEP
     try:
         outcome.X, outcome.y = components.generate(
             spec.scenario.generator, spec.scenario.params, data_rng
         )
     except Exception:  # recorded against every method; the caller decides
         failure = traceback.format_exc()
+        if guard is not None:
+            guard.drawn()  # it failed anyway; only the undoing matters
         outcome.errors.update(dict.fromkeys(spec.method_names, failure))
+        outcome.step = None
+        return outcome
+    if guard is not None and guard.drawn():
+        outcome.errors.update(dict.fromkeys(spec.method_names, _generator_drew(spec)))
+        outcome.step = None
         return outcome
     for method in spec.methods:
+        outcome.step = method.name
         try:
             estimator = components.build_estimator(
                 method.estimator, method.params, method_rngs[method.name]
             )
             labels = np.asarray(estimator.fit_predict(outcome.X))
-            outcome.scores[method.name] = {
-                metric: score(metric, outcome.y, labels) for metric in spec.metrics
-            }
-            outcome.labels[method.name] = labels
+            scores = {metric: score(metric, outcome.y, labels) for metric in spec.metrics}
         except Exception:  # recorded per method; the caller decides whether to raise
             outcome.errors[method.name] = traceback.format_exc()
+            if guard is not None:
+                guard.drawn()
+            continue
+        if guard is not None and guard.drawn():
+            outcome.errors[method.name] = _method_drew(spec, method.name)
+            continue
+        outcome.scores[method.name] = scores
+        outcome.labels[method.name] = labels
+    outcome.step = None
     return outcome
 
 
-def run_trial(spec: TrialSpec, trial: int, seed: int) -> TrialOutcome:
+def run_trial(
+    spec: TrialSpec, trial: int, seed: int, *, time_limit: float | None = None
+) -> TrialOutcome:
     """Run one trial of ``spec`` with its seed and return what it produced.
 
     Under ``spawn`` seeding, the data and each method draw from their own named streams
-    of ``seed``. Under ``legacy`` seeding, the global generator is seeded with ``seed``,
-    the data are drawn from it and the methods are fitted in order with
-    ``random_state=None``, as the blog post did.
+    of ``seed``, and drawing from NumPy's global generator fails the method (or, for the
+    data generator, every method) that did it. Under ``legacy`` seeding, the global
+    generator is seeded with ``seed``, the data are drawn from it and the methods are
+    fitted in order with ``random_state=None``, as the blog post did.
 
     A failing method is recorded in ``outcome.errors`` and does not stop the others; a
-    failing data generator is recorded against every method.
+    failing data generator is recorded against every method. The global generator's
+    guard assumes that a process runs one spawn trial at a time, as chunk jobs and
+    their workers do: a thread drawing from it meanwhile would be blamed on the trial.
+
+    Parameters
+    ----------
+    spec, trial, seed
+        What to run: the spec, the trial's index and its seed.
+    time_limit
+        Seconds the whole trial may take, or ``None`` for no limit. Past it, the step
+        running (the data generator or a method) is interrupted and fails, and the
+        methods after it fail as not run. Only code that returns to the Python
+        interpreter can be interrupted (see :func:`trial_time_limit`); this must run in
+        the main thread.
     """
     outcome = TrialOutcome(trial=trial, seed=seed)
-    if spec.seeding == "spawn":
-        method_rngs = {name: seeding.method_stream(seed, name) for name in spec.method_names}
-        return draw_and_fit(spec, outcome, seeding.data_stream(seed), method_rngs)
-    with seeding.legacy_global_state(seed):
-        return draw_and_fit(spec, outcome, None, dict.fromkeys(spec.method_names))
+    # Imports and the guard's first look happen before the clock starts: they are the
+    # process's start-up, not the trial's work.
+    _preload(spec)
+    guard = _GlobalGeneratorGuard() if spec.seeding == "spawn" else None
+    restart_task_clock()  # what the heartbeat reports and the watchdog measures
+    try:
+        with trial_time_limit(time_limit):
+            if guard is not None:
+                method_rngs = {
+                    name: seeding.method_stream(seed, name) for name in spec.method_names
+                }
+                draw_and_fit(spec, outcome, seeding.data_stream(seed), method_rngs, guard=guard)
+            else:
+                with seeding.legacy_global_state(seed):
+                    draw_and_fit(spec, outcome, None, dict.fromkeys(spec.method_names))
+    except TrialTimeLimitExceeded as expired:
+        _record_time_limit(spec, outcome, expired, time_limit)
+    if guard is not None:
+        guard.drawn()  # a step the time limit interrupted may have drawn too
+    return outcome
+
+
+@contextmanager
+def trial_time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`TrialTimeLimitExceeded` in the block once it has run ``seconds``.
+
+    An interval timer (``setitimer(ITIMER_REAL)``) sends SIGALRM when the time is up,
+    and its handler raises the exception where the main thread is. Python runs signal
+    handlers only between bytecodes, so code stuck in a compiled call that never returns
+    (a C loop that does not check for signals) is not interrupted; a sleep or a wait on
+    a system call is. The previous handler and timer are restored afterwards.
+
+    Raises
+    ------
+    ValueError
+        If ``seconds`` is not positive.
+    RuntimeError
+        If a limit is set outside the main thread, where signals cannot be handled.
+    """
+    if seconds is None:
+        yield
+        return
+    if not seconds > 0:
+        raise ValueError(f"time limit {seconds!r} must be a positive number of seconds")
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("a trial time limit works only in the main thread (it uses SIGALRM)")
+    armed = True
+
+    def expire(signum: int, frame: object) -> None:
+        nonlocal armed
+        if armed:  # once, and never after the block is over
+            armed = False
+            raise TrialTimeLimitExceeded(f"time limit of {seconds:g} s reached")
+
+    previous_handler = signal.signal(signal.SIGALRM, expire)
+    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        try:  # the alarm may still interrupt this line; the cleanup below runs anyway
+            armed = False
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(
+                signal.SIGALRM,
+                signal.SIG_DFL if previous_handler is None else previous_handler,
+            )
+            if previous_delay > 0:  # someone else's timer: give it back what is left
+                left = previous_delay - (time.monotonic() - started)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), previous_interval)
+
+
+def _record_time_limit(
+    spec: TrialSpec, outcome: TrialOutcome, expired: TrialTimeLimitExceeded, limit: float | None
+) -> None:
+    """Fail the step the time limit interrupted, and the methods that never ran."""
+    step = outcome.step
+    if step is None:  # the limit came as the trial ended: it did finish
+        return
+    if step == DATA_STEP:
+        while_doing = f"its data generator {spec.scenario.generator} ran"
+        interrupted, not_run = list(spec.method_names), []
+    else:
+        while_doing = f"method {step!r} ran"
+        names = list(spec.method_names)
+        interrupted, not_run = [step], names[names.index(step) + 1 :]
+    expired.args = (
+        f"trial {outcome.trial} ran past its time limit of {limit:g} s while {while_doing}, "
+        f"and was stopped there",
+    )
+    text = "".join(traceback.format_exception(expired))
+    skipped = "".join(
+        traceback.format_exception_only(
+            TrialTimeLimitExceeded(
+                f"not run: trial {outcome.trial} reached its time limit of {limit:g} s "
+                f"while {while_doing}"
+            )
+        )
+    )
+    for name in interrupted:
+        outcome.scores.pop(name, None)
+        outcome.labels.pop(name, None)
+        outcome.errors[name] = text
+    for name in not_run:
+        outcome.errors[name] = skipped
+        outcome.not_run.add(name)
+    outcome.step = None
 
 
 def trial_rows(
@@ -118,18 +392,22 @@ def trial_rows(
     TrialError
         If a method failed and ``on_error`` is ``"raise"``. The message names the
         scenario, trial, method and seed, and gives the command that replays the trial.
+        A method that failed for itself is named before one that was not run because the
+        trial's time limit ran out.
     """
     if on_error not in ON_ERROR_CHOICES:
         raise ValueError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR_CHOICES)}")
+    if on_error == "raise" and outcome.errors:
+        failed = sorted(outcome.errors)
+        method = next((name for name in failed if name not in outcome.not_run), failed[0])
+        raise TrialError(
+            f"trial failed: scenario={spec.scenario.name} trial={outcome.trial} "
+            f"method={method} seed={outcome.seed}\n{outcome.errors[method]}"
+            f"Replay it with: {replay_command(spec.scenario.name, outcome.trial, method)}"
+        )
     rows = []
     for method in sorted(spec.method_names):
         error = outcome.errors.get(method)
-        if error is not None and on_error == "raise":
-            raise TrialError(
-                f"trial failed: scenario={spec.scenario.name} trial={outcome.trial} "
-                f"method={method} seed={outcome.seed}\n{error}"
-                f"Replay it with: {replay_command(spec.scenario.name, outcome.trial, method)}"
-            )
         row: dict[str, Any] = {
             "scenario": spec.scenario.name,
             "trial": outcome.trial,
@@ -157,10 +435,11 @@ class _TrialTask:
     trial: int
     seed: int
     on_error: str
+    time_limit: float | None = None
 
 
 def _run_task(task: _TrialTask) -> list[dict[str, Any]]:
-    outcome = run_trial(task.spec, task.trial, task.seed)
+    outcome = run_trial(task.spec, task.trial, task.seed, time_limit=task.time_limit)
     return trial_rows(task.spec, outcome, on_error=task.on_error)
 
 
@@ -205,6 +484,177 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
+def _age(seconds: float) -> str:
+    return f"{max(seconds, 0):.0f} s" if seconds < 60 else _duration(seconds)
+
+
+def stuck_grace(time_limit: float) -> float:
+    """Seconds past ``time_limit`` after which a trial's worker process is killed.
+
+    A trial that ignores its SIGALRM (stuck in compiled code) is stopped from outside
+    once it has run ``time_limit + stuck_grace(time_limit)`` seconds; the margin leaves
+    the alarm ample time to work first.
+    """
+    return max(2.0, 0.5 * time_limit)
+
+
+class _ChunkMonitor:
+    """A daemon thread that watches a chunk's running trials from the chunk process.
+
+    Every ``interval`` seconds it logs the trials in flight and how long each has run,
+    so the log shows a trial that hangs even though no trial finishes. With a time
+    limit, it also kills the worker process of a trial that ignores its alarm (see
+    :func:`stuck_grace`); loky then reports the worker's death, which names the trial.
+    """
+
+    def __init__(
+        self,
+        tracker: TaskTracker,
+        progress: Progress,
+        first_trial: int,
+        seeds: Sequence[int],
+        *,
+        interval: float,
+        time_limit: float | None,
+    ) -> None:
+        self.tracker = tracker
+        self.progress = progress
+        self.first_trial = first_trial
+        self.seeds = seeds
+        self.interval = interval
+        self.time_limit = time_limit
+        #: Trial -> seconds it had run when it was found stuck past its limit.
+        self.stuck: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="chunk-monitor", daemon=True)
+
+    def __enter__(self) -> _ChunkMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        # The time limit's SIGALRM must reach the main thread, which runs the trials
+        # when the chunk has one worker; a signal a helper thread took would not
+        # interrupt the main thread's sleep or system call.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        tick = max(0.05, min(self.interval, 1.0))
+        next_report = time.monotonic() + self.interval
+        while not self._stop.wait(tick):
+            now = time.monotonic()
+            report = now >= next_report
+            if not report and self.time_limit is None:
+                continue
+            running = self.tracker.running()
+            if self.time_limit is not None:
+                self._stop_stuck(running)
+            if report and running:
+                next_report = now + self.interval
+                logger.info("%s", self.in_flight(running))
+
+    def in_flight(self, running: Sequence[RunningTask]) -> str:
+        """The heartbeat line: each running trial with its seed and how long it has run."""
+        now = time.time()
+        trials = ", ".join(
+            f"trial {self.first_trial + task.index} "
+            f"(seed {self.seeds[task.index]}, {_age(now - task.started)}"
+            f"{'' if task.restarted else ', starting'})"
+            for task in running
+        )
+        return (
+            f"{self.progress.label}: in flight: {trials}; "
+            f"{self.progress.done}/{self.progress.total} trials done"
+        )
+
+    def _stop_stuck(self, running: Sequence[RunningTask]) -> None:
+        assert self.time_limit is not None
+        now = time.time()
+        for task in running:
+            trial = self.first_trial + task.index
+            ran = now - task.started
+            if not task.restarted:  # still importing: the limit has not started
+                continue
+            if trial in self.stuck or ran < self.time_limit + stuck_grace(self.time_limit):
+                continue
+            self.stuck[trial] = ran
+            if task.pid == os.getpid():
+                logger.error(
+                    "%s: trial %d has run %s, past its time limit of %g s, and does not "
+                    "stop: it is stuck in compiled code that never returns to Python, "
+                    "which the time limit cannot interrupt inside the chunk's own process. "
+                    "Stop the job by hand; with 2 or more threads per chunk its worker "
+                    "process would be killed instead.",
+                    self.progress.label,
+                    trial,
+                    _age(ran),
+                    self.time_limit,
+                )
+                continue
+            logger.error(
+                "%s: trial %d has run %s, past its time limit of %g s, and does not stop "
+                "(stuck in compiled code?): killing its worker process %d",
+                self.progress.label,
+                trial,
+                _age(ran),
+                self.time_limit,
+                task.pid,
+            )
+            with suppress(ProcessLookupError):  # it ended meanwhile
+                os.kill(task.pid, signal.SIGKILL)
+
+
+def _worker_death_message(
+    spec: TrialSpec,
+    first_trial: int,
+    seeds: Sequence[int],
+    death: WorkerDiedError,
+    stuck: Mapping[int, float],
+    time_limit: float | None,
+    on_error: str,
+) -> str:
+    """Name the scenario, method(s), trials and seeds a dead worker took with it."""
+    methods = "+".join(spec.method_names)
+    trials = [(first_trial + task.index, seeds[task.index]) for task in death.running]
+    where = f"scenario={spec.scenario.name} method={methods}"
+    if not trials:
+        lines = [f"worker process died while no trial of {where} was running in it"]
+    else:
+        listed = ", ".join(f"trial {trial} (seed {seed})" for trial, seed in trials)
+        lines = [f"worker process died while running trials of {where}: {listed}"]
+        killed = [trial for trial, _ in trials if trial in stuck]
+        for trial in killed:
+            lines.append(
+                f"Trial {trial} ran {_age(stuck[trial])}, past its time limit of "
+                f"{time_limit:g} s, without stopping (stuck in compiled code that does not "
+                f"return to Python?), so its worker process was killed."
+            )
+        if not killed:
+            lines.append(
+                "The process ended without a Python exception: os._exit, a crash in "
+                "compiled code (such as a segmentation fault), or the operating system "
+                "killing it (for lack of memory, say). One of these trials did it; the "
+                "others were stopped with the pool of workers. Replay them one at a time "
+                "to find which:"
+            )
+        else:
+            lines.append("Replay it with:" if len(trials) == 1 else "Replay them with:")
+        lines += [
+            f"  {replay_command(spec.scenario.name, trial, method)}"
+            for trial, _ in trials
+            for method in spec.method_names
+        ]
+    if on_error == "record":
+        lines.append(
+            "on_error: record cannot turn this into error rows: the results of every trial "
+            "in flight were lost with the pool of workers."
+        )
+    lines.append(f"(joblib: {death.detail})")
+    return "\n".join(lines)
+
+
 def iter_chunk_rows(
     spec: TrialSpec,
     start: int,
@@ -213,25 +663,69 @@ def iter_chunk_rows(
     n_jobs: int = 1,
     on_error: str = "raise",
     progress_interval: float = 10.0,
+    time_limit: float | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the rows of trials ``start`` to ``stop - 1``, in trial order.
 
     Trials are spread over ``n_jobs`` worker processes (never more than there are
     trials). Rows are yielded as they complete in order, so memory stays flat however
-    long the chunk is.
+    long the chunk is. Every ``progress_interval`` seconds the log shows how far the
+    chunk has got and, while any run, the trials in flight. ``time_limit`` is the
+    seconds a trial may take (see :func:`run_trial`); ``None`` means no limit.
+
+    Raises
+    ------
+    TrialError
+        If a trial fails and ``on_error`` is ``"raise"``, or if a worker process dies:
+        the message names the scenario, trials, methods and seeds, with the commands
+        that replay them.
     """
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"time limit {time_limit!r} must be a positive number of seconds")
     seeds = seeding.trial_seeds(spec.seed, spec.seeding, start, stop)
     tasks = (
-        _TrialTask(spec, trial, seed, on_error)
+        _TrialTask(spec, trial, seed, on_error, time_limit)
         for trial, seed in zip(range(start, stop), seeds, strict=True)
     )
     label = f"{spec.scenario.name}/{'+'.join(spec.method_names)} trials {start}-{stop - 1}"
     progress = Progress(stop - start, label, interval=progress_interval)
     workers = max(1, min(n_jobs, stop - start))
-    logger.info("%s: starting on %d worker(s)", label, workers)
-    for rows in ordered_map(_run_task, tasks, n_jobs=workers):
-        yield from rows
-        progress.advance()
+    limit = "no time limit" if time_limit is None else f"a time limit of {time_limit:g} s"
+    logger.info("%s: starting on %d worker(s), %s per trial", label, workers, limit)
+    failures = 0
+    with (
+        TaskTracker() as tracker,
+        _ChunkMonitor(
+            tracker, progress, start, seeds, interval=progress_interval, time_limit=time_limit
+        ) as monitor,
+    ):
+        try:
+            for rows in ordered_map(_run_task, tasks, n_jobs=workers, tracker=tracker):
+                for row in rows:
+                    if row["status"] == STATUS_ERROR:
+                        failures += 1
+                        _log_failure(label, row, failures)
+                    yield row
+                progress.advance()
+        except WorkerDiedError as death:
+            message = _worker_death_message(
+                spec, start, seeds, death, monitor.stuck, time_limit, on_error
+            )
+            # The message holds joblib's report; its traceback is only joblib's insides.
+            raise TrialError(message) from None
+
+
+def _log_failure(label: str, row: Mapping[str, Any], count: int) -> None:
+    if count <= MAX_LOGGED_FAILURES:
+        logger.warning(
+            "%s: trial %s method %s failed (recorded): %s",
+            label,
+            row["trial"],
+            row["method"],
+            row["error"],
+        )
+    if count == MAX_LOGGED_FAILURES:
+        logger.warning("%s: further failures are recorded without being logged", label)
 
 
 def run_chunk(
@@ -243,11 +737,13 @@ def run_chunk(
     n_jobs: int = 1,
     on_error: str = "raise",
     progress_interval: float = 10.0,
+    time_limit: float | None = None,
 ) -> int:
     """Run trials ``start`` to ``stop - 1`` and write their rows to the CSV ``output``.
 
     The file appears only when every trial is done; a failure or a kill leaves no
-    partial file. Returns the number of rows written.
+    partial file. Returns the number of rows written. See :func:`iter_chunk_rows` for
+    the other parameters.
     """
     if not 0 <= start < stop:
         raise ValueError(f"trial range [{start}, {stop}) is empty or negative")
@@ -258,6 +754,7 @@ def run_chunk(
         n_jobs=n_jobs,
         on_error=on_error,
         progress_interval=progress_interval,
+        time_limit=time_limit,
     )
     with atomic_write(output) as handle:
         return write_rows(handle, trial_columns(spec.metrics), rows)
