@@ -104,6 +104,18 @@ def snakemake(
     return result
 
 
+def replay(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m simstudy replay ARGS`` in ``workdir``; ``env`` adds variables."""
+    return subprocess.run(
+        [sys.executable, "-m", "simstudy", "replay", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
 def planned_jobs(
     workdir: Path, *args: str, config: dict | None = None, env: dict[str, str] | None = None
 ) -> dict[str, int]:

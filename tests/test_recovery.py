@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from conftest import (
     TINY_CONFIG,
     finished_config,
     fresh_copy,
+    replay,
     snakemake,
     write_config,
 )
@@ -165,17 +165,6 @@ def test_record_mode_keeps_failures_as_rows_counted_by_the_summary(tmp_path):
     assert result.returncode == 3, result.stdout + result.stderr
     assert "the trial failed, as recorded" in result.stdout
     assert "lies left of the origin" in result.stdout
-
-
-def replay(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "simstudy", "replay", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.mark.parametrize("seeding", ["spawn", "legacy"])

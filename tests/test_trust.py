@@ -12,7 +12,6 @@ import csv
 import hashlib
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from conftest import (
     TINY_CONFIG,
     finished_config,
     fresh_copy,
+    replay,
     snakemake,
     write_config,
 )
@@ -275,16 +275,6 @@ def test_an_infinite_param_works(tmp_path):
     snakemake(tmp_path, "results/chunks/aniso/optics/0-3.csv", "--cores", "1", config=config)
     rows = (tmp_path / "results/chunks/aniso/optics/0-3.csv").read_text().splitlines()
     assert len(rows) == 4 and all(",ok," in row for row in rows[1:])
-
-
-def replay(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "simstudy", "replay", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_replay_says_when_the_seeds_differ(finished_study, tmp_path):
