@@ -8,7 +8,9 @@ param, so an edit reruns exactly the jobs whose code it changes:
 - a module of this package, or of a user's own code (a module that no installed
   distribution provides, such as ``mymodule.MyClusterer`` on ``PYTHONPATH``, or a
   package installed in editable mode) counts by its syntax tree, together with every
-  such module it imports, directly or not. Comments and formatting do not count;
+  such module it imports, directly or not. Comments, formatting and docstrings do not
+  count, nor does a package's ``__init__`` (``__version__``) unless a module takes
+  something from it;
 - a module of an installed distribution (scikit-learn, NumPy, ...) counts by that
   distribution's name and version, whether a study names it or tracked code imports
   it: upgrading it reruns what uses it.
@@ -17,6 +19,7 @@ param, so an edit reruns exactly the jobs whose code it changes:
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -87,10 +90,27 @@ def _syntax_tree(module: str) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    """A copy of ``tree`` without the docstrings of its module, classes and functions."""
+    tree = copy.deepcopy(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
 @cache
 def _code_fingerprint(module: str) -> bytes:
-    """The module's syntax tree as text: what it does, without comments or layout."""
-    return ast.dump(_syntax_tree(module), annotate_fields=True, include_attributes=False).encode()
+    """The module's syntax tree as text: what it does, without comments, layout or docs."""
+    tree = _without_docstrings(_syntax_tree(module))
+    return ast.dump(tree, annotate_fields=True, include_attributes=False).encode()
 
 
 def _absolute(module: str, node: ast.ImportFrom) -> str | None:

@@ -257,6 +257,23 @@ def test_library_edits_rerun_the_stages_that_run_that_code(
     assert plan_with(repo_copy, workdir, config) == expected
 
 
+@pytest.mark.parametrize(
+    ("module", "old", "new"),
+    [
+        ("seeding.py", '"""Seeds for trials', '"""Seeds, fixed typo, for trials'),
+        ("trials.py", "    Under ``spawn`` seeding", "    With ``spawn`` seeding"),
+        ("__init__.py", '__version__ = "', '__version__ = "9'),
+    ],
+    ids=["module docstring", "function docstring", "version"],
+)
+def test_docstrings_and_the_version_rerun_nothing(finished, tmp_path, repo_copy, module, old, new):
+    workdir = fresh_copy(finished["spawn"], tmp_path)
+    path = repo_copy / "simstudy" / module
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    assert plan_with(repo_copy, workdir, study_config("spawn")) == {}
+
+
 def test_editing_a_rule_script_reruns_that_rule(finished, tmp_path, repo_copy):
     workdir = fresh_copy(finished["spawn"], tmp_path)
     script = repo_copy / "scripts" / "summarize.py"
