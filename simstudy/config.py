@@ -24,16 +24,15 @@ import yaml
 from simstudy import components
 from simstudy.digests import code_digest, component_modules
 from simstudy.layout import (
+    GROUP_SEPARATOR,
     MAX_CHUNK_JOBS,
     MAX_RECOMMENDED_JOBS,
     count_chunk_jobs,
+    group_methods,
     recommended_chunk_size,
 )
 from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
 from simstudy.spec import Method, Scenario, TrialSpec, canonical_json
-
-#: Separates method names in the name of a legacy chunk group ("gmm+kmeans").
-GROUP_SEPARATOR = "+"
 
 _MAX_GROUP_NAME = 200  # keeps chunk directory names well inside filesystem limits
 
@@ -398,11 +397,6 @@ def results_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def config_digest(config: Mapping[str, Any]) -> str:
-    """SHA-256 of the resolved config's canonical JSON text."""
-    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
-
-
 def scenario_specs(config: Mapping[str, Any]) -> list[Scenario]:
     """The study's scenarios, in config order."""
     return [
@@ -440,11 +434,6 @@ def method_groups(config: Mapping[str, Any]) -> list[str]:
     if config["seeding"] == "legacy":
         return [GROUP_SEPARATOR.join(names)]
     return names
-
-
-def group_methods(group: str) -> list[str]:
-    """The method names in a group name, in run order."""
-    return group.split(GROUP_SEPARATOR)
 
 
 def trial_spec(

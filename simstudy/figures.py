@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from simstudy import plots
-from simstudy.config import GROUP_SEPARATOR, method_label, scenario_label, trial_spec
+from simstudy.config import method_label, scenario_label, trial_spec
+from simstudy.layout import GROUP_SEPARATOR
 from simstudy.metrics import METRIC_LABELS
 from simstudy.replay import matches_row, recorded_row
 from simstudy.spec import TrialSpec

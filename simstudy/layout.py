@@ -47,6 +47,15 @@ class Chunk(NamedTuple):
         return f"{Path(root).as_posix()}/{self.scenario}/{self.group}/{self.start}-{self.stop}.csv"
 
 
+#: Separates method names in the name of a legacy chunk group ("gmm+kmeans").
+GROUP_SEPARATOR = "+"
+
+
+def group_methods(group: str) -> list[str]:
+    """The method names in a method group's name, in run order."""
+    return group.split(GROUP_SEPARATOR)
+
+
 def group_key(scenario: str, group: str) -> str:
     """How the merge names a scenario's method group: ``"<scenario>/<group>"``."""
     return f"{scenario}/{group}"

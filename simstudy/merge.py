@@ -24,8 +24,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 
-from simstudy.config import group_methods
-from simstudy.layout import Chunk, group_key, parse_chunk_path
+from simstudy.hints import redo_command, replay_command
+from simstudy.layout import Chunk, group_key, group_methods, parse_chunk_path
 from simstudy.tables import (
     KEY_COLUMNS,
     PROVENANCE_COLUMNS,
@@ -35,17 +35,10 @@ from simstudy.tables import (
     file_sha256,
     trial_columns,
 )
-from simstudy.trials import replay_command
 
 
 class MergeError(ValueError):
     """A chunk file is missing, duplicated, truncated, unreadable or inconsistent."""
-
-
-def redo_hint(path: str | os.PathLike[str]) -> str:
-    """How to make Snakemake run a chunk again: remove its file and record, then rerun."""
-    csv_path = Path(path)
-    return f"rm {csv_path} {csv_path.with_suffix('.json')} && snakemake --cores all"
 
 
 def _check_record(chunk: Chunk, path: str, spec: str) -> None:
@@ -57,18 +50,18 @@ def _check_record(chunk: Chunk, path: str, spec: str) -> None:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise MergeError(
             f"{record_path}: the chunk record is missing, corrupt or from an older version "
-            f"({type(error).__name__}: {error}). Redo the chunk: {redo_hint(path)}"
+            f"({type(error).__name__}: {error}). Redo the chunk: {redo_command(path)}"
         ) from None
     if recorded[0] != file_sha256(path):
         raise MergeError(
             f"{path}: the file's SHA-256 is not the one its job recorded in {record_path}: "
-            f"it was changed after it was written. Redo the chunk: {redo_hint(path)}"
+            f"it was changed after it was written. Redo the chunk: {redo_command(path)}"
         )
     if recorded[1] != spec or recorded[2] != [chunk.start, chunk.stop]:
         raise MergeError(
             f"{path}: its record says it holds trials {recorded[2]} of spec {recorded[1]}, "
             f"but the study needs trials {[chunk.start, chunk.stop]} of spec {spec}. Redo "
-            f"the chunk: {redo_hint(path)}"
+            f"the chunk: {redo_command(path)}"
         )
 
 
@@ -175,7 +168,7 @@ def _read_chunk(
                     raise MergeError(
                         f"{path}: line {count + 1} names spec {row['spec']!r}, not the study's "
                         f"{spec!r} for {chunk.scenario}/{chunk.group}. Redo the chunk: "
-                        f"{redo_hint(path)}"
+                        f"{redo_command(path)}"
                     )
                 if previous is not None and key <= previous:
                     raise MergeError(

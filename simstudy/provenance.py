@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from simstudy.spec import canonical_json, config_digest, json_safe
+from simstudy.tables import atomic_write, file_sha256
+
 #: Environment variables that set thread counts in BLAS, OpenMP and friends.
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -78,9 +81,6 @@ def job_context() -> dict[str, Any]:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
-    from simstudy.spec import json_safe
-    from simstudy.tables import atomic_write
-
     with atomic_write(path) as handle:
         json.dump(json_safe(data), handle, indent=2, sort_keys=False, allow_nan=False)
         handle.write("\n")
@@ -101,8 +101,6 @@ def chunk_record(
     ``sha256`` is the checksum of the chunk's CSV file at ``rows_path``; the merge
     refuses a chunk whose file no longer has it.
     """
-    from simstudy.tables import file_sha256
-
     finished = time.time()
     return {
         "spec": spec.digest,
@@ -143,13 +141,11 @@ def study_record(
     source_dir
         The workflow's directory, whose git commit is recorded.
     """
-    from simstudy.config import config_digest
-
     chunks = []
     for path in chunk_records:
         with open(path, encoding="utf-8") as handle:
             chunks.append({"file": os.fspath(path), **json.load(handle)})
-    chunk_versions = {canonical(chunk["versions"]) for chunk in chunks}
+    chunk_versions = {canonical_json(chunk["versions"]) for chunk in chunks}
     return {
         "created": _timestamp(time.time()),
         "config_sha256": config_digest(config),
@@ -168,10 +164,6 @@ def study_record(
         "config": dict(config),
         "chunks": chunks,
     }
-
-
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _timestamp(seconds: float) -> str:

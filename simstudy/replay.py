@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from simstudy.config import (
-    GROUP_SEPARATOR,
     check_config,
     load_schema,
     method_groups,
     read_study_file,
     trial_spec,
 )
+from simstudy.layout import group_methods
 from simstudy.spec import TrialSpec, from_json_text
 from simstudy.tables import STATUS_OK, read_manifest
 from simstudy.trials import TrialOutcome, run_trial
@@ -61,7 +61,7 @@ def replay_spec(config: dict[str, Any], scenario: str, method: str) -> TrialSpec
             f"scenario {scenario!r} is not in the study ({', '.join(config['scenarios'])})"
         )
     for group in method_groups(config):
-        if method in group.split(GROUP_SEPARATOR):
+        if method in group_methods(group):
             return trial_spec(config, scenario, group)
     raise ValueError(f"method {method!r} is not in the study ({', '.join(config['methods'])})")
 

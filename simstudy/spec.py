@@ -55,6 +55,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(json_safe(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def config_digest(config: Any) -> str:
+    """SHA-256 of a resolved config's canonical JSON text (64 hex digits)."""
+    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A named data-generating process: a generator function and its params."""

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from simstudy import components, seeding
+from simstudy.hints import replay_command
 from simstudy.metrics import score
 from simstudy.parallel import (
     RunningTask,
@@ -90,11 +91,6 @@ class TrialTimeLimitExceeded(BaseException):
     It derives from ``BaseException``, as ``KeyboardInterrupt`` does, so that a method's
     own ``except Exception`` cannot swallow it and carry on past the limit.
     """
-
-
-def replay_command(scenario: str, trial: int, method: str) -> str:
-    """Return the shell command that reruns one trial from the manifest."""
-    return f"simstudy replay --scenario {scenario} --trial {trial} --method {method}"
 
 
 # --- The global generator under spawn seeding ---------------------------------------
