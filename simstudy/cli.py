@@ -63,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"holds {replay.recorded_seed}. The manifest was rebuilt (another seed, seeding or "
             f"root seed) after trials.csv was written: run snakemake to bring them together."
         )
+    if replay.recorded is not None and replay.recorded["spec"] != spec.digest:
+        print(
+            f"the row in {trials} was made by spec {replay.recorded['spec']}, but the config "
+            f"and code now give spec {spec.digest}: a difference below may come from that "
+            f"change (the specs are in {args.results}/provenance.json)"
+        )
     if replay.scores is None:
         print(f"the trial FAILED:\n{replay.outcome.errors[args.method]}")
     else:

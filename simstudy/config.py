@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import json
 import os
 import re
 import sys
@@ -26,7 +27,6 @@ from simstudy.digests import code_digest, component_modules
 from simstudy.layout import (
     GROUP_SEPARATOR,
     MAX_CHUNK_JOBS,
-    MAX_RECOMMENDED_JOBS,
     count_chunk_jobs,
     group_methods,
     recommended_chunk_size,
@@ -73,8 +73,31 @@ def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     )
 
 
+def _refuse_type(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    mark = node.start_mark
+    kind = node.tag.rpartition(":")[2]
+    what = f"{node.value!r} reads as a date (quote it to make it text)"
+    if kind != "timestamp":
+        what = f"a YAML {kind} is not allowed"
+    raise ConfigError(
+        f"{mark.name}, line {mark.line + 1}: {what}; a study file holds plain values "
+        f"(numbers, text, true/false, null, lists, mappings)"
+    )
+
+
 _StudyLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tag)
 _StudyLoader.add_multi_constructor("!", _refuse_tag)
+for _kind in ("set", "binary", "timestamp", "omap", "pairs"):
+    _StudyLoader.add_constructor(f"tag:yaml.org,2002:{_kind}", _refuse_type)
+
+
+def _json_object(path: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise ConfigError(f"{path}: duplicate key {key!r}; only the last value would count")
+        mapping[key] = value
+    return mapping
 
 
 def read_study_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -84,16 +107,24 @@ def read_study_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     ------
     ConfigError
         If the file is missing or unreadable, is not a mapping, repeats a key in one
-        mapping (YAML would keep only the last value) or uses a YAML tag such as
-        ``!!python/tuple``; the message names the file, the line and the key or tag.
+        mapping (YAML would keep only the last value), uses a YAML tag such as
+        ``!!python/tuple``, or holds a value that is not plain data (a set, binary data,
+        an unquoted date); the message names the file, the line and the key or tag.
     """
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=_StudyLoader)  # a SafeLoader, stricter still
-    except OSError as error:
+            text = handle.read()
+            try:  # JSON first, as Snakemake reads config files: JSON may hold tabs
+                data = json.loads(text, object_pairs_hook=lambda p: _json_object(str(path), p))
+            except json.JSONDecodeError:
+                handle.seek(0)  # YAML from the file, so that messages name it
+                data = yaml.load(handle, Loader=_StudyLoader)  # a SafeLoader, stricter still
+    except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"study file {os.fspath(path)!r} cannot be read: {error}") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"study file {os.fspath(path)!r} is not valid YAML: {error}") from None
+        raise ConfigError(
+            f"study file {os.fspath(path)!r} is not valid YAML or JSON: {error}"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(
             f"study file {os.fspath(path)!r} must hold a mapping of config keys, "
@@ -336,12 +367,13 @@ def _check_job_count(resolved: dict[str, Any]) -> None:
     groups = len(resolved["scenarios"]) * len(method_groups(resolved))
     jobs = count_chunk_jobs(n_trials, chunk_size, groups)
     if jobs > MAX_CHUNK_JOBS:
+        better = recommended_chunk_size(n_trials, groups)
         raise ConfigError(
             f"config keys 'n_trials' = {n_trials} and 'chunk_size' = {chunk_size} give "
             f"{jobs:,} chunk jobs ({groups} scenario and method group pairs), more than the "
             f"{MAX_CHUNK_JOBS:,} Snakemake can plan in reasonable time and memory; "
-            f"chunk_size {recommended_chunk_size(n_trials, groups)} would give about "
-            f"{MAX_RECOMMENDED_JOBS:,} (see the README, 'Choosing a chunk size')"
+            f"chunk_size {better} would give {count_chunk_jobs(n_trials, better, groups):,} "
+            f"(see the README, 'Choosing a chunk size')"
         )
 
 
@@ -383,14 +415,25 @@ def components_fingerprint(resolved: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(checked).encode("utf-8")).hexdigest()
 
 
+#: Keys that set how chunk jobs run, not what they compute: a trial that keeps within
+#: its time limit gives the same result whatever the limit. Changing them reruns nothing.
+RUN_ONLY_KEYS = ("trial_time_limit",)
+
+
+def drawing_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a resolved config that the figures depend on: all but run-only keys."""
+    return copy.deepcopy({k: v for k, v in config.items() if k not in RUN_ONLY_KEYS})
+
+
 def results_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a resolved config that can change ``trials.csv`` or ``summary.csv``.
 
-    Figure settings and labels only change how results are drawn, so they are
-    left out; ``provenance.json`` records this part, and editing the rest redraws the
-    figures without touching the record.
+    Figure settings and labels only change how results are drawn, and run-only keys
+    (:data:`RUN_ONLY_KEYS`) how jobs run, so they are left out; ``provenance.json``
+    records this part, and editing the rest redraws the figures (or nothing) without
+    touching the record.
     """
-    kept = copy.deepcopy({key: value for key, value in config.items() if key != "figures"})
+    kept = {key: value for key, value in drawing_config(config).items() if key != "figures"}
     for section in ("scenarios", "methods"):
         for entry in kept.get(section, {}).values():
             entry.pop("label", None)
@@ -434,6 +477,18 @@ def method_groups(config: Mapping[str, Any]) -> list[str]:
     if config["seeding"] == "legacy":
         return [GROUP_SEPARATOR.join(names)]
     return names
+
+
+def trial_spec_with_code(config: Mapping[str, Any], scenario: str, group: str) -> TrialSpec:
+    """The spec that a scenario's chunks of one method group run with, code included.
+
+    Its ``code`` is the digest of the trial code and of the modules that provide the
+    scenario's generator and the group's estimators (see :mod:`simstudy.digests`).
+    """
+    spec = trial_spec(config, scenario, group)
+    paths = [spec.scenario.generator, *(method.estimator for method in spec.methods)]
+    code = code_digest("simstudy.trials", *component_modules(paths))
+    return trial_spec(config, scenario, group, code=code)
 
 
 def trial_spec(

@@ -16,9 +16,13 @@ def replay_command(scenario: str, trial: int, method: str) -> str:
 
 
 def redo_command(path: str | os.PathLike[str]) -> str:
-    """Return the shell command that makes Snakemake run a chunk again.
+    """Say how to make Snakemake run a chunk again.
 
-    It removes the chunk's CSV and its JSON record; the next run then has to make both.
+    Remove the chunk's CSV and its JSON record, then run the study again with the same
+    command (the same ``--configfile`` and ``--config``): that run has to make both.
     """
     csv_path = Path(path)
-    return f"rm {csv_path} {csv_path.with_suffix('.json')} && snakemake --cores all"
+    return (
+        f"rm {csv_path} {csv_path.with_suffix('.json')}, then run snakemake again as before "
+        f"(with the same --configfile and --config)"
+    )

@@ -28,8 +28,9 @@ MIN_RECOMMENDED_CHUNK = 500
 #: Chunk jobs above which planning the DAG becomes slow (about 6 s per 1,000 jobs here).
 MAX_RECOMMENDED_JOBS = 1_000
 
-#: Chunk jobs above which a study is refused before planning: Snakemake needs about
-#: 20 s and 330 MB to plan 10,000 jobs, and 100,000 took 79 s and 1.4 GB (README).
+#: Chunk jobs above which a study is refused before planning: Snakemake needed about
+#: 20 s and 330 MB to plan 10,000 jobs on the README's test machine, and 79 s and
+#: 1.4 GB for 100,000.
 MAX_CHUNK_JOBS = 20_000
 
 _CHUNK_NAME = re.compile(r"(?P<start>\d+)-(?P<stop>\d+)\.csv")

@@ -310,7 +310,9 @@ def merge_trials(
                 if cells[seed_column] != seed_text:
                     raise MergeError(
                         f"{path}: trial {trial} has seed {cells[seed_column]}, but the "
-                        f"manifest {manifest} gives {seed_text}"
+                        f"manifest {manifest} gives {seed_text}. The chunk matches the "
+                        f"checksum its job recorded, so the manifest is what changed: remove "
+                        f"{manifest}, then run snakemake again as before (it rebuilds it)"
                     )
                 if on_error == "raise" and cells[status_column] == STATUS_ERROR:
                     raise MergeError(

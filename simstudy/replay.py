@@ -19,7 +19,7 @@ from simstudy.config import (
     load_schema,
     method_groups,
     read_study_file,
-    trial_spec,
+    trial_spec_with_code,
 )
 from simstudy.layout import group_methods
 from simstudy.spec import TrialSpec, from_json_text
@@ -62,7 +62,7 @@ def replay_spec(config: dict[str, Any], scenario: str, method: str) -> TrialSpec
         )
     for group in method_groups(config):
         if method in group_methods(group):
-            return trial_spec(config, scenario, group)
+            return trial_spec_with_code(config, scenario, group)
     raise ValueError(f"method {method!r} is not in the study ({', '.join(config['methods'])})")
 
 

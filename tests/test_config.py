@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import yaml
@@ -10,11 +11,12 @@ import yaml
 from simstudy.config import (
     ConfigError,
     check_config,
-    config_digest,
     load_schema,
     method_groups,
+    read_study_file,
     trial_spec,
 )
+from simstudy.spec import config_digest
 
 from bad_configs import BAD_CONFIGS
 from conftest import REPO, TINY_CONFIG, forget_code_digests
@@ -29,6 +31,37 @@ def test_each_bad_config_is_refused_naming_key_and_value(name):
         check_config(config, SCHEMA)
     for fragment in fragments:
         assert fragment in str(caught.value), (fragment, str(caught.value))
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("seed: 1\nn_trials: 4\nseed: 2\n", ["line 3", "duplicate key 'seed'"]),
+        ("methods: {a: {params: {x: 1, x: 2}}}\n", ["line 1", "duplicate key 'x'"]),
+        ('{"seed": 1, "seed": 2}', ["duplicate key 'seed'"]),
+        ("seed: !!python/tuple [1, 2]\n", ["YAML tags are not allowed", "!!python/tuple"]),
+        ("seed: !!python/object/apply:os.system [echo]\n", ["YAML tags are not allowed"]),
+        ("seed: !custom 3\n", ["YAML tags are not allowed", "!custom"]),
+        ("params: !!set {a, b}\n", ["a YAML set is not allowed"]),
+        ("params: {when: 2024-01-01}\n", ["'2024-01-01' reads as a date", "quote it"]),
+        ("- just\n- a list\n", ["must hold a mapping"]),
+    ],
+)
+def test_study_files_are_read_strictly(tmp_path, text, fragments):
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        read_study_file(path)
+    for fragment in [str(path), *fragments]:
+        assert fragment in str(caught.value)
+
+
+def test_a_json_study_file_may_be_indented_with_tabs(tmp_path):
+    path = tmp_path / "study.json"
+    path.write_text(
+        json.dumps({"seed": 3, "methods": {"km": {"params": {"tol": 0.5}}}}, indent="\t")
+    )
+    assert read_study_file(path) == {"seed": 3, "methods": {"km": {"params": {"tol": 0.5}}}}
 
 
 def test_shipped_config_is_the_blogs_study():

@@ -176,7 +176,7 @@ def test_chunk_with_a_wrong_seed_is_named(study, tmp_path):
     cells[4] = str(int(cells[4]) + 1)
     text[2] = ",".join(cells)
     rewrite(chunks[0], "\n".join(text) + "\n")
-    expect_error(chunks, manifest, tmp_path, chunks[0], "trial 1 has seed", "manifest")
+    expect_error(chunks, manifest, tmp_path, chunks[0], "trial 1 has seed", f"remove {manifest}")
 
 
 def test_recorded_failure_stops_a_raise_mode_merge(study, tmp_path):

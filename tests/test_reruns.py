@@ -187,6 +187,7 @@ def plan(chunks: int = 0, manifest: int = 0, others=frozenset()) -> dict[str, in
         ("chunk_size=3", plan(2 * 2 * 3, 0, DOWNSTREAM)),  # same results, new split
         ("metrics=[ari,nmi]", plan(8, 0, DOWNSTREAM)),
         ("on_error=record", plan(0, 0, DOWNSTREAM)),
+        ("trial_time_limit=100", plan()),
         (
             "comparison=[kmeans,gmm]",
             plan(0, 0, {"summarize", "record_provenance", "report_tables", *FIGURES}),

@@ -177,6 +177,7 @@ def test_a_tampered_chunk_stops_the_merge_and_leaves_nothing_stale(finished_stud
     original = (workdir / "results/trials.csv").read_bytes()
     chunk = workdir / "results/chunks/aniso/kmeans/0-4.csv"
     change_a_score(chunk)  # trial 1, not the example trial
+    (workdir / "results/report.html").write_text("<html>the report `make report` built</html>")
 
     result = snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config, check=False)
     output = result.stdout + result.stderr
@@ -185,7 +186,7 @@ def test_a_tampered_chunk_stops_the_merge_and_leaves_nothing_stale(finished_stud
     hint = "rm results/chunks/aniso/kmeans/0-4.csv results/chunks/aniso/kmeans/0-4.json"
     assert hint in output
     assert not (workdir / "results/trials.csv").exists()
-    for product in PRODUCTS:  # nothing may pose as made from a trials.csv that is gone
+    for product in [*PRODUCTS, "results/report.html"]:  # nothing may pose as current
         assert not (workdir / product).exists(), product
 
     # Following the hint redoes that chunk, and the study is whole again.
@@ -207,6 +208,11 @@ def test_results_match_the_config_whatever_snakemake_metadata_holds(finished_stu
     workdir = fresh_copy(finished_study("spawn"), tmp_path)
     config = finished_config("spawn")
     original = (workdir / "results/trials.csv").read_bytes()
+    # Previewing another study changes nothing, even without Snakemake's metadata.
+    shutil.rmtree(workdir / ".snakemake")
+    snakemake(workdir, "--dry-run", config={**config, "seed": 99, "n_trials": 3})
+    assert "Nothing to be done" in snakemake(workdir, "--cores", "2", config=config).stdout
+
     snakemake(workdir, "--cores", "2", *ONE_WORKER, config={**config, "n_trials": 5})
     assert {r["trial"] for r in trial_rows(workdir)} == {"0", "1", "2", "3", "4"}
 

@@ -14,11 +14,12 @@ from snakemake.logging import logger
 from simstudy.config import (
     ConfigError,
     check_config,
+    drawing_config,
     load_schema,
     method_groups,
     read_study,
     results_config,
-    trial_spec,
+    trial_spec_with_code,
 )
 from simstudy.layout import (
     CHUNK_DIR,
@@ -41,8 +42,9 @@ DEFAULT_STUDY = "config/config.yaml"
 try:
     if not workflow.overwrite_configfiles and not Path(DEFAULT_STUDY).is_file():
         raise ConfigError(
-            f"no study to run: {DEFAULT_STUDY} does not exist in {Path.cwd()}; run from "
-            f"the checkout, or give a study file with --configfile FILE"
+            f"no study to run: {DEFAULT_STUDY} does not exist in the working directory "
+            f"{Path.cwd()}; run from the checkout (or give --directory a folder that has "
+            f"it), or give a study file with --configfile FILE"
         )
     _study = check_config(
         read_study(
@@ -76,6 +78,65 @@ CODE = {
 
 #: Where each rule's settings are kept as files (see settings_file).
 SETTINGS_DIR = "results/.settings"
+
+# Options of commands that only plan or inspect, and the short ones among them.
+PLANNING_OPTIONS = {
+    "--dry-run",
+    "--dryrun",
+    "--lint",
+    "--report",
+    "--unlock",
+    "--list",
+    "--list-rules",
+    "--list-target-rules",
+    "--lt",
+    "--summary",
+    "--detailed-summary",
+    "--dag",
+    "--rulegraph",
+    "--filegraph",
+    "--d3dag",
+    "--list-changes",
+    "--lc",
+    "--list-input-changes",
+    "--li",
+    "--list-params-changes",
+    "--lp",
+    "--list-code-changes",
+    "--list-untracked",
+    "--lu",
+    "--archive",
+    "--cleanup-metadata",
+    "--cleanup-shadow",
+    "--print-compilation",
+    "--containerize",
+    "--export-cwl",
+    "--generate-unit-tests",
+    "--delete-all-output",
+    "--delete-temp-output",
+}
+PLANNING_SHORT_OPTIONS = set("nSDl")
+
+
+def only_plans(arguments):
+    """Whether a snakemake command line only plans or inspects, running no job."""
+    for argument in arguments:
+        if argument == "--":
+            break
+        if argument.split("=", 1)[0] in PLANNING_OPTIONS:
+            return True
+        if (
+            argument[:1] == "-"
+            and argument[1:].isalpha()
+            and PLANNING_SHORT_OPTIONS & set(argument[1:])
+        ):
+            return True
+    return False
+
+
+#: Whether this snakemake command only plans or inspects (-n, --lint, --report, ...).
+#: Snakemake decides that after it has read the workflow, so its command line is read.
+PLANNING_ONLY = only_plans(sys.argv[1:])
 
 # Threads of a chunk job, i.e. its joblib workers (never more than it has trials).
 # Snakemake scales this down to --cores; profiles may set their own (set-threads).
@@ -122,10 +183,7 @@ def chunk_records():
 @cache
 def group_spec(scenario, group):
     """The spec of a scenario's chunks of one method group, with its code digest."""
-    spec = trial_spec(config, scenario, group)
-    paths = [spec.scenario.generator] + [m.estimator for m in spec.methods]
-    code = code_digest("simstudy.trials", *component_modules(paths))
-    return trial_spec(config, scenario, group, code=code)
+    return trial_spec_with_code(config, scenario, group)
 
 
 def chunk_spec(wildcards):
@@ -158,11 +216,12 @@ def settings_file(name, settings):
     Snakemake notices changed params through its metadata in .snakemake/. A rule that
     also takes this file as input reruns when its settings change even without that
     metadata (a fresh clone of results/, `rm -rf .snakemake`): the file is then newer
-    than the rule's outputs. A dry run only creates missing files: previewing another
-    config must not make the real one rerun.
+    than the rule's outputs. A command that only plans or inspects (see
+    PLANNING_ONLY) creates missing files but changes none: previewing another config
+    must not make the real one rerun.
     """
     path = f"{SETTINGS_DIR}/{name}.json"
-    write_if_changed(path, canonical_json(settings) + "\n", create_only=workflow.dryrun)
+    write_if_changed(path, canonical_json(settings) + "\n", create_only=PLANNING_ONLY)
     return path
 
 
@@ -181,6 +240,7 @@ def write_chunk_settings():
 
 MANIFEST = "results/manifest.csv"
 TRIALS = "results/trials.csv"
+HTML_REPORT = "results/report.html"  # what `make report` builds
 
 
 def final_outputs():
@@ -227,7 +287,7 @@ SUMMARY_SETTINGS = {
     "comparison": config["comparison"],
     "code": CODE["summary"],
 }
-FIGURE_SETTINGS = {"config": config, "code": CODE["figures"]}
+FIGURE_SETTINGS = {"config": drawing_config(config), "code": CODE["figures"]}
 REPORT_SETTINGS = {"config": results_config(config), "code": CODE["report"]}
 
 
@@ -235,12 +295,12 @@ def remove_products_of_missing_trials():
     """Remove the tables and figures made from trials.csv when trials.csv is gone.
 
     Snakemake deletes the output of a failed job, so a failed merge leaves no
-    trials.csv; the summary, figures, report pages and provenance of the previous one
-    must not stay behind looking current.
+    trials.csv; the summary, figures, report pages, HTML report and provenance of the
+    previous one must not stay behind looking current.
     """
     if Path(TRIALS).exists():
         return
-    for path in final_outputs():
+    for path in [*final_outputs(), HTML_REPORT]:
         if path not in (MANIFEST, TRIALS) and Path(path).exists():
             Path(path).unlink()
             logger.warning(f"removed {path}: the trials.csv it was made from is gone")
