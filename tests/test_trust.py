@@ -211,7 +211,8 @@ def test_results_match_the_config_whatever_snakemake_metadata_holds(finished_stu
     # Previewing another study changes nothing, even without Snakemake's metadata.
     shutil.rmtree(workdir / ".snakemake")
     snakemake(workdir, "--dry-run", config={**config, "seed": 99, "n_trials": 3})
-    assert "Nothing to be done" in snakemake(workdir, "--cores", "2", config=config).stdout
+    real = snakemake(workdir, "--cores", "2", config=config)
+    assert "Nothing to be done" in real.stdout + real.stderr
 
     snakemake(workdir, "--cores", "2", *ONE_WORKER, config={**config, "n_trials": 5})
     assert {r["trial"] for r in trial_rows(workdir)} == {"0", "1", "2", "3", "4"}
