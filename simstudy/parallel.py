@@ -1,10 +1,18 @@
 """Run trials in parallel with joblib, one BLAS/OpenMP thread per worker.
 
+Workers are forked from the calling process (on Linux), so they start with everything it
+has imported: a chunk job imports its methods once, however many workers it has, and the
+first trial starts a few milliseconds after the pool does. loky, joblib's default,
+starts each worker as a fresh interpreter that imports scikit-learn again (about 2 s per
+worker); it is still used where fork is not available. Forking is safe here because the
+caller has only imported the methods, never run them: no BLAS or OpenMP thread pool is
+busy, and no lock is held, when the workers are made.
+
 Snakemake exports ``OMP_NUM_THREADS`` and friends equal to a job's ``threads``, and
 joblib's workers inherit them, so ``n_jobs`` workers would each start ``threads`` BLAS
 threads and fight over the cores (FACTS.md measured a 6-20x slowdown). Every worker here
-is pinned to a single thread twice over: loky starts it with one-thread limits, and the
-first task it runs applies ``threadpoolctl`` limits that stay for the life of the process.
+is pinned to a single thread: the first task it runs applies ``threadpoolctl`` limits
+that stay for the life of the process (loky's workers also start with one-thread limits).
 
 Every task also says when it starts and ends, in a small file of the process that runs
 it (see :class:`TaskTracker`). joblib knows which tasks it has handed out but not which
@@ -15,8 +23,10 @@ heartbeat can report which tasks run and for how long while none finishes.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,17 +35,26 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from joblib import Parallel, delayed, parallel_config
+from joblib._parallel_backends import (
+    AutoBatchingMixin,
+    FallbackToBackend,
+    ParallelBackendBase,
+    SequentialBackend,
+)
+from joblib.externals.loky import ProcessPoolExecutor
 from joblib.externals.loky.process_executor import BrokenProcessPool
 from threadpoolctl import threadpool_info, threadpool_limits
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-_pinned_in_this_process = False
+# The process that pinned its thread pools (a forked worker inherits the flag, not the pin).
+_pinned_in_process: int | None = None
 
-# The task file of this process: (folder, open descriptor). Opened once per folder, so
-# that marking a task costs one pwrite rather than an open and a close.
-_task_file: tuple[str, int] | None = None
+# The task file of this process: (folder, open descriptor, process id). Opened once per
+# folder, so that marking a task costs one pwrite rather than an open and a close. The
+# process id tells a forked worker that the descriptor it inherited is not its own.
+_task_file: tuple[str, int, int] | None = None
 
 # The task this process is running: (folder, index), or None between tasks.
 _current_task: tuple[str, int] | None = None
@@ -48,10 +67,10 @@ _FINISHED = "done"
 
 def pin_threads() -> None:
     """Limit every BLAS and OpenMP pool of this process to one thread, once."""
-    global _pinned_in_this_process
-    if not _pinned_in_this_process:
+    global _pinned_in_process
+    if _pinned_in_process != os.getpid():
         threadpool_limits(limits=1)
-        _pinned_in_this_process = True
+        _pinned_in_process = os.getpid()
 
 
 @dataclass(frozen=True)
@@ -138,12 +157,13 @@ class WorkerDiedError(RuntimeError):
 def _mark(folder: str, state: str, index: int) -> None:
     global _task_file
     try:
-        if _task_file is None or _task_file[0] != folder:
+        pid = os.getpid()
+        if _task_file is None or _task_file[0] != folder or _task_file[2] != pid:
             if _task_file is not None:
                 os.close(_task_file[1])
                 _task_file = None
-            path = os.path.join(folder, str(os.getpid()))
-            _task_file = (folder, os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            path = os.path.join(folder, str(pid))
+            _task_file = (folder, os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), pid)
         # Fixed width, so a record always overwrites the whole previous one.
         record = f"{state:<4} {index:>20d} {time.time():>20.6f}\n"
         os.pwrite(_task_file[1], record.encode(), 0)
@@ -183,18 +203,82 @@ def _call_tracked(
         _mark(folder, _FINISHED, index)
 
 
+#: Whether workers can be forked here: Linux only (macOS frameworks are not fork-safe).
+CAN_FORK = sys.platform == "linux"
+
+
+class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
+    """A joblib backend whose workers are forked from the calling process.
+
+    It runs a private loky process pool with the ``fork`` start method: workers inherit
+    the caller's imports, and a worker that dies breaks the pool with loky's
+    :class:`BrokenProcessPool`, as under joblib's loky backend. The pool lives for one
+    ``Parallel`` call (joblib's reusable loky executor refuses ``fork``).
+    """
+
+    supports_retrieve_callback = True
+    supports_timeout = True
+
+    def __init__(self, nesting_level: int | None = None, **kwargs: Any) -> None:
+        super().__init__(nesting_level=nesting_level, **kwargs)
+        self._workers: ProcessPoolExecutor | None = None
+
+    def effective_n_jobs(self, n_jobs: int | None) -> int:
+        # As joblib reads n_jobs: None is one, -1 all CPUs, -2 all but one, ...
+        if n_jobs is None:
+            return 1
+        if n_jobs == 0:
+            raise ValueError("n_jobs == 0 in Parallel has no meaning")
+        if n_jobs < 0:
+            return max(os.cpu_count() + 1 + n_jobs, 1)
+        return n_jobs
+
+    def configure(self, n_jobs: int = 1, parallel: Any = None, **_: Any) -> int:
+        n_jobs = self.effective_n_jobs(n_jobs)
+        if n_jobs == 1:
+            raise FallbackToBackend(SequentialBackend(nesting_level=self.nesting_level))
+        self._workers = ProcessPoolExecutor(n_jobs, context=multiprocessing.get_context("fork"))
+        self.parallel = parallel
+        return n_jobs
+
+    def submit(self, func: Callable[[], Any], callback: Callable[[Any], None] | None = None):
+        future = self._workers.submit(func)
+        if callback is not None:
+            future.add_done_callback(callback)
+        return future
+
+    def retrieve_result_callback(self, future: Any) -> Any:
+        return future.result()
+
+    def terminate(self) -> None:
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
+        self.reset_batch_stats()
+
+    def abort_everything(self, ensure_ready: bool = True) -> None:
+        # Kill the workers and make no new ones: ``ensure_ready`` asks for a pool ready
+        # for the next call of the same Parallel object, and ordered_map makes no such
+        # call; a fresh pool would only sit waiting for work that never comes.
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, kill_workers=True)
+            self._workers = None
+
+
 def ordered_map(
     function: Callable[[Item], Result],
     items: Iterable[Item],
     *,
     n_jobs: int,
     tracker: TaskTracker | None = None,
+    fork: bool = True,
 ) -> Iterator[Result]:
     """Yield ``function(item)`` for each item, in order, computed by ``n_jobs`` processes.
 
     Results are yielded as soon as they and all earlier ones are ready, so a caller can
     stream them to disk without holding them all. ``n_jobs=1`` runs in this process.
     ``function`` must be importable (a module-level function) for process workers.
+    Import what the function needs before calling this: forked workers inherit it.
 
     Parameters
     ----------
@@ -207,6 +291,10 @@ def ordered_map(
     tracker
         Where tasks record when they start and end; pass one to watch the running tasks
         from another thread. By default a private one is used.
+    fork
+        Fork the workers from this process (where :data:`CAN_FORK`), rather than start
+        fresh interpreters with loky. Only fork a process that has not yet run the
+        function's compiled code (BLAS, OpenMP): their thread pools do not survive it.
 
     Raises
     ------
@@ -225,8 +313,15 @@ def ordered_map(
         for index, item in enumerate(items)
     )
     try:
-        with parallel_config(backend="loky", inner_max_num_threads=1):
-            yield from Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+        if fork and CAN_FORK:
+            # The backend is given to this one call, not made the thread's default: code
+            # that a task runs here (n_jobs=1) or in a forked worker, which inherits the
+            # caller's state, keeps joblib's own default for its own parallel calls.
+            backend = ForkedWorkersBackend()
+            yield from Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(tasks)
+        else:
+            with parallel_config(backend="loky", inner_max_num_threads=1):
+                yield from Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
     except BrokenProcessPool as error:
         raise WorkerDiedError(tracker.running(), str(error).strip()) from error
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import yaml
 from simstudy import seeding
 from simstudy.components import DEFAULT_GENERATOR
 from simstudy.config import check_config, load_schema, trial_spec
-from simstudy.parallel import ordered_map, thread_counts
+from simstudy.parallel import CAN_FORK, ordered_map, thread_counts
 from simstudy.spec import Method, Scenario, TrialSpec
 from simstudy.trials import (
     TrialError,
@@ -169,11 +170,31 @@ def test_workers_run_with_one_blas_and_openmp_thread(monkeypatch):
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(variable, "4")
     import sklearn.cluster  # noqa: F401 - loads OpenMP and BLAS in the workers too
+    from threadpoolctl import threadpool_limits
 
-    reports = list(ordered_map(_pools_after_fit, range(4), n_jobs=2))
+    # Forked workers inherit the parent's pools as they are: make them 4 threads wide.
+    with threadpool_limits(limits=4):
+        reports = list(ordered_map(_pools_after_fit, range(4), n_jobs=2))
     assert all(report for report in reports), "no thread pool was found to check"
     for report in reports:
         assert set(report.values()) == {1}, report
+
+
+#: Set by the test below in this process; a worker started afresh would see this value.
+_PARENT_MARK = "as imported"
+
+
+def _parent_mark(_: int) -> str:
+    return _PARENT_MARK
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="workers are forked on Linux only")
+def test_workers_are_forked_from_the_caller_and_share_its_imports(monkeypatch):
+    """Workers start as copies of the caller: a chunk job imports its methods once."""
+    monkeypatch.setattr(sys.modules[__name__], "_PARENT_MARK", "set in the parent")
+    assert set(ordered_map(_parent_mark, range(4), n_jobs=2)) == {"set in the parent"}
+    # Started afresh by loky, the workers import this module again.
+    assert set(ordered_map(_parent_mark, range(4), n_jobs=2, fork=False)) == {"as imported"}
 
 
 def _pools_after_fit(seed: int) -> dict:
