@@ -1,5 +1,11 @@
 """Rule plot_figures: draw every figure of the study."""
 
+# In a local run, the run's warm process runs this script in this job's place, with its
+# imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
+from simstudy.warm import hand_over
+
+hand_over()
+
 from simstudy.figures import draw_all
 from simstudy.logs import logged
 
@@ -8,7 +14,7 @@ def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
         draw_all(
             smk.params.config,
-            manifest=smk.input.manifest,
+            example=smk.input.example,
             trials=smk.input.trials,
             summary=smk.input.summary,
             outputs=dict(smk.output.items()),

@@ -1,8 +1,9 @@
 """Draw the study's figures from its config and result tables.
 
-The example figures rerun one trial (its seed comes from the manifest) to get the data
-and the labels; the scores in their titles must equal that trial's rows in
-``trials.csv``, which makes every figure build a small reproducibility check.
+The example figures draw the example trial that rule ``run_example`` kept (see
+:mod:`simstudy.example`); the scores in their titles must equal that trial's rows in
+``trials.csv``, which makes every figure build a small reproducibility check. Nothing
+here runs a trial.
 """
 
 from __future__ import annotations
@@ -15,69 +16,20 @@ import numpy as np
 import pandas as pd
 
 from simstudy import plots
-from simstudy.config import method_label, scenario_label, trial_spec
-from simstudy.layout import GROUP_SEPARATOR
+from simstudy.config import method_label, scenario_label
+from simstudy.example import check_against_rows, read_example
 from simstudy.metrics import METRIC_LABELS
-from simstudy.replay import matches_row, recorded_row
-from simstudy.spec import TrialSpec
 from simstudy.summary import comparison_label, read_trials
-from simstudy.tables import STATUS_OK, read_manifest
-from simstudy.trials import TrialOutcome, run_trial
+from simstudy.tables import STATUS_OK
 
 #: The metric that ``ari_difference.png`` shows.
 DIFFERENCE_METRIC = "ari"
 
 
-class ReproducibilityError(RuntimeError):
-    """A rerun trial did not give the scores recorded for it."""
-
-
-def example_spec(config: Mapping[str, Any], *, code: str = "") -> TrialSpec:
-    """The spec that reruns the example trial for the compared methods.
-
-    Under ``legacy`` seeding the methods share the global generator, so all of them run
-    in config order, exactly as in the chunk job; under ``spawn`` seeding each method has
-    its own stream and the compared two are enough.
-    """
-    names = list(config["methods"]) if config["seeding"] == "legacy" else config["comparison"]
-    return trial_spec(
-        config, config["figures"]["example_scenario"], GROUP_SEPARATOR.join(names), code=code
-    )
-
-
-def rerun_example(
-    config: Mapping[str, Any],
-    manifest_path: str | os.PathLike[str],
-    trials_path: str | os.PathLike[str],
-) -> TrialOutcome:
-    """Rerun the example trial and check the compared methods against ``trials.csv``.
-
-    A method that failed in the trial (recorded with ``on_error: record``) must fail
-    again; one that ran must give the very same scores.
-
-    Raises
-    ------
-    ReproducibilityError
-        If the rerun differs from a recorded row.
-    """
-    trial = config["figures"]["example_trial"]
-    spec = example_spec(config)
-    outcome = run_trial(spec, trial, read_manifest(manifest_path)[trial])
-    for method in config["comparison"]:
-        row = recorded_row(trials_path, spec.scenario.name, trial, method)
-        if not matches_row(outcome.scores.get(method), row):
-            raise ReproducibilityError(
-                f"example trial {trial} of {spec.scenario.name}, method {method}: the rerun "
-                f"gives {outcome.scores.get(method) or outcome.errors.get(method)!r}, "
-                f"trials.csv holds {row!r}"
-            )
-    return outcome
-
-
 def draw_examples(
     config: Mapping[str, Any],
     *,
-    manifest: str | os.PathLike[str],
+    example: str | os.PathLike[str],
     trials: str | os.PathLike[str],
     data_png: str | os.PathLike[str],
     clusterings_png: str | os.PathLike[str],
@@ -85,8 +37,14 @@ def draw_examples(
     """Write ``example_data.png`` and ``example_clusterings.png`` for the example trial.
 
     A compared method that failed in that trial is drawn as an empty panel saying so.
+
+    Raises
+    ------
+    simstudy.example.ReproducibilityError
+        If the example's scores differ from the trial's rows in ``trials``.
     """
-    outcome = rerun_example(config, manifest, trials)
+    outcome = read_example(example)
+    check_against_rows(outcome, trials, list(config["comparison"]))
     scenario = scenario_label(config, config["figures"]["example_scenario"])
     trial = config["figures"]["example_trial"]
     dpi = config["figures"]["dpi"]
@@ -293,7 +251,7 @@ FIGURE_NAMES = (
 def draw_all(
     config: Mapping[str, Any],
     *,
-    manifest: str | os.PathLike[str],
+    example: str | os.PathLike[str],
     trials: str | os.PathLike[str],
     summary: str | os.PathLike[str],
     outputs: Mapping[str, str | os.PathLike[str]],
@@ -309,7 +267,7 @@ def draw_all(
         raise ValueError(f"outputs {sorted(outputs)} must name the figures {FIGURE_NAMES}")
     draw_examples(
         config,
-        manifest=manifest,
+        example=example,
         trials=trials,
         data_png=outputs["example_data"],
         clusterings_png=outputs["example_clusterings"],

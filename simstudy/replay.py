@@ -8,7 +8,6 @@ scores with the trial's row in ``trials.csv``.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from simstudy.config import (
 )
 from simstudy.layout import group_methods
 from simstudy.spec import TrialSpec, from_json_text
-from simstudy.tables import STATUS_OK, read_manifest
+from simstudy.tables import matches_row, read_manifest, recorded_row
 from simstudy.trials import TrialOutcome, run_trial
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
@@ -90,33 +89,6 @@ class Replay:
         if self.recorded is not None and self.recorded_seed != self.seed:
             return False
         return matches_row(self.scores, self.recorded)
-
-
-def matches_row(scores: dict[str, float] | None, row: dict[str, str] | None) -> bool | None:
-    """Whether a rerun's scores (None if it failed) equal a ``trials.csv`` row.
-
-    Scores must be equal to the last bit; a failure matches a row with status ``error``.
-    Returns None when there is no row to compare with.
-    """
-    if row is None:
-        return None
-    if row["status"] != STATUS_OK or scores is None:
-        return row["status"] != STATUS_OK and scores is None
-    return all(float(row[metric]) == value for metric, value in scores.items())
-
-
-def recorded_row(
-    trials: str | os.PathLike[str], scenario: str, trial: int, method: str
-) -> dict[str, str] | None:
-    """The row of ``trials.csv`` for (scenario, trial, method), or None."""
-    if not Path(trials).is_file():
-        return None
-    key = (scenario, str(trial), method)
-    with open(trials, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if (row["scenario"], row["trial"], row["method"]) == key:
-                return row
-    return None
 
 
 def replay_trial(

@@ -165,3 +165,30 @@ def read_manifest(path: str | os.PathLike[str]) -> list[int]:
                 raise ValueError(f"{path}: line {line} {row!r} is not trial {len(seeds)}")
             seeds.append(int(row[1]))
     return seeds
+
+
+def matches_row(scores: dict[str, float] | None, row: dict[str, str] | None) -> bool | None:
+    """Whether a rerun's scores (None if it failed) equal a ``trials.csv`` row.
+
+    Scores must be equal to the last bit; a failure matches a row with status ``error``.
+    Returns None when there is no row to compare with.
+    """
+    if row is None:
+        return None
+    if row["status"] != STATUS_OK or scores is None:
+        return row["status"] != STATUS_OK and scores is None
+    return all(float(row[metric]) == value for metric, value in scores.items())
+
+
+def recorded_row(
+    trials: str | os.PathLike[str], scenario: str, trial: int, method: str
+) -> dict[str, str] | None:
+    """The row of ``trials.csv`` for (scenario, trial, method), or None."""
+    if not Path(trials).is_file():
+        return None
+    key = (scenario, str(trial), method)
+    with open(trials, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if (row["scenario"], row["trial"], row["method"]) == key:
+                return row
+    return None

@@ -47,7 +47,7 @@ def drawn_figures(monkeypatch, config: dict, workdir) -> dict:
     results = workdir / "results"
     figures.draw_all(
         resolved,
-        manifest=results / "manifest.csv",
+        example=results / "example" / "trial.json",
         trials=results / "trials.csv",
         summary=results / "summary.csv",
         outputs={name: name for name in figures.FIGURE_NAMES},

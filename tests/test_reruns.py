@@ -20,6 +20,8 @@ pytestmark = pytest.mark.e2e
 
 DOWNSTREAM = {"merge_trials", "record_provenance", "summarize", "plot_figures", "report_tables"}
 FIGURES = {"plot_figures"}
+# What an edit that changes trial results reruns besides the chunks: the example trial too.
+RESULTS = DOWNSTREAM | {"run_example"}
 
 
 study_config = finished_config
@@ -182,10 +184,10 @@ def plan(chunks: int = 0, manifest: int = 0, others=frozenset()) -> dict[str, in
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("seed=99", plan(8, 1, DOWNSTREAM)),
-        ("seeding=legacy", plan(2 * 2, 1, DOWNSTREAM)),  # one group per scenario
+        ("seed=99", plan(8, 1, RESULTS)),
+        ("seeding=legacy", plan(2 * 2, 1, RESULTS)),  # one group per scenario
         ("chunk_size=3", plan(2 * 2 * 3, 0, DOWNSTREAM)),  # same results, new split
-        ("metrics=[ari,nmi]", plan(8, 0, DOWNSTREAM)),
+        ("metrics=[ari,nmi]", plan(8, 0, RESULTS)),
         ("on_error=record", plan(0, 0, DOWNSTREAM)),
         ("trial_time_limit=100", plan()),
         (
@@ -200,18 +202,21 @@ def test_study_wide_edits(finished, tmp_path, override, expected):
 
 
 @pytest.mark.parametrize(
-    "override",
+    ("override", "example"),
     [
-        "figures={dpi: 80}",
-        "figures={example_trial: 3}",
-        "methods={gmm: {label: Mixture}}",
-        "scenarios={round: {label: Round blobs}}",
+        ("figures={dpi: 80}", False),
+        ("figures={example_trial: 3}", True),
+        ("figures={example_scenario: round}", True),
+        ("methods={gmm: {label: Mixture}}", False),
+        ("scenarios={round: {label: Round blobs}}", False),
     ],
 )
-def test_figure_settings_redraw_only_the_figures(finished, tmp_path, override):
+def test_figure_settings_redraw_only_the_figures(finished, tmp_path, override, example):
+    """Figure settings redraw; choosing another example trial also runs that trial."""
     workdir = fresh_copy(finished["spawn"], tmp_path)
+    expected = FIGURES | ({"run_example"} if example else set())
     assert planned_jobs(workdir, "--config", override, config=study_config("spawn")) == plan(
-        0, 0, FIGURES
+        0, 0, expected
     )
 
 
@@ -240,8 +245,8 @@ def append_code(path: Path, code: str) -> None:
 @pytest.mark.parametrize(
     ("module", "code", "expected"),
     [
-        ("data.py", "\n\ndef _unused():\n    return 1\n", plan(8, 0, DOWNSTREAM)),
-        ("seeding.py", "\n\nLIMIT = 3\n", plan(8, 1, DOWNSTREAM)),
+        ("data.py", "\n\ndef _unused():\n    return 1\n", plan(8, 0, RESULTS)),
+        ("seeding.py", "\n\nLIMIT = 3\n", plan(8, 1, RESULTS)),
         ("plots.py", "\n\nEXTRA = 1\n", plan(0, 0, FIGURES)),
         ("summary.py", "\n\nEXTRA = 1\n", plan(0, 0, {"summarize", "report_tables", *FIGURES})),
         ("merge.py", "\n\nEXTRA = 1\n", plan(0, 0, DOWNSTREAM)),

@@ -3,11 +3,30 @@
 from simstudy.report import script_safe_params
 
 
-# All figures come from one job: matplotlib, seaborn and scikit-learn are imported once,
-# which keeps a partial rerun cheap. Figure settings reach only this rule.
+# The example trial of the first two figures, kept as a file (see simstudy/example.py).
+# It derives its seed as the chunk jobs do, so it runs alongside them.
+rule run_example:
+    input:
+        settings=settings_file("run_example", EXAMPLE_SETTINGS),
+    output:
+        example=EXAMPLE,
+    log:
+        "results/logs/run_example.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    params:
+        spec=EXAMPLE_SPEC.to_json(),
+        trial=EXAMPLE_SETTINGS["trial"],
+    script:
+        "../../scripts/run_example.py"
+
+
+# All figures come from one job that only draws: matplotlib and seaborn are imported
+# once, which keeps a partial rerun cheap. Figure settings reach only this rule.
 rule plot_figures:
     input:
-        manifest=rules.seed_manifest.output.manifest,
+        example=rules.run_example.output.example,
         trials=rules.merge_trials.output.trials,
         summary=rules.summarize.output.summary,
         settings=settings_file("plot_figures", FIGURE_SETTINGS),

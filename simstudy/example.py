@@ -1,0 +1,151 @@
+"""The example trial that the first two figures show, kept as a file.
+
+Rule ``run_example`` runs one trial (``figures.example_trial`` of
+``figures.example_scenario``) and writes its dataset, true labels, each method's
+predicted labels and scores to ``results/example/trial.json``. It derives the trial's
+seed as the chunk jobs do, so it runs alongside them, and it reruns only when its spec
+or trial changes. The figure rule then only draws: it reads this file, and checks the
+scores in it against the trial's rows in ``trials.csv`` (see :func:`check_against_rows`),
+which makes every figure build a small reproducibility check.
+
+Floats are written by Python's ``repr``, so they read back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simstudy import seeding
+from simstudy.spec import TrialSpec
+from simstudy.tables import atomic_write, matches_row, recorded_row
+
+
+class ReproducibilityError(RuntimeError):
+    """The example trial's scores differ from the rows recorded for it in trials.csv."""
+
+
+@dataclass
+class Example:
+    """The example trial: its data, true labels, and every method's labels and scores.
+
+    ``labels`` and ``scores`` hold the methods that ran; ``errors`` those that failed.
+    """
+
+    scenario: str
+    trial: int
+    seed: int
+    methods: list[str]
+    X: np.ndarray
+    y: np.ndarray
+    labels: dict[str, np.ndarray]
+    scores: dict[str, dict[str, float]]
+    errors: dict[str, str]
+
+
+def example_methods(config: Mapping[str, Any]) -> list[str]:
+    """The methods the example trial runs, in the order they run.
+
+    Under ``legacy`` seeding the methods share NumPy's global generator, so all of them
+    run in config order, exactly as in the chunk job; under ``spawn`` seeding each method
+    has its own stream and the compared two are enough (in config order too, so that
+    swapping the comparison does not rerun the trial).
+    """
+    if config["seeding"] == "legacy":
+        return list(config["methods"])
+    return [name for name in config["methods"] if name in config["comparison"]]
+
+
+def run_example(spec: TrialSpec, trial: int) -> Example:
+    """Run trial ``trial`` of ``spec``, with the seed its chunk job gives it."""
+    from simstudy.trials import run_trial  # the figure rule reads examples, never runs them
+
+    (seed,) = seeding.trial_seeds(spec.seed, spec.seeding, trial, trial + 1)
+    outcome = run_trial(spec, trial, seed)
+    return Example(
+        scenario=spec.scenario.name,
+        trial=trial,
+        seed=seed,
+        methods=list(spec.method_names),
+        X=np.asarray(outcome.X, dtype=float),
+        y=np.asarray(outcome.y),
+        labels={m: np.asarray(labels) for m, labels in outcome.labels.items()},
+        scores={m: dict(scores) for m, scores in outcome.scores.items()},
+        errors=dict(outcome.errors),
+    )
+
+
+def write_example(path: str | os.PathLike[str], example: Example) -> None:
+    """Write ``example`` as JSON; the file appears complete or not at all."""
+    record = {
+        "scenario": example.scenario,
+        "trial": example.trial,
+        "seed": example.seed,
+        "methods": example.methods,
+        "X": example.X.tolist(),
+        "y": example.y.tolist(),
+        "labels": {m: labels.tolist() for m, labels in example.labels.items()},
+        "scores": example.scores,
+        "errors": example.errors,
+    }
+    with atomic_write(path) as handle:
+        json.dump(record, handle, separators=(",", ":"))
+        handle.write("\n")
+
+
+def read_example(path: str | os.PathLike[str]) -> Example:
+    """Read a file that :func:`write_example` wrote.
+
+    Raises
+    ------
+    ValueError
+        If the file is not such a record; the message names the file.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+        return Example(
+            scenario=record["scenario"],
+            trial=int(record["trial"]),
+            seed=int(record["seed"]),
+            methods=list(record["methods"]),
+            X=np.asarray(record["X"], dtype=float),
+            y=np.asarray(record["y"]),
+            labels={m: np.asarray(v) for m, v in record["labels"].items()},
+            scores={m: {k: float(v) for k, v in s.items()} for m, s in record["scores"].items()},
+            errors={m: str(text) for m, text in record["errors"].items()},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"{os.fspath(path)} is not an example trial record ({error}); delete it and "
+            f"rerun snakemake to remake it"
+        ) from None
+
+
+def check_against_rows(
+    example: Example, trials: str | os.PathLike[str], methods: list[str]
+) -> None:
+    """Check that ``methods`` scored in ``example`` as their rows in ``trials`` say.
+
+    A method that failed in the trial (recorded with ``on_error: record``) must have
+    failed in the example too; one that ran must have the very same scores.
+
+    Raises
+    ------
+    ReproducibilityError
+        If a method's example differs from its recorded row.
+    """
+    for method in methods:
+        row = recorded_row(trials, example.scenario, example.trial, method)
+        scores: Mapping[str, Any] | None = example.scores.get(method)
+        if not matches_row(scores, row):
+            found = scores if scores is not None else example.errors.get(method)
+            raise ReproducibilityError(
+                f"example trial {example.trial} of {example.scenario}, method {method}: the "
+                f"example run gives {found!r}, trials.csv holds {row!r}"
+            )
