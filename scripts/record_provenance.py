@@ -1,5 +1,11 @@
 """Rule record_provenance: write results/provenance.json for the finished trials."""
 
+# In a local run, the run's warm process runs this script in this job's place, with its
+# imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
+from simstudy.warm import hand_over
+
+hand_over()
+
 from pathlib import Path
 
 from simstudy.logs import logged

@@ -1,5 +1,11 @@
 """Rule run_chunk: run one chunk of seeded trials with joblib, n_jobs = the job's threads."""
 
+# In a local run, the run's warm process runs this script in this job's place, with its
+# imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
+from simstudy.warm import hand_over
+
+hand_over()
+
 import os
 import time
 
@@ -7,6 +13,7 @@ from simstudy.logs import logged
 from simstudy.provenance import chunk_record, write_json
 from simstudy.spec import TrialSpec
 from simstudy.trials import run_chunk
+from simstudy.warm import job_started
 
 #: Environment variable: seconds between the progress and in-flight lines of a chunk's
 #: log (default 10). Read here rather than from the config, so that it reruns nothing.
@@ -42,6 +49,7 @@ def main(smk) -> None:
             on_error=smk.config["on_error"],
             time_limit=smk.config["trial_time_limit"],
             progress_interval=progress_interval(),
+            job_started=job_started(),
         )
         write_json(
             smk.output.record,

@@ -1,5 +1,11 @@
 """Rule summarize: write results/summary.csv from results/trials.csv."""
 
+# In a local run, the run's warm process runs this script in this job's place, with its
+# imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
+from simstudy.warm import hand_over
+
+hand_over()
+
 from simstudy.logs import logged
 from simstudy.summary import read_trials, summarize, write_summary
 

@@ -8,6 +8,8 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from simstudy.warm import SERVED_VARIABLE
+
 
 @contextmanager
 def logged(path: str | os.PathLike[str], rule: str) -> Iterator[logging.Logger]:
@@ -28,6 +30,8 @@ def logged(path: str | os.PathLike[str], rule: str) -> Iterator[logging.Logger]:
     )
     logging.captureWarnings(True)
     logger = logging.getLogger(rule)
+    if os.environ.get(SERVED_VARIABLE) == "1":
+        logger.info("run by the run's warm process, pid %d (see simstudy/warm.py)", os.getpid())
     # Slurm's scancel and time limit stop a job with SIGTERM, whose default action ends
     # the process at once. Raised as an exception, it unwinds the block instead, so
     # atomic writes remove their temporary files and the log says why the job stopped.

@@ -27,7 +27,14 @@ METRIC_LABELS = {"ari": "ARI", "ami": "AMI", "nmi": "NMI"}
 
 
 @cache
-def _function(metric: str):
+def score_function(metric: str):
+    """The function that computes ``metric``, imported on first use.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` is not one of :data:`METRICS`.
+    """
     try:
         return import_object(METRICS[metric])
     except KeyError:
@@ -42,4 +49,4 @@ def score(metric: str, labels_true: np.ndarray, labels_pred: np.ndarray) -> floa
     ValueError
         If ``metric`` is not one of :data:`METRICS`.
     """
-    return float(_function(metric)(labels_true, labels_pred))
+    return float(score_function(metric)(labels_true, labels_pred))

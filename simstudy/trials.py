@@ -33,7 +33,7 @@ import numpy as np
 
 from simstudy import components, seeding
 from simstudy.hints import replay_command
-from simstudy.metrics import score
+from simstudy.metrics import score, score_function
 from simstudy.parallel import (
     RunningTask,
     TaskTracker,
@@ -182,6 +182,9 @@ def _preload(spec: TrialSpec) -> None:
     for path in (spec.scenario.generator, *(method.estimator for method in spec.methods)):
         with suppress(ValueError):  # the trial reports it where it fails
             components.import_object(path)
+    for metric in spec.metrics:
+        with suppress(ValueError):
+            score_function(metric)
 
 
 # --- Trials ---------------------------------------------------------------------------
@@ -660,6 +663,7 @@ def iter_chunk_rows(
     on_error: str = "raise",
     progress_interval: float = 10.0,
     time_limit: float | None = None,
+    job_started: float | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the rows of trials ``start`` to ``stop - 1``, in trial order.
 
@@ -667,7 +671,9 @@ def iter_chunk_rows(
     trials). Rows are yielded as they complete in order, so memory stays flat however
     long the chunk is. Every ``progress_interval`` seconds the log shows how far the
     chunk has got and, while any run, the trials in flight. ``time_limit`` is the
-    seconds a trial may take (see :func:`run_trial`); ``None`` means no limit.
+    seconds a trial may take (see :func:`run_trial`); ``None`` means no limit. With
+    ``job_started`` (seconds since the epoch), the log says how long after it the first
+    trial was done: the job's start-up.
 
     Raises
     ------
@@ -695,8 +701,16 @@ def iter_chunk_rows(
             tracker, progress, start, seeds, interval=progress_interval, time_limit=time_limit
         ) as monitor,
     ):
+        if workers > 1:
+            _preload(spec)  # once, here: the forked workers inherit the imports
         try:
             for rows in ordered_map(_run_task, tasks, n_jobs=workers, tracker=tracker):
+                if job_started is not None and progress.done == 0:
+                    logger.info(
+                        "%s: first trial done %.2f s after the job started",
+                        label,
+                        time.time() - job_started,
+                    )
                 for row in rows:
                     if row["status"] == STATUS_ERROR:
                         failures += 1
@@ -734,6 +748,7 @@ def run_chunk(
     on_error: str = "raise",
     progress_interval: float = 10.0,
     time_limit: float | None = None,
+    job_started: float | None = None,
 ) -> int:
     """Run trials ``start`` to ``stop - 1`` and write their rows to the CSV ``output``.
 
@@ -751,6 +766,7 @@ def run_chunk(
         on_error=on_error,
         progress_interval=progress_interval,
         time_limit=time_limit,
+        job_started=job_started,
     )
     with atomic_write(output) as handle:
         return write_rows(handle, trial_columns(spec.metrics), rows)

@@ -21,14 +21,18 @@ from simstudy.config import (
     results_config,
     trial_spec_with_code,
 )
+from simstudy.example import example_methods
 from simstudy.layout import (
     CHUNK_DIR,
+    GROUP_SEPARATOR,
     MAX_RECOMMENDED_JOBS,
     chunk_files,
     group_key,
     recommended_chunk_size,
 )
 from simstudy.digests import code_digest, component_modules
+from simstudy.metrics import METRICS
+from simstudy import warm
 from simstudy.spec import canonical_json
 from simstudy.tables import remove_stale_temporaries, write_if_changed
 
@@ -71,7 +75,7 @@ CODE = {
     "manifest": code_digest("simstudy.seeding", "simstudy.tables"),
     "merge": code_digest("simstudy.merge"),
     "summary": code_digest("simstudy.summary"),
-    "figures": code_digest("simstudy.figures", *STUDY_MODULES),
+    "figures": code_digest("simstudy.figures"),
     "provenance": code_digest("simstudy.provenance"),
     "report": code_digest("simstudy.report"),
 }
@@ -137,6 +141,18 @@ def only_plans(arguments):
 #: Whether this snakemake command only plans or inspects (-n, --lint, --report, ...).
 #: Snakemake decides that after it has read the workflow, so its command line is read.
 PLANNING_ONLY = only_plans(sys.argv[1:])
+
+# A local run's jobs hand their scripts to one warm process, which imports the study's
+# modules once for all of them (see simstudy/warm.py). It starts here, so that its imports
+# overlap Snakemake's planning; onstart stops it again if the jobs go to a cluster.
+WARM = (
+    warm.start(
+        STUDY_MODULES + component_modules([METRICS[m] for m in config["metrics"]]),
+        workflow.basedir,
+    )
+    if workflow.is_main_process and not PLANNING_ONLY
+    else None
+)
 
 # Threads of a chunk job, i.e. its joblib workers (never more than it has trials).
 # Snakemake scales this down to --cores; profiles may set their own (set-threads).
@@ -240,6 +256,7 @@ def write_chunk_settings():
 
 MANIFEST = "results/manifest.csv"
 TRIALS = "results/trials.csv"
+EXAMPLE = "results/example/trial.json"
 HTML_REPORT = "results/report.html"  # what `make report` builds
 
 
@@ -250,6 +267,7 @@ def final_outputs():
         TRIALS,
         "results/provenance.json",
         "results/summary.csv",
+        EXAMPLE,
         "results/figures/example_data.png",
         "results/figures/example_clusterings.png",
         "results/figures/ari_difference.png",
@@ -288,6 +306,16 @@ SUMMARY_SETTINGS = {
     "code": CODE["summary"],
 }
 FIGURE_SETTINGS = {"config": drawing_config(config), "code": CODE["figures"]}
+# The example trial runs the way its chunk job did (simstudy.example.example_methods).
+EXAMPLE_SPEC = trial_spec_with_code(
+    config,
+    config["figures"]["example_scenario"],
+    GROUP_SEPARATOR.join(example_methods(config)),
+)
+EXAMPLE_SETTINGS = {
+    "spec": EXAMPLE_SPEC.to_dict(),
+    "trial": config["figures"]["example_trial"],
+}
 REPORT_SETTINGS = {"config": results_config(config), "code": CODE["report"]}
 
 
@@ -301,7 +329,7 @@ def remove_products_of_missing_trials():
     if Path(TRIALS).exists():
         return
     for path in [*final_outputs(), HTML_REPORT]:
-        if path not in (MANIFEST, TRIALS) and Path(path).exists():
+        if path not in (MANIFEST, TRIALS, EXAMPLE) and Path(path).exists():
             Path(path).unlink()
             logger.warning(f"removed {path}: the trials.csv it was made from is gone")
 
@@ -310,7 +338,15 @@ def remove_products_of_missing_trials():
 # behind (outputs only ever appear by renaming a complete file). Clear them out.
 onstart:
     remove_stale_temporaries("results")
+    # Cluster jobs run elsewhere; local rules then start their own Python.
+    if not workflow.local_exec:
+        warm.stop(WARM)
+
+
+onsuccess:
+    warm.stop(WARM)
 
 
 onerror:
+    warm.stop(WARM)
     remove_products_of_missing_trials()

@@ -1,0 +1,224 @@
+"""The run's warm process (simstudy/warm.py): jobs run in it exactly as on their own.
+
+Unit tests start a warm process by hand and hand it small scripts; the end-to-end test
+runs the tiny study with and without it and compares every result file byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from simstudy import warm
+
+from conftest import REPO, snakemake
+
+pytestmark = pytest.mark.skipif(not warm.enabled(), reason="the warm process needs Linux")
+
+#: A job script: hands itself over, then reports where and how it ran.
+SCRIPT = """
+import os, sys, time
+sys.path.insert(0, {repo!r})
+from simstudy.warm import hand_over
+hand_over()
+with open("report.txt", "w") as handle:
+    handle.write(f"{{os.getpid()}} {{os.getcwd()}} {{os.environ.get('MARK')}} "
+                 f"{{os.environ.get('SIMSTUDY_WARM_SERVED')}}\\n")
+print("to stdout", flush=True)
+print("to stderr", file=sys.stderr, flush=True)
+action = os.environ.get("ACTION")
+if action == "sleep":
+    time.sleep(600)
+elif action == "exit":
+    sys.exit(3)
+elif action == "raise":
+    raise RuntimeError("the job's own error")
+"""
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A warm process for this test; yields its socket path."""
+    path = str(tmp_path / "warm.sock")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simstudy.warm", path, str(os.getpid()), "json"],
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, "the warm process never opened its socket"
+        assert process.poll() is None, "the warm process died at start"
+        time.sleep(0.05)
+    yield path
+    process.terminate()
+    process.wait(timeout=10)
+    assert not os.path.exists(path), "the warm process left its socket behind"
+
+
+def run_job(tmp_path: Path, socket: str, action: str = "", **extra_env) -> subprocess.Popen:
+    """Start the job script in ``tmp_path``, pointed at the warm process at ``socket``."""
+    script = tmp_path / "job.py"
+    script.write_text(SCRIPT.format(repo=str(REPO)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMSTUDY_WARM")}
+    env.update(MARK="job-env", ACTION=action, **{warm.SOCKET_VARIABLE: socket})
+    env[warm.PREFIX_VARIABLE] = extra_env.pop("PREFIX_FOR_TEST", sys.prefix)
+    if extra_env.pop("SLURM_JOB_ID_FOR_TEST", None):
+        env["SLURM_JOB_ID"] = "1"
+    return subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def report(tmp_path: Path) -> list[str]:
+    return (tmp_path / "report.txt").read_text().split()
+
+
+def test_a_job_runs_in_a_copy_of_the_warm_process_with_its_cwd_env_and_streams(tmp_path, server):
+    job = run_job(tmp_path, server)
+    out, err = job.communicate(timeout=60)
+    assert job.returncode == 0, err
+    pid, cwd, mark, served = report(tmp_path)
+    assert int(pid) != job.pid  # ran elsewhere: in the warm process's copy
+    assert (cwd, mark, served) == (str(tmp_path), "job-env", "1")
+    assert out == "to stdout\n" and err == "to stderr\n"
+
+
+def test_without_a_warm_process_the_job_runs_in_its_own_process(tmp_path):
+    job = run_job(tmp_path, str(tmp_path / "no-such.sock"))
+    out, err = job.communicate(timeout=60)
+    assert job.returncode == 0, err
+    pid, _, _, served = report(tmp_path)
+    assert int(pid) == job.pid and served == "None"
+    assert out == "to stdout\n"
+
+
+def test_inside_a_slurm_allocation_the_job_runs_in_its_own_process(tmp_path, server):
+    job = run_job(tmp_path, server, SLURM_JOB_ID_FOR_TEST="1")
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 0, err
+    pid, _, _, served = report(tmp_path)
+    assert int(pid) == job.pid and served == "None"
+
+
+@pytest.mark.parametrize(
+    ("action", "code", "message"), [("exit", 3, ""), ("raise", 1, "own error")]
+)
+def test_the_jobs_exit_status_and_traceback_come_back(tmp_path, server, action, code, message):
+    job = run_job(tmp_path, server, action)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == code
+    assert message in err
+    if action == "raise":
+        assert "Traceback" in err and "RuntimeError" in err
+
+
+def test_cancelling_the_job_stops_its_copy(tmp_path, server):
+    job = run_job(tmp_path, server, "sleep")
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "report.txt").exists():
+        assert time.monotonic() < deadline and job.poll() is None
+        time.sleep(0.05)
+    copy = int(report(tmp_path)[0])
+    job.send_signal(signal.SIGTERM)  # what Snakemake does to a job it cancels
+    job.communicate(timeout=30)
+    assert job.returncode != 0
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{copy}").exists() and _state(copy) != "Z":
+        assert time.monotonic() < deadline, "the copy outlived its cancelled job"
+        time.sleep(0.05)
+
+
+def test_killing_the_job_stops_its_copy(tmp_path, server):
+    job = run_job(tmp_path, server, "sleep")
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "report.txt").exists():
+        assert time.monotonic() < deadline and job.poll() is None
+        time.sleep(0.05)
+    copy = int(report(tmp_path)[0])
+    job.kill()
+    job.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{copy}").exists() and _state(copy) != "Z":
+        assert time.monotonic() < deadline, "the copy outlived its killed job"
+        time.sleep(0.05)
+
+
+def test_the_warm_process_stops_when_its_parent_does(tmp_path):
+    path = str(tmp_path / "orphan.sock")
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import os, subprocess, sys, time
+                child = subprocess.Popen([sys.executable, "-m", "simstudy.warm", {path!r},
+                                          str(os.getpid())], start_new_session=True)
+                print(child.pid, flush=True)
+                time.sleep(2)
+                """
+            ),
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    server_pid = int(parent.stdout.readline())
+    parent.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{server_pid}").exists() and _state(server_pid) != "Z":
+        assert time.monotonic() < deadline, "the warm process outlived its parent"
+        time.sleep(0.1)
+    assert not os.path.exists(path)
+
+
+def _warm_processes() -> set[int]:
+    """Process ids of the warm processes (and their copies) running on this machine."""
+    found = subprocess.run(["pgrep", "-f", "-m", "simstudy[.]warm"], capture_output=True)
+    return {int(pid) for pid in found.stdout.split()} if found.returncode == 0 else set()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return "gone"
+
+
+@pytest.mark.e2e
+def test_a_run_with_warm_jobs_writes_the_same_bytes_as_one_without(tmp_path, tiny_config):
+    """Every job of a local run goes to the warm process, and changes no byte of output."""
+    outputs = {}
+    before = _warm_processes()
+    for mode, env in (("warm", {}), ("cold", {warm.SWITCH_VARIABLE: "0"})):
+        workdir = tmp_path / mode
+        snakemake(workdir, "--cores", "2", config=tiny_config, env=env)
+        logs = sorted((workdir / "results/logs").rglob("*.log"))
+        served = [log for log in logs if "run by the run's warm process" in log.read_text()]
+        assert len(logs) >= 8
+        assert served == (logs if mode == "warm" else []), [str(p) for p in served]
+        chunk_log = (workdir / "results/logs/run_chunk/aniso/gmm/0-3.log").read_text()
+        assert re.search(r"first trial done \d+\.\d\d s after the job started", chunk_log)
+        outputs[mode] = {
+            path.relative_to(workdir): path.read_bytes()
+            for name in ("manifest.csv", "trials.csv", "summary.csv", "example/trial.json")
+            for path in [workdir / "results" / name]
+        }
+        # The warm process ended with the run (it is a child of snakemake only).
+        assert _warm_processes() <= before, _warm_processes() - before
+    assert outputs["warm"] == outputs["cold"]
