@@ -1,24 +1,35 @@
-"""Benchmark the workflow against a plain script, and its costs as a study grows.
+"""Benchmark the workflow against plain scripts, and its costs as a study grows.
 
     make benchmark                       # or: .venv/bin/python benchmarks/run.py
-    .venv/bin/python benchmarks/run.py --only a,c --reps 3
+    .venv/bin/python benchmarks/run.py --only A,B --reps 5
 
-Every measure is repeated (``--reps``, at least 3) and reported as a median; each
+Every measure is repeated (``--reps``, at least 5) and reported as a median; each
 comparison is a ratio of medians taken in the same run, because the machines this runs
-on are shared and noisy. Runs of the two sides of a comparison alternate. The table is
-printed and written to ``benchmarks/out/results.md`` with a description of the machine.
+on are shared and noisy. Runs of the two sides of a comparison alternate. The table, a
+model of wall time against cores fitted to B, C and D, and a description of the machine
+are printed and written to ``benchmarks/out/results.md``.
 
 Measures (see the README, "Performance"):
 
-a. wall time to ``results/trials.csv`` for the default study at 400 trials, ``--cores 2``,
-   against ``benchmarks/plain_script.py --n-jobs 2`` (target: ratio <= 1.10);
-b. the same with ``--cores 1`` against the plain script's single-threaded loop (<= 1.15);
-c. a rerun when everything is up to date (no job runs; <= 3 s);
-d. ``snakemake -n`` at 100,000 and 1,000,000 trials with the recommended chunk size
+A. the default study from an empty folder, everything (``--cores 2``), against
+   ``benchmarks/plain_study.py``: the blog's demo, the 40-trial study and three figures
+   as one script (target: ratio <= 1.5);
+B. 400 trials to ``results/trials.csv``, ``--cores 2``, against
+   ``benchmarks/plain_script.py --n-jobs 2`` (<= 1.10);
+C. the same at 2000 trials (<= 1.05);
+D. 400 trials, ``--cores 1``, against the plain script's single-threaded loop (<= 1.10);
+E. raising ``n_trials`` by 10% after a full 2000-trial run, against the full run
+   (<= 0.13);
+F. the first chunk job of a fresh run (two workers): seconds from its start to its
+   first finished trial, against one import of the study's methods in a fresh Python
+   plus 0.3 s plus one trial (<=);
+G. ``snakemake -n`` on the default study in an empty folder (<= 3 s; the row says
+   whether the Slurm plugin is installed and whether a controller answers);
+H. a rerun with everything up to date (no job runs; <= 3 s);
+I. ``snakemake -n`` at 100,000 and 1,000,000 trials with the recommended chunk size
    (<= 10 s and <= 1 GB peak memory each);
-e. raising ``n_trials`` by 10% after a full run, against the full run (<= 0.15);
-f. merging 1,000,000 synthetic trial rows (<= 1 GB peak memory; time reported);
-g. peak memory of one chunk job as ``chunk_size`` grows (should stay flat).
+J. merging 1,000,000 synthetic trial rows (<= 1 GB peak memory; time reported);
+K. peak memory of one chunk job as ``chunk_size`` grows (should stay flat).
 """
 
 from __future__ import annotations
@@ -27,13 +38,14 @@ import argparse
 import csv
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,10 +111,11 @@ def workdir_with(config: dict, root: Path, name: str) -> Path:
     return workdir
 
 
-def snakemake(workdir: Path, *args: str) -> Run:
+def snakemake(workdir: Path, *args: str, env: dict | None = None) -> Run:
     return measure(
         [SNAKEMAKE, "--snakefile", REPO / "Snakefile", *args, "--configfile", "study.yaml"],
         cwd=workdir,
+        env=env,
     )
 
 
@@ -123,15 +136,22 @@ class Row:
     met: bool | None
 
 
-def compare_with_plain(root: Path, reps: int, trials: int, cores: int) -> tuple[Row, Path]:
-    """Workflow to trials.csv against the plain script, alternating which goes first."""
+def compare_with_plain(
+    root: Path, reps: int, trials: int, cores: int, key: str, target: float
+) -> tuple[Row, dict[str, float]]:
+    """Workflow to trials.csv against the plain script, alternating which goes first.
+
+    Returns the row and the medians (workflow and plain seconds), for the model.
+    """
     workflow, plain = [], []
     workdir = root
     for rep in range(reps):
         order = ["workflow", "plain"] if rep % 2 == 0 else ["plain", "workflow"]
         for side in order:
             if side == "workflow":
-                workdir = workdir_with(study_config(n_trials=trials), root, f"wf-c{cores}-{rep}")
+                workdir = workdir_with(
+                    study_config(n_trials=trials), root, f"wf-{trials}-c{cores}-{rep}"
+                )
                 run = snakemake(workdir, "results/trials.csv", "--cores", str(cores))
                 workflow.append(run.seconds)
             else:
@@ -144,31 +164,158 @@ def compare_with_plain(root: Path, reps: int, trials: int, cores: int) -> tuple[
                         "--n-jobs",
                         cores,
                         "--output",
-                        root / f"plain-c{cores}.csv",
+                        root / f"plain-{trials}-c{cores}.csv",
                     ],
                     cwd=root,
                 )
                 plain.append(run.seconds)
-            log(f"{side} --cores {cores} rep {rep + 1}: {run.seconds:.1f} s")
-    same = _same_scores(workdir / "results" / "trials.csv", root / f"plain-c{cores}.csv")
+            log(f"{key} {side} {trials} trials --cores {cores} rep {rep + 1}: {run.seconds:.1f} s")
+    same = _same_scores(workdir / "results" / "trials.csv", root / f"plain-{trials}-c{cores}.csv")
     ratio = median(workflow) / median(plain)
-    target = 1.10 if cores == 2 else 1.15
-    key = "a" if cores == 2 else "b"
     row = Row(
         key,
         f"{trials} trials to trials.csv, --cores {cores}, vs plain script "
         f"({'joblib n_jobs=2' if cores == 2 else 'single-threaded loop'})",
-        f"{median(workflow):.1f} s vs {median(plain):.1f} s: ratio {ratio:.2f}"
+        f"{median(workflow):.1f} s vs {median(plain):.1f} s: ratio {ratio:.3f}"
         f"{'' if same else ' (SCORES DIFFER)'}",
         f"<= {target:.2f}",
         ratio <= target and same,
     )
-    return row, workdir
+    return row, {"workflow": median(workflow), "plain": median(plain)}
 
 
-def _same_scores(trials_csv: Path, plain_csv: Path) -> bool:
+def compare_full_default(root: Path, reps: int) -> Row:
+    """A: the default study, everything, against the plain full-study script."""
+    workflow, plain = [], []
+    for rep in range(reps):
+        order = ["workflow", "plain"] if rep % 2 == 0 else ["plain", "workflow"]
+        for side in order:
+            if side == "workflow":
+                workdir = workdir_with(study_config(), root, f"default-{rep}")
+                run = snakemake(workdir, "--cores", "2")
+                workflow.append(run.seconds)
+            else:
+                run = measure(
+                    [
+                        sys.executable,
+                        REPO / "benchmarks" / "plain_study.py",
+                        "--n-jobs",
+                        "2",
+                        "--outdir",
+                        root / f"plain-study-{rep}",
+                    ],
+                    cwd=root,
+                )
+                plain.append(run.seconds)
+            log(f"A {side} rep {rep + 1}: {run.seconds:.1f} s")
+    ratio = median(workflow) / median(plain)
+    return Row(
+        "A",
+        "default study from an empty folder, everything, --cores 2, vs plain_study.py "
+        "(demo, 40 trials, 3 figures)",
+        f"{median(workflow):.1f} s vs {median(plain):.1f} s: ratio {ratio:.2f}",
+        "<= 1.5",
+        ratio <= 1.5,
+    )
+
+
+FIRST_TRIAL = re.compile(r"first trial done (\d+\.\d+) s after the job started")
+
+TRIAL_SNIPPET = """
+import sys, time, yaml
+from simstudy.config import check_config, load_schema, trial_spec
+from simstudy.seeding import trial_seeds
+from simstudy.trials import run_trial
+config = check_config(yaml.safe_load(open(sys.argv[1])), load_schema(sys.argv[2]))
+spec = trial_spec(config, "aniso", "gmm")
+seeds = trial_seeds(config["seed"], config["seeding"], 0, 3)
+run_trial(spec, 2, seeds[2])  # imports and first-call costs
+started = time.perf_counter()
+run_trial(spec, 0, seeds[0])
+print(time.perf_counter() - started)
+"""
+
+
+def first_trial_latency(root: Path, reps: int) -> Row:
+    """F: a fresh run's first chunk job, from its start to its first finished trial."""
+    latencies, imports, trials = [], [], []
+    for rep in range(reps):
+        workdir = workdir_with(study_config(), root, f"first-{rep}")
+        snakemake(workdir, "results/chunks/aniso/gmm/0-40.csv", "--cores", "2")
+        text = (workdir / "results/logs/run_chunk/aniso/gmm/0-40.log").read_text()
+        match = FIRST_TRIAL.search(text)
+        if match is None:
+            raise RuntimeError(f"no first-trial line in the chunk log:\n{text}")
+        latencies.append(float(match[1]))
+        imports.append(
+            measure(
+                [sys.executable, "-c", "import sklearn.mixture, sklearn.cluster"], root
+            ).seconds
+        )
+        run = measure(
+            [
+                sys.executable,
+                "-c",
+                TRIAL_SNIPPET,
+                workdir / "study.yaml",
+                REPO / "workflow/schemas/config.schema.yaml",
+            ],
+            cwd=REPO,
+        )
+        trials.append(float(run.stdout.strip().splitlines()[-1]))
+        log(
+            f"F rep {rep + 1}: first trial after {latencies[-1]:.2f} s; import "
+            f"{imports[-1]:.2f} s; one GMM trial {trials[-1]:.2f} s"
+        )
+    bound = median(imports) + 0.3 + median(trials)
+    return Row(
+        "F",
+        "first chunk job of a fresh run (GMM, 2 workers): job start to first trial done",
+        f"{median(latencies):.2f} s; bound = import {median(imports):.2f} s + 0.3 s + one "
+        f"trial {median(trials):.2f} s = {bound:.2f} s",
+        "<= bound",
+        median(latencies) <= bound,
+    )
+
+
+def slurm_state() -> str:
+    """Whether the Slurm plugin is installed and a Slurm controller answers."""
+    import importlib.util
+
+    plugin = importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None
+    if shutil.which("scontrol") is None:
+        controller = "Slurm not installed"
+    else:
+        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=20)
+        up = ping.returncode == 0 and "UP" in ping.stdout
+        controller = "Slurm installed, controller " + ("up" if up else "down")
+    return f"plugin {'installed' if plugin else 'not installed'}, {controller}"
+
+
+def plan_default(root: Path, reps: int) -> Row:
+    """G: snakemake -n on the default study in an empty folder."""
+    times = []
+    for rep in range(reps):
+        workdir = workdir_with(study_config(), root, f"plan-{rep}")
+        times.append(snakemake(workdir, "-n").seconds)
+        log(f"G rep {rep + 1}: {times[-1]:.2f} s")
+    return Row(
+        "G",
+        f"snakemake -n, default study, empty folder ({slurm_state()})",
+        f"{median(times):.2f} s",
+        "<= 3 s",
+        median(times) <= 3.0,
+    )
+
+
+def _same_scores(trials_csv: Path, plain_csv: Path, limit: int | None = None) -> bool:
+    """Whether the workflow's scores (of trials below ``limit``) equal the plain script's."""
     with open(trials_csv, newline="") as handle:
-        workflow = {(r["trial"], r["method"]): r["ari"] for r in csv.DictReader(handle)}
+        workflow = {
+            (r["trial"], r["method"]): r["ari"]
+            for r in csv.DictReader(handle)
+            if limit is None or int(r["trial"]) < limit
+        }
     with open(plain_csv, newline="") as handle:
         plain = {}
         for r in csv.DictReader(handle):
@@ -178,6 +325,7 @@ def _same_scores(trials_csv: Path, plain_csv: Path) -> bool:
 
 
 def up_to_date_rerun(workdir: Path, reps: int) -> Row:
+    """H: a rerun when everything is up to date."""
     snakemake(workdir, "--cores", "2")  # bring everything (figures too) up to date
     times = []
     for rep in range(reps):
@@ -187,7 +335,7 @@ def up_to_date_rerun(workdir: Path, reps: int) -> Row:
         times.append(run.seconds)
         log(f"up-to-date rerun {rep + 1}: {run.seconds:.2f} s")
     return Row(
-        "c",
+        "H",
         "rerun with everything up to date (no job runs)",
         f"{median(times):.2f} s",
         "<= 3 s",
@@ -216,33 +364,78 @@ def dry_run(root: Path, reps: int, trials: int) -> Row:
     )
 
 
-def grow_by_ten_percent(root: Path, reps: int, trials: int) -> Row:
+def scale_and_grow(root: Path, reps: int, trials: int) -> tuple[Row, Row, dict[str, float]]:
+    """C and E from the same runs: a full run of ``trials`` trials against the plain
+    script, then the same study grown by 10%.
+
+    C's workflow time is the time from the start of the full run to the moment
+    ``trials.csv`` was written (its mtime): the rest of that run (summary, figures) comes
+    after it. E compares the grown run with the whole full run.
+    """
     chunk = recommended_chunk_size(trials, GROUPS)
-    full, grow = [], []
+    to_trials, full, grow, plain = [], [], [], []
+    workdir = root
     for rep in range(reps):
-        workdir = workdir_with(
-            study_config(n_trials=trials, chunk_size=chunk), root, f"grow-{rep}"
-        )
-        run = snakemake(workdir, "--cores", "2")
-        full.append(run.seconds)
-        (workdir / "study.yaml").write_text(
-            yaml.safe_dump(
-                study_config(n_trials=trials + trials // 10, chunk_size=chunk),
-                sort_keys=False,
+        order = ["workflow", "plain"] if rep % 2 == 0 else ["plain", "workflow"]
+        for side in order:
+            if side == "plain":
+                run = measure(
+                    [
+                        sys.executable,
+                        REPO / "benchmarks" / "plain_script.py",
+                        "--trials",
+                        trials,
+                        "--n-jobs",
+                        2,
+                        "--output",
+                        root / f"plain-{trials}-c2.csv",
+                    ],
+                    cwd=root,
+                )
+                plain.append(run.seconds)
+                log(f"C plain rep {rep + 1}: {run.seconds:.1f} s")
+                continue
+            workdir = workdir_with(
+                study_config(n_trials=trials, chunk_size=chunk), root, f"scale-{rep}"
             )
-        )
-        grown = snakemake(workdir, "--cores", "2")
-        grow.append(grown.seconds)
-        log(f"full {trials} trials: {run.seconds:.1f} s; +10%: {grown.seconds:.1f} s")
-    ratio = median(grow) / median(full)
-    return Row(
-        "e",
+            started = time.time()
+            run = snakemake(workdir, "--cores", "2")
+            full.append(run.seconds)
+            to_trials.append((workdir / "results/trials.csv").stat().st_mtime - started)
+            (workdir / "study.yaml").write_text(
+                yaml.safe_dump(
+                    study_config(n_trials=trials + trials // 10, chunk_size=chunk),
+                    sort_keys=False,
+                )
+            )
+            grown = snakemake(workdir, "--cores", "2")
+            grow.append(grown.seconds)
+            log(
+                f"C/E workflow rep {rep + 1}: trials.csv after {to_trials[-1]:.1f} s, "
+                f"full run {run.seconds:.1f} s, +10% {grown.seconds:.1f} s"
+            )
+    same = _same_scores(
+        workdir / "results" / "trials.csv", root / f"plain-{trials}-c2.csv", limit=trials
+    )
+    ratio_c = median(to_trials) / median(plain)
+    ratio_e = median(grow) / median(full)
+    c = Row(
+        "C",
+        f"{trials} trials to trials.csv, --cores 2, vs plain script (joblib n_jobs=2)",
+        f"{median(to_trials):.1f} s vs {median(plain):.1f} s: ratio {ratio_c:.3f}"
+        f"{'' if same else ' (SCORES DIFFER)'}",
+        "<= 1.05",
+        ratio_c <= 1.05 and same,
+    )
+    e = Row(
+        "E",
         f"raise n_trials {trials} -> {trials + trials // 10} after a full run "
         f"(everything, chunk_size {chunk})",
-        f"{median(grow):.1f} s vs {median(full):.1f} s: ratio {ratio:.2f}",
-        "<= 0.15",
-        ratio <= 0.15,
+        f"{median(grow):.1f} s vs {median(full):.1f} s: ratio {ratio_e:.3f}",
+        "<= 0.13",
+        ratio_e <= 0.13,
     )
+    return c, e, {"workflow": median(to_trials), "plain": median(plain)}
 
 
 MERGE_SNIPPET = """
@@ -308,7 +501,7 @@ def merge_million(root: Path, reps: int) -> Row:
     peak = max(r.peak_mb for r in runs)
     files = len(list((data / "chunks").rglob("*.csv")))
     return Row(
-        "f",
+        "J",
         f"merge 1,000,000 trial rows ({files:,} chunk files)",
         f"{median([r.seconds for r in runs]):.1f} s, peak {peak:.0f} MB",
         "<= 1 GB",
@@ -325,15 +518,18 @@ def chunk_memory(root: Path, reps: int) -> Row:
         for _ in range(reps):
             workdir = workdir_with(config, root, f"mem-{size}")
             target = f"results/chunks/aniso/kmeans/0-{size}.csv"
-            snakemake(workdir, target, "--cores", "1")
+            # In its own process (not the warm one), so that the job's benchmark file
+            # measures the job itself.
+            snakemake(workdir, target, "--cores", "1", env={"SIMSTUDY_WARM_JOBS": "0"})
             with open(workdir / f"results/benchmarks/run_chunk/aniso/kmeans/0-{size}.tsv") as f:
                 values.append(float(next(csv.DictReader(f, delimiter="\t"))["max_rss"]))
         peaks[size] = median(values)
         log(f"chunk of {size} trials: peak {peaks[size]:.0f} MB")
     growth = peaks[10_000] / peaks[100]
     return Row(
-        "g",
-        "peak memory of one chunk job (1 worker) at chunk_size 100 / 1,000 / 10,000",
+        "K",
+        "peak memory of one chunk job (1 worker, in its own process) at chunk_size "
+        "100 / 1,000 / 10,000",
         " / ".join(f"{peaks[s]:.0f}" for s in peaks) + f" MB (x{growth:.2f})",
         "flat",
         growth <= 1.2,
@@ -362,52 +558,85 @@ def machine() -> str:
     )
 
 
+def fit_model(b: dict, c: dict, d: dict, trials: int, scale_trials: int) -> list[str]:
+    """Fit wall = run + job x jobs / concurrent jobs + trial x trials / cores to B, C, D.
+
+    B and D differ only in cores, which gives the per-trial cost; C adds jobs and
+    trials. Chunk jobs take ``min(8, cores)`` threads, so ``cores // threads`` of them
+    run at once. Returns lines of text: the fitted costs and predictions.
+    """
+
+    def jobs(n: int) -> int:
+        return GROUPS * -(-n // recommended_chunk_size(n, GROUPS))
+
+    def concurrent(cores: int) -> int:
+        return max(1, cores // min(8, cores))
+
+    per_trial = (d["workflow"] - b["workflow"]) / (trials - trials / 2)
+    per_job = (c["workflow"] - b["workflow"] - per_trial * (scale_trials - trials) / 2) / (
+        jobs(scale_trials) - jobs(trials)
+    )
+    per_run = b["workflow"] - per_job * jobs(trials) - per_trial * trials / 2
+
+    def predict(n: int, cores: int) -> float:
+        return per_run + per_job * jobs(n) / concurrent(cores) + per_trial * n / cores
+
+    lines = [
+        "Model of wall time, fitted to B, C and D: wall = run + job x chunk jobs / "
+        "(chunk jobs at once) + trial x trials / cores",
+        f"run = {per_run:.2f} s, job = {per_job:.2f} s, trial = {per_trial:.4f} s "
+        "(one trial of both methods on one core)",
+        "",
+        "| trials | chunk jobs | cores | predicted wall |",
+        "|---|---|---|---|",
+    ]
+    for n in (2_000, 100_000):
+        for cores in (1, 2, 8, 64):
+            lines.append(f"| {n:,} | {jobs(n):,} | {cores} | {predict(n, cores):,.0f} s |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--only", default="a,b,c,d,e,f,g")
-    parser.add_argument("--trials", type=int, default=400, help="trials for a, b and c")
-    parser.add_argument("--grow-trials", type=int, default=2000, help="full run size for e")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--only", default="A,B,C,D,E,F,G,H,I,J,K")
+    parser.add_argument("--trials", type=int, default=400, help="trials for B and D")
+    parser.add_argument("--scale-trials", type=int, default=2000, help="trials for C and E")
     parser.add_argument("--workdir", default=None, help="scratch folder (default: a temp dir)")
     args = parser.parse_args()
-    if args.reps < 3:
-        parser.error("--reps must be at least 3: medians need repetitions")
-    wanted = set(args.only.split(","))
+    if args.reps < 5:
+        parser.error("--reps must be at least 5: medians need repetitions")
+    wanted = set(args.only.upper().split(","))
     root = Path(args.workdir or tempfile.mkdtemp(prefix="simstudy-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     log(f"scratch folder: {root}")
     rows: list[Row] = []
-    steps: list[tuple[str, Callable[[], None]]] = []
-    last_a = {}
-
-    def step_a():
-        row, workdir = compare_with_plain(root, args.reps, args.trials, cores=2)
+    medians: dict[str, dict] = {}
+    if "A" in wanted:
+        rows.append(compare_full_default(root, args.reps))
+    if "B" in wanted:
+        row, medians["B"] = compare_with_plain(root, args.reps, args.trials, 2, "B", 1.10)
         rows.append(row)
-        last_a["workdir"] = workdir
-
-    steps.append(("a", step_a))
-    steps.append(
-        ("b", lambda: rows.append(compare_with_plain(root, args.reps, args.trials, 1)[0]))
-    )
-
-    def step_c():
-        workdir = last_a.get("workdir")
-        if workdir is None:
-            workdir = workdir_with(study_config(n_trials=args.trials), root, "rerun")
+    if "C" in wanted or "E" in wanted:
+        c, e, medians["C"] = scale_and_grow(root, args.reps, args.scale_trials)
+        rows += [row for row in (c, e) if row.key in wanted]
+    if "D" in wanted:
+        row, medians["D"] = compare_with_plain(root, args.reps, args.trials, 1, "D", 1.10)
+        rows.append(row)
+    if "F" in wanted:
+        rows.append(first_trial_latency(root, args.reps))
+    if "G" in wanted:
+        rows.append(plan_default(root, args.reps))
+    if "H" in wanted:
+        workdir = workdir_with(study_config(n_trials=args.trials), root, "rerun")
         rows.append(up_to_date_rerun(workdir, args.reps))
-
-    steps.append(("c", step_c))
-    steps.append(
-        ("d", lambda: rows.extend(dry_run(root, args.reps, n) for n in (100_000, 1_000_000)))
-    )
-    steps.append(
-        ("e", lambda: rows.append(grow_by_ten_percent(root, args.reps, args.grow_trials)))
-    )
-    steps.append(("f", lambda: rows.append(merge_million(root, args.reps))))
-    steps.append(("g", lambda: rows.append(chunk_memory(root, args.reps))))
-    for key, step in steps:
-        if key in wanted:
-            step()
+    if "I" in wanted:
+        rows.extend(dry_run(root, args.reps, n) for n in (100_000, 1_000_000))
+    if "J" in wanted:
+        rows.append(merge_million(root, args.reps))
+    if "K" in wanted:
+        rows.append(chunk_memory(root, args.reps))
+    rows.sort(key=lambda row: row.key)
     table = [
         f"Machine: {machine()}",
         f"Medians of {args.reps} repetitions.",
@@ -419,6 +648,11 @@ def main() -> None:
             for r in rows
         ),
     ]
+    if {"B", "C", "D"} <= set(medians):
+        table += [
+            "",
+            *fit_model(medians["B"], medians["C"], medians["D"], args.trials, args.scale_trials),
+        ]
     text = "\n".join(table) + "\n"
     print(text)
     OUT.mkdir(parents=True, exist_ok=True)
