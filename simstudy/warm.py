@@ -4,13 +4,13 @@ Every job of a Snakemake run is a new Python process, and each pays its imports 
 before it does any work: scikit-learn for a chunk job (about 2 s), pandas and SciPy for
 the summary, matplotlib and seaborn for the figures. In a local run, the workflow
 therefore starts one *warm process* (:func:`serve`) as it starts planning. It imports
-the study's modules once and listens on a private Unix socket. A job's script calls
-:func:`hand_over` before its own imports; when the warm process answers, the script
-sends it the job (the script file that Snakemake wrote, the working directory, the
-environment and the standard streams). The warm process forks a copy of itself, which
-runs the same script in the job's place, and the job's process exits with the copy's
-exit status. Nothing else changes: the same script runs, as ``__main__``, on the same
-files, with the same environment.
+the study's modules once, while Snakemake plans, and listens on a private Unix socket.
+A job's script calls :func:`hand_over` before its own imports; when the warm process
+answers, the script sends it the job (the script file that Snakemake wrote, the working
+directory, the environment and the standard streams). The warm process forks a copy of
+itself, which runs the same script in the job's place, and the job's process exits with
+the copy's exit status. Nothing else changes: the same script runs, as ``__main__``, on
+the same files, with the same environment.
 
 Where the warm process cannot serve, the script runs as usual in its own process: the
 variable :data:`SOCKET_VARIABLE` is unset (planning commands, cluster executors), the
@@ -34,6 +34,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 
@@ -71,16 +72,20 @@ _HEADER = struct.Struct("!Q")
 
 
 def process_started() -> float | None:
-    """When this process started, in seconds since the epoch (Linux), or None."""
+    """When this process started, in seconds since the epoch (Linux), or None.
+
+    Its start time since boot, from ``/proc/self/stat``, against the time since boot
+    now, from ``/proc/uptime`` (both to the hundredth of a second).
+    """
     try:
         with open("/proc/self/stat", encoding="ascii") as handle:
             # Field 22, counted after the command name, which may hold spaces.
             ticks = int(handle.read().rpartition(")")[2].split()[19])
-        with open("/proc/stat", encoding="ascii") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-    except (OSError, ValueError, IndexError, StopIteration):
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
         return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
+    return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
 
 
 def job_started() -> float | None:
@@ -129,7 +134,8 @@ def hand_over() -> None:
 def _ask(path: str, script: str) -> int | None:
     """Send the job to the warm process at ``path``; return its exit status.
 
-    Returns ``None`` when the warm process cannot be reached: the job then runs here.
+    Returns ``None`` when the warm process cannot be reached, or closes the connection
+    before a copy has taken the job: the job then runs here.
     """
     try:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -169,6 +175,8 @@ def _ask(path: str, script: str) -> int | None:
                     os.kill(copy[0], signum)
         elif kind == "exit":
             return int(value)
+    if not copy:  # the warm process went away before it took the job: run it here
+        return None
     print(
         "simstudy.warm: the copy of the warm process that ran this job ended without "
         "reporting a status (it was killed); the job failed",
@@ -198,19 +206,23 @@ def _lines(connection: socket.socket) -> Iterator[str]:
 # --- The warm process -----------------------------------------------------------------
 
 
-def serve(path: str, modules: Sequence[str], parent: int) -> None:
-    """Import ``modules`` and run, in a forked copy, each job sent to socket ``path``.
+def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) -> None:
+    """Import modules and run, in a forked copy, each job sent to socket ``path``.
 
-    Connections are taken between imports too, so a job that needs only the first
-    modules does not wait for the others (its copy imports what is missing). Returns
-    when process ``parent`` is gone.
+    The ``first`` modules (the trial code and the study's own) are imported before any
+    job is taken: a chunk job that came early would otherwise import them again in its
+    copy, while this process imports them too. Jobs that connect meanwhile wait in the
+    socket's queue. The ``later`` ones (what the rules after the trials use) are imported
+    one at a time between jobs. Returns when process ``parent`` is gone.
     """
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     try:
         listener.listen(128)
         listener.setblocking(False)
-        pending = list(modules)
+        for name in first:
+            _import(name)
+        pending = list(later)
         while os.getppid() == parent:
             _reap()
             if pending:
@@ -360,14 +372,23 @@ def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] 
         return None
     folder = tempfile.mkdtemp(prefix="simstudy-warm-")
     path = os.path.join(folder, "socket")
-    modules = [*BASE_MODULES, *study_modules, *LATE_MODULES]
+    first = [*BASE_MODULES, *study_modules]
     python_path = os.pathsep.join(filter(None, [search_path, os.environ.get("PYTHONPATH")]))
     env = {**os.environ, SERVED_VARIABLE: "0", "PYTHONPATH": python_path}
     # One BLAS/OpenMP thread in the warm process: a job's copy pins its own anyway.
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[variable] = "1"
     process = subprocess.Popen(
-        [sys.executable, "-m", "simstudy.warm", path, str(os.getpid()), *modules],
+        [
+            sys.executable,
+            "-m",
+            "simstudy.warm",
+            path,
+            str(os.getpid()),
+            *first,
+            "--",
+            *LATE_MODULES,
+        ],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -398,14 +419,16 @@ def stop(started: tuple[object, str] | None) -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-    """``python -m simstudy.warm SOCKET PARENT_PID MODULE...``: run :func:`serve`."""
+    """``python -m simstudy.warm SOCKET PARENT_PID FIRST... [-- LATER...]``: :func:`serve`."""
     path, parent, *modules = argv
+    split = modules.index("--") if "--" in modules else len(modules)
+    first, later = modules[:split], modules[split + 1 :]
     # `python -m` put the working directory first on the search path; a job's script
     # does not have it there, so neither does the process that runs it in its place.
     if sys.path and sys.path[0] == os.getcwd():
         del sys.path[0]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve(path, modules, int(parent))
+    serve(path, first, later, int(parent))
 
 
 if __name__ == "__main__":

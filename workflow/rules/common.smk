@@ -30,58 +30,12 @@ from simstudy.layout import (
     group_key,
     recommended_chunk_size,
 )
+from simstudy.components import DEFAULT_GENERATOR
 from simstudy.digests import code_digest, component_modules
 from simstudy.metrics import METRICS
 from simstudy import warm
 from simstudy.spec import canonical_json
 from simstudy.tables import remove_stale_temporaries, write_if_changed
-
-#: The study a run uses when no --configfile is given.
-DEFAULT_STUDY = "config/config.yaml"
-
-# A study file given with --configfile is the whole study: it is read here on its own,
-# rather than deep-merged into the default study as Snakemake's `configfile:` would.
-# Validate before any job is planned: a bad config stops here, naming key and value.
-# Estimator and generator checks that passed before are remembered (see check_config).
-try:
-    if not workflow.overwrite_configfiles and not Path(DEFAULT_STUDY).is_file():
-        raise ConfigError(
-            f"no study to run: {DEFAULT_STUDY} does not exist in the working directory "
-            f"{Path.cwd()}; run from the checkout (or give --directory a folder that has "
-            f"it), or give a study file with --configfile FILE"
-        )
-    _study = check_config(
-        read_study(
-            [str(path) for path in workflow.overwrite_configfiles] or [DEFAULT_STUDY],
-            workflow.config_settings.config,
-        ),
-        load_schema(workflow.source_path("../schemas/config.schema.yaml")),
-        cache_dir=".snakemake/simstudy/checked-components",
-    )
-except ConfigError as error:
-    raise WorkflowError(str(error)) from None
-config.clear()
-config.update(_study)
-
-
-# Digests of the code each stage runs (see simstudy.digests). Snakemake tracks the rule
-# scripts but not the modules they import; these params make such edits rerun the right
-# jobs. Generators and estimators are named by dotted path, so their modules are added.
-STUDY_MODULES = component_modules(
-    [s["generator"] for s in config["scenarios"].values()]
-    + [m["estimator"] for m in config["methods"].values()]
-)
-CODE = {
-    "manifest": code_digest("simstudy.seeding", "simstudy.tables"),
-    "merge": code_digest("simstudy.merge"),
-    "summary": code_digest("simstudy.summary"),
-    "figures": code_digest("simstudy.figures"),
-    "provenance": code_digest("simstudy.provenance"),
-    "report": code_digest("simstudy.report"),
-}
-
-#: Where each rule's settings are kept as files (see settings_file).
-SETTINGS_DIR = "results/.settings"
 
 # Options of commands that only plan or inspect, and the short ones among them.
 PLANNING_OPTIONS = {
@@ -142,17 +96,85 @@ def only_plans(arguments):
 #: Snakemake decides that after it has read the workflow, so its command line is read.
 PLANNING_ONLY = only_plans(sys.argv[1:])
 
-# A local run's jobs hand their scripts to one warm process, which imports the study's
-# modules once for all of them (see simstudy/warm.py). It starts here, so that its imports
-# overlap Snakemake's planning; onstart stops it again if the jobs go to a cluster.
-WARM = (
-    warm.start(
-        STUDY_MODULES + component_modules([METRICS[m] for m in config["metrics"]]),
-        workflow.basedir,
+#: The study a run uses when no --configfile is given.
+DEFAULT_STUDY = "config/config.yaml"
+
+
+def study_modules(study):
+    """The modules of a study's generators, estimators and metrics, as far as it names them.
+
+    Read from the study before it is checked (a bad one only loses the warm start).
+    """
+    paths = [DEFAULT_GENERATOR]
+    try:
+        paths += [
+            s.get("generator", DEFAULT_GENERATOR) for s in study["scenarios"].values()
+        ]
+        paths += [m["estimator"] for m in study["methods"].values()]
+        paths += [METRICS[m] for m in study.get("metrics", ["ari"]) if m in METRICS]
+    except (KeyError, TypeError, AttributeError):
+        pass
+    return component_modules([p for p in paths if isinstance(p, str)])
+
+
+def start_warm_process(study):
+    """Start the run's warm process, unless this command only plans (see simstudy/warm.py).
+
+    It starts before the study is checked: the checks import scikit-learn in this process
+    meanwhile, and the warm process's imports overlap them and Snakemake's planning.
+    onstart stops it again if the jobs go to a cluster.
+    """
+    if not workflow.is_main_process or PLANNING_ONLY:
+        return None
+    return warm.start(study_modules(study), workflow.basedir)
+
+
+# A study file given with --configfile is the whole study: it is read here on its own,
+# rather than deep-merged into the default study as Snakemake's `configfile:` would.
+# Validate before any job is planned: a bad config stops here, naming key and value.
+# Estimator and generator checks that passed before are remembered (see check_config).
+try:
+    if not workflow.overwrite_configfiles and not Path(DEFAULT_STUDY).is_file():
+        raise ConfigError(
+            f"no study to run: {DEFAULT_STUDY} does not exist in the working directory "
+            f"{Path.cwd()}; run from the checkout (or give --directory a folder that has "
+            f"it), or give a study file with --configfile FILE"
+        )
+    _study = read_study(
+        [str(path) for path in workflow.overwrite_configfiles] or [DEFAULT_STUDY],
+        workflow.config_settings.config,
     )
-    if workflow.is_main_process and not PLANNING_ONLY
-    else None
+    WARM = start_warm_process(_study)
+    _study = check_config(
+        _study,
+        load_schema(workflow.source_path("../schemas/config.schema.yaml")),
+        cache_dir=".snakemake/simstudy/checked-components",
+    )
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+config.clear()
+config.update(_study)
+
+
+# Digests of the code each stage runs (see simstudy.digests). Snakemake tracks the rule
+# scripts but not the modules they import; these params make such edits rerun the right
+# jobs. Generators and estimators are named by dotted path, so their modules are added.
+STUDY_MODULES = component_modules(
+    [s["generator"] for s in config["scenarios"].values()]
+    + [m["estimator"] for m in config["methods"].values()]
 )
+CODE = {
+    "manifest": code_digest("simstudy.seeding", "simstudy.tables"),
+    "merge": code_digest("simstudy.merge"),
+    "summary": code_digest("simstudy.summary"),
+    "figures": code_digest("simstudy.figures"),
+    "provenance": code_digest("simstudy.provenance"),
+    "report": code_digest("simstudy.report"),
+}
+
+#: Where each rule's settings are kept as files (see settings_file).
+SETTINGS_DIR = "results/.settings"
+
 
 # Threads of a chunk job, i.e. its joblib workers (never more than it has trials).
 # Snakemake scales this down to --cores; profiles may set their own (set-threads).
