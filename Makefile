@@ -19,7 +19,7 @@ report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report results/report.html
 
-# Workflow against a plain script, and costs as a study grows (about 40 minutes).
+# Workflow against plain scripts, and costs as a study grows (about 80 minutes).
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 

@@ -356,7 +356,7 @@ def dry_run(root: Path, reps: int, trials: int) -> Row:
     seconds = median([r.seconds for r in runs])
     peak = max(r.peak_mb for r in runs)
     return Row(
-        "d",
+        "I",
         f"snakemake -n, {trials:,} trials, chunk_size {chunk} ({jobs:,} chunk jobs)",
         f"{seconds:.1f} s, peak {peak:.0f} MB",
         "<= 10 s, <= 1 GB",

@@ -28,3 +28,16 @@ def test_every_runtime_dependency_has_a_minimum_version():
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     for requirement in pyproject["project"]["dependencies"]:
         assert ">=" in requirement, requirement
+
+
+def test_the_slurm_plugin_is_only_in_the_slurm_extra_which_ci_installs():
+    """make installs `.[dev]`; once installed the plugin makes every snakemake command wait
+    10 s where Slurm exists without a controller, so only the cluster path installs it."""
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    plugin = "snakemake-executor-plugin-slurm"
+    assert plugin in {_name(r) for r in extras["slurm"]}
+    assert all(plugin not in _name(r) and "slurm" not in r for r in extras["dev"])
+    assert "-e '.[dev]'" in (REPO / "Makefile").read_text()
+    assert "-e '.[dev,slurm]'" in (REPO / ".ci/run").read_text()

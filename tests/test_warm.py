@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -105,6 +107,29 @@ def test_without_a_warm_process_the_job_runs_in_its_own_process(tmp_path):
     pid, _, _, served = report(tmp_path)
     assert int(pid) == job.pid and served == "None"
     assert out == "to stdout\n"
+
+
+def test_a_warm_process_that_closes_before_taking_the_job_lets_it_run_itself(tmp_path):
+    """A warm process that goes away with the job still queued (its run ended) must not
+    fail the job: no copy took it, so it runs in its own process."""
+    path = str(tmp_path / "closing.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def close_at_once():
+        connection, _ = listener.accept()
+        connection.close()
+
+    closer = threading.Thread(target=close_at_once, daemon=True)
+    closer.start()
+    job = run_job(tmp_path, path)
+    _, err = job.communicate(timeout=60)
+    closer.join(timeout=10)
+    listener.close()
+    assert job.returncode == 0, err
+    pid, _, _, served = report(tmp_path)
+    assert int(pid) == job.pid and served == "None"
 
 
 def test_inside_a_slurm_allocation_the_job_runs_in_its_own_process(tmp_path, server):

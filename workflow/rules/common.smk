@@ -1,4 +1,5 @@
 # Config validation and the helpers that compute targets and params. No rules here.
+import os
 import sys
 from functools import cache
 from pathlib import Path
@@ -99,6 +100,15 @@ PLANNING_ONLY = only_plans(sys.argv[1:])
 #: The study a run uses when no --configfile is given.
 DEFAULT_STUDY = "config/config.yaml"
 
+#: Where estimator and generator checks that passed are remembered, for every folder of
+#: this user: a check is keyed by the components' params and code, and Python's version
+#: (see simstudy.config.components_fingerprint), so a new folder need not repeat it.
+CHECKED_COMPONENTS = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "simstudy"
+    / "checked-components"
+)
+
 
 def study_modules(study):
     """The modules of a study's generators, estimators and metrics, as far as it names them.
@@ -148,7 +158,7 @@ try:
     _study = check_config(
         _study,
         load_schema(workflow.source_path("../schemas/config.schema.yaml")),
-        cache_dir=".snakemake/simstudy/checked-components",
+        cache_dir=CHECKED_COMPONENTS,
     )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
