@@ -17,9 +17,10 @@ variable :data:`SOCKET_VARIABLE` is unset (planning commands, cluster executors)
 job runs inside a Slurm allocation (its resources are Slurm's to count), the platform
 cannot fork, or the socket does not answer. ``SIMSTUDY_WARM_JOBS=0`` turns it off.
 
-The copy lives in a process group of its own and is stopped, with the workers it
-forked, when the job's process goes away (Snakemake cancels a job by killing it). The
-warm process stops when the Snakemake process that started it does.
+The copy joins the job's process group, so that a signal to the group reaches it and its
+workers as it would reach the job's own; it is also stopped, with its workers, when the
+job's process goes away. The warm process stays in Snakemake's process group, and
+stops when the Snakemake process that started it does.
 """
 
 from __future__ import annotations
@@ -143,7 +144,13 @@ def _ask(path: str, script: str) -> int | None:
     except OSError:
         return None
     request = json.dumps(
-        {"script": script, "cwd": os.getcwd(), "env": dict(os.environ), "argv": sys.argv}
+        {
+            "script": script,
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "argv": sys.argv,
+            "group": os.getpgrp(),
+        }
     ).encode()
     try:
         socket.send_fds(connection, [_HEADER.pack(len(request))], [0, 1, 2])
@@ -164,12 +171,17 @@ def _ask(path: str, script: str) -> int | None:
             with contextlib.suppress(OSError):
                 os.kill(copy[0], signum)
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, forward)
+    # A copy in this process's group gets the group's signals itself (Ctrl-C reaches the
+    # whole group): only a signal sent to this process alone is passed on, SIGTERM.
+
+    signal.signal(signal.SIGTERM, forward)
     for line in _lines(connection):
         kind, _, value = line.partition(" ")
         if kind == "pid":
-            copy.append(int(value))
+            pid, _, group = value.partition(" ")
+            copy.append(int(pid))
+            if group and int(group) != os.getpgrp():  # not in this group: pass Ctrl-C on
+                signal.signal(signal.SIGINT, forward)
             for signum in caught:  # a signal that came before the copy said who it is
                 with contextlib.suppress(OSError):
                     os.kill(copy[0], signum)
@@ -286,10 +298,13 @@ def _run_job(connection: socket.socket) -> None:
     status = 1
     finished = threading.Event()
     try:
-        os.setpgid(0, 0)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         request, fds = _receive(connection)
+        # Join the job's process group, so that whatever stops the job's group (a kill of
+        # snakemake and its jobs, Ctrl-C) stops this copy and its workers with it.
+        with contextlib.suppress(OSError):
+            os.setpgid(0, int(request["group"]))
         for target, fd in zip((0, 1, 2), fds, strict=True):
             os.dup2(fd, target)
             os.close(fd)
@@ -298,7 +313,7 @@ def _run_job(connection: socket.socket) -> None:
         os.environ.update(request["env"])
         os.environ[SERVED_VARIABLE] = "1"
         sys.argv = list(request["argv"])
-        connection.sendall(f"pid {os.getpid()}\n".encode())
+        connection.sendall(f"pid {os.getpid()} {os.getpgrp()}\n".encode())
         threading.Thread(target=_stop_when_gone, args=(connection, finished), daemon=True).start()
         status = _run_script(request["script"])
     except BaseException:  # reported on the job's stderr, status 1
@@ -311,12 +326,9 @@ def _run_job(connection: socket.socket) -> None:
         try:
             connection.sendall(f"exit {status}\n".encode())
         finally:
-            # Whatever the job left running in its process group (a worker it did not
-            # stop) must not outlive it: it would hold the job's output streams open.
-            # The status is sent, so this copy may go with them.
-            if os.getpgrp() == os.getpid():
-                with contextlib.suppress(OSError):
-                    os.killpg(os.getpid(), signal.SIGKILL)
+            # A worker the job did not stop must not outlive it: it would hold the job's
+            # output streams open.
+            _kill_children()
             os._exit(status)
 
 
@@ -339,15 +351,31 @@ def _run_script(script: str) -> int:
     return 0
 
 
+def _kill_children() -> None:
+    """SIGKILL every process this one started that is still running (Linux: /proc)."""
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                parent = handle.read().rpartition(")")[2].split()[1]
+            if parent == me:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, IndexError):
+            continue
+
+
 def _stop_when_gone(connection: socket.socket, finished: threading.Event) -> None:
-    """Kill this copy's process group once the job's process has gone away."""
+    """Kill this copy and its workers once the job's process has gone away."""
     try:
         while connection.recv(1):
             pass
     except OSError:
         pass
-    if not finished.is_set() and os.getpgrp() == os.getpid():
-        os.killpg(os.getpid(), signal.SIGKILL)
+    if not finished.is_set():
+        _kill_children()
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --- Starting and stopping it from the workflow ---------------------------------------
@@ -393,7 +421,6 @@ def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] 
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
     )
     os.environ[SOCKET_VARIABLE] = path
     os.environ[PREFIX_VARIABLE] = sys.prefix
