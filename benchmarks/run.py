@@ -136,6 +136,14 @@ class Row:
     met: bool | None
 
 
+def plain_trials(root: Path, trials: int, cores: int) -> Run:
+    """Run ``plain_script.py``; its scores go to ``root/plain-<trials>-c<cores>.csv``."""
+    output = root / f"plain-{trials}-c{cores}.csv"
+    script = REPO / "benchmarks" / "plain_script.py"
+    command = [sys.executable, script, "--trials", trials, "--n-jobs", cores, "--output", output]
+    return measure(command, cwd=root)
+
+
 def compare_with_plain(
     root: Path, reps: int, trials: int, cores: int, key: str, target: float
 ) -> tuple[Row, dict[str, float]]:
@@ -155,19 +163,7 @@ def compare_with_plain(
                 run = snakemake(workdir, "results/trials.csv", "--cores", str(cores))
                 workflow.append(run.seconds)
             else:
-                run = measure(
-                    [
-                        sys.executable,
-                        REPO / "benchmarks" / "plain_script.py",
-                        "--trials",
-                        trials,
-                        "--n-jobs",
-                        cores,
-                        "--output",
-                        root / f"plain-{trials}-c{cores}.csv",
-                    ],
-                    cwd=root,
-                )
+                run = plain_trials(root, trials, cores)
                 plain.append(run.seconds)
             log(f"{key} {side} {trials} trials --cores {cores} rep {rep + 1}: {run.seconds:.1f} s")
     same = _same_scores(workdir / "results" / "trials.csv", root / f"plain-{trials}-c{cores}.csv")
@@ -379,19 +375,7 @@ def scale_and_grow(root: Path, reps: int, trials: int) -> tuple[Row, Row, dict[s
         order = ["workflow", "plain"] if rep % 2 == 0 else ["plain", "workflow"]
         for side in order:
             if side == "plain":
-                run = measure(
-                    [
-                        sys.executable,
-                        REPO / "benchmarks" / "plain_script.py",
-                        "--trials",
-                        trials,
-                        "--n-jobs",
-                        2,
-                        "--output",
-                        root / f"plain-{trials}-c2.csv",
-                    ],
-                    cwd=root,
-                )
+                run = plain_trials(root, trials, 2)
                 plain.append(run.seconds)
                 log(f"C plain rep {rep + 1}: {run.seconds:.1f} s")
                 continue

@@ -152,35 +152,36 @@ def test_the_jobs_exit_status_and_traceback_come_back(tmp_path, server, action, 
         assert "Traceback" in err and "RuntimeError" in err
 
 
-def test_cancelling_the_job_stops_its_copy(tmp_path, server):
+def started_copy(tmp_path: Path, server: str) -> tuple[subprocess.Popen, int]:
+    """A sleeping job handed to the warm process, and the process id of its copy."""
     job = run_job(tmp_path, server, "sleep")
     deadline = time.monotonic() + 30
     while not (tmp_path / "report.txt").exists():
         assert time.monotonic() < deadline and job.poll() is None
         time.sleep(0.05)
-    copy = int(report(tmp_path)[0])
+    return job, int(report(tmp_path)[0])
+
+
+def wait_until_gone(pid: int, message: str) -> None:
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
+        assert time.monotonic() < deadline, message
+        time.sleep(0.05)
+
+
+def test_cancelling_the_job_stops_its_copy(tmp_path, server):
+    job, copy = started_copy(tmp_path, server)
     job.send_signal(signal.SIGTERM)  # what Snakemake does to a job it cancels
     job.communicate(timeout=30)
     assert job.returncode != 0
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{copy}").exists() and _state(copy) != "Z":
-        assert time.monotonic() < deadline, "the copy outlived its cancelled job"
-        time.sleep(0.05)
+    wait_until_gone(copy, "the copy outlived its cancelled job")
 
 
 def test_killing_the_job_stops_its_copy(tmp_path, server):
-    job = run_job(tmp_path, server, "sleep")
-    deadline = time.monotonic() + 30
-    while not (tmp_path / "report.txt").exists():
-        assert time.monotonic() < deadline and job.poll() is None
-        time.sleep(0.05)
-    copy = int(report(tmp_path)[0])
+    job, copy = started_copy(tmp_path, server)
     job.kill()
     job.communicate(timeout=30)
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{copy}").exists() and _state(copy) != "Z":
-        assert time.monotonic() < deadline, "the copy outlived its killed job"
-        time.sleep(0.05)
+    wait_until_gone(copy, "the copy outlived its killed job")
 
 
 def test_the_warm_process_stops_when_its_parent_does(tmp_path):
@@ -205,10 +206,7 @@ def test_the_warm_process_stops_when_its_parent_does(tmp_path):
     )
     server_pid = int(parent.stdout.readline())
     parent.wait(timeout=30)
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{server_pid}").exists() and _state(server_pid) != "Z":
-        assert time.monotonic() < deadline, "the warm process outlived its parent"
-        time.sleep(0.1)
+    wait_until_gone(server_pid, "the warm process outlived its parent")
     assert not os.path.exists(path)
 
 
