@@ -24,7 +24,7 @@ include: "workflow/rules/common.smk"
 rule all:
     default_target: True
     input:
-        final_outputs(),
+        PLAN.final_outputs(),
     localrule: True
 
 

@@ -219,11 +219,12 @@ FIRST_TRIAL = re.compile(r"first trial done (\d+\.\d+) s after the job started")
 
 TRIAL_SNIPPET = """
 import sys, time, yaml
-from simstudy.config import check_config, load_schema, trial_spec
+from simstudy.config import check_config
+from simstudy.plan import StudyPlan
 from simstudy.seeding import trial_seeds
 from simstudy.trials import run_trial
-config = check_config(yaml.safe_load(open(sys.argv[1])), load_schema(sys.argv[2]))
-spec = trial_spec(config, "aniso", "gmm")
+config = check_config(yaml.safe_load(open(sys.argv[1])))
+spec = StudyPlan(config).spec("aniso", "gmm")
 seeds = trial_seeds(config["seed"], config["seeding"], 0, 3)
 run_trial(spec, 2, seeds[2])  # imports and first-call costs
 started = time.perf_counter()
@@ -254,7 +255,6 @@ def first_trial_latency(root: Path, reps: int) -> Row:
                 "-c",
                 TRIAL_SNIPPET,
                 workdir / "study.yaml",
-                REPO / "workflow/schemas/config.schema.yaml",
             ],
             cwd=REPO,
         )

@@ -8,12 +8,13 @@ hand_over()
 
 from simstudy.figures import draw_all
 from simstudy.logs import logged
+from simstudy.plan import StudyPlan
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
         draw_all(
-            smk.params.config,
+            StudyPlan(smk.params.config),
             example=smk.input.example,
             trials=smk.input.trials,
             summary=smk.input.summary,

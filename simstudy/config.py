@@ -1,9 +1,12 @@
-"""Check a study config and turn it into the specs that the workflow runs.
+"""Read a study config and check it; nothing here plans what the study runs.
 
 :func:`check_config` runs when the Snakefile is parsed, before any job starts. It fills
 in defaults from the JSON schema, validates types and bounds, and then checks what a
 schema cannot: that every estimator and generator imports and accepts its params, that
 the comparison names real methods, and so on. Every error names the key and the value.
+What a valid config runs is worked out by :class:`simstudy.plan.StudyPlan`.
+
+The schema, ``config.schema.yaml``, ships inside this package (:data:`SCHEMA`).
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ from simstudy.layout import (
     GROUP_SEPARATOR,
     MAX_CHUNK_JOBS,
     count_chunk_jobs,
-    group_methods,
+    method_groups,
     recommended_chunk_size,
 )
 from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
-from simstudy.spec import Method, Scenario, TrialSpec, canonical_json
+from simstudy.spec import canonical_json
 
 _MAX_GROUP_NAME = 200  # keeps chunk directory names well inside filesystem limits
 
@@ -41,8 +44,23 @@ class ConfigError(ValueError):
     """The study config is invalid; the message names the key and the bad value."""
 
 
-def load_schema(path: str | Path) -> dict[str, Any]:
-    """Read the JSON schema (written as YAML) at ``path``."""
+#: The JSON schema of a study config (written as YAML), package data of simstudy.
+SCHEMA = Path(__file__).resolve().parent / "config.schema.yaml"
+
+
+def load_schema(path: str | os.PathLike[str] = SCHEMA) -> dict[str, Any]:
+    """Read the JSON schema (written as YAML) at ``path``, by default the study schema.
+
+    Parameters
+    ----------
+    path
+        The schema file; :data:`SCHEMA` unless given.
+
+    Returns
+    -------
+    dict
+        The schema.
+    """
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
@@ -275,7 +293,7 @@ def _fail(key: str, value: Any, reason: str) -> ConfigError:
 
 def check_config(
     config: Mapping[str, Any],
-    schema: Mapping[str, Any],
+    schema: Mapping[str, Any] | None = None,
     *,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
@@ -286,7 +304,7 @@ def check_config(
     config
         The config as Snakemake loaded it (config file plus ``--config`` overrides).
     schema
-        The JSON schema of ``workflow/schemas/config.schema.yaml``.
+        The JSON schema; by default the study schema (:func:`load_schema`).
     cache_dir
         Where to remember estimator and generator checks that passed. Those checks
         import scikit-learn and draw a sample dataset (seconds); they are skipped when
@@ -303,6 +321,8 @@ def check_config(
     ConfigError
         On the first kind of problem found, naming every bad key and value of that kind.
     """
+    if schema is None:
+        schema = load_schema()
     resolved = copy.deepcopy(dict(config))
     _coerce_params(resolved)
     _apply_defaults(resolved, schema)
@@ -364,7 +384,9 @@ def _check_components(resolved: dict[str, Any]) -> None:
 def _check_job_count(resolved: dict[str, Any]) -> None:
     """Refuse a study with more chunk jobs than Snakemake can plan in reasonable memory."""
     n_trials, chunk_size = resolved["n_trials"], resolved["chunk_size"]
-    groups = len(resolved["scenarios"]) * len(method_groups(resolved))
+    groups = len(resolved["scenarios"]) * len(
+        method_groups(resolved["methods"], resolved["seeding"])
+    )
     jobs = count_chunk_jobs(n_trials, chunk_size, groups)
     if jobs > MAX_CHUNK_JOBS:
         better = recommended_chunk_size(n_trials, groups)
@@ -413,106 +435,3 @@ def components_fingerprint(resolved: Mapping[str, Any]) -> str:
         "code": code_digest("simstudy.components", *component_modules(paths)),
     }
     return hashlib.sha256(canonical_json(checked).encode("utf-8")).hexdigest()
-
-
-#: Keys that set how chunk jobs run, not what they compute: a trial that keeps within
-#: its time limit gives the same result whatever the limit. Changing them reruns nothing.
-RUN_ONLY_KEYS = ("trial_time_limit",)
-
-
-def drawing_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a resolved config that the figures depend on: all but run-only keys."""
-    return copy.deepcopy({k: v for k, v in config.items() if k not in RUN_ONLY_KEYS})
-
-
-def results_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a resolved config that can change ``trials.csv`` or ``summary.csv``.
-
-    Figure settings and labels only change how results are drawn, and run-only keys
-    (:data:`RUN_ONLY_KEYS`) how jobs run, so they are left out; ``provenance.json``
-    records this part, and editing the rest redraws the figures (or nothing) without
-    touching the record.
-    """
-    kept = {key: value for key, value in drawing_config(config).items() if key != "figures"}
-    for section in ("scenarios", "methods"):
-        for entry in kept.get(section, {}).values():
-            entry.pop("label", None)
-    return kept
-
-
-def scenario_specs(config: Mapping[str, Any]) -> list[Scenario]:
-    """The study's scenarios, in config order."""
-    return [
-        Scenario(name=name, generator=entry["generator"], params=dict(entry["params"]))
-        for name, entry in config["scenarios"].items()
-    ]
-
-
-def method_specs(config: Mapping[str, Any]) -> list[Method]:
-    """The study's methods, in config order."""
-    return [
-        Method(name=name, estimator=entry["estimator"], params=dict(entry["params"]))
-        for name, entry in config["methods"].items()
-    ]
-
-
-def method_label(config: Mapping[str, Any], name: str) -> str:
-    """How figures name the method ``name``."""
-    return config["methods"][name].get("label") or name
-
-
-def scenario_label(config: Mapping[str, Any], name: str) -> str:
-    """How figures name the scenario ``name``."""
-    return config["scenarios"][name].get("label") or name
-
-
-def method_groups(config: Mapping[str, Any]) -> list[str]:
-    """Names of the method groups that run together in one chunk job.
-
-    Under ``spawn`` seeding each method is its own group, so adding a method adds jobs
-    and touches no existing chunk. Under ``legacy`` seeding all methods share NumPy's
-    global generator in config order, so they form one group, named ``"gmm+kmeans"``.
-    """
-    names = list(config["methods"])
-    if config["seeding"] == "legacy":
-        return [GROUP_SEPARATOR.join(names)]
-    return names
-
-
-def trial_spec_with_code(config: Mapping[str, Any], scenario: str, group: str) -> TrialSpec:
-    """The spec that a scenario's chunks of one method group run with, code included.
-
-    Its ``code`` is the digest of the trial code and of the modules that provide the
-    scenario's generator and the group's estimators (see :mod:`simstudy.digests`).
-    """
-    spec = trial_spec(config, scenario, group)
-    paths = [spec.scenario.generator, *(method.estimator for method in spec.methods)]
-    code = code_digest("simstudy.trials", *component_modules(paths))
-    return trial_spec(config, scenario, group, code=code)
-
-
-def trial_spec(
-    config: Mapping[str, Any], scenario: str, group: str, *, code: str = ""
-) -> TrialSpec:
-    """Return the spec of the chunks of ``scenario`` that run method group ``group``.
-
-    Raises
-    ------
-    ValueError
-        If the scenario or a method of the group is not in the config.
-    """
-    scenarios = {spec.name: spec for spec in scenario_specs(config)}
-    methods = {spec.name: spec for spec in method_specs(config)}
-    if scenario not in scenarios:
-        raise ValueError(f"scenario {scenario!r} is not in the config")
-    missing = [name for name in group_methods(group) if name not in methods]
-    if missing:
-        raise ValueError(f"method group {group!r} names unknown methods {missing!r}")
-    return TrialSpec(
-        seeding=config["seeding"],
-        seed=config["seed"],
-        scenario=scenarios[scenario],
-        methods=tuple(methods[name] for name in group_methods(group)),
-        metrics=tuple(config["metrics"]),
-        code=code,
-    )

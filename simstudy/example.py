@@ -48,19 +48,6 @@ class Example:
     errors: dict[str, str]
 
 
-def example_methods(config: Mapping[str, Any]) -> list[str]:
-    """The methods the example trial runs, in the order they run.
-
-    Under ``legacy`` seeding the methods share NumPy's global generator, so all of them
-    run in config order, exactly as in the chunk job; under ``spawn`` seeding each method
-    has its own stream and the compared two are enough (in config order too, so that
-    swapping the comparison does not rerun the trial).
-    """
-    if config["seeding"] == "legacy":
-        return list(config["methods"])
-    return [name for name in config["methods"] if name in config["comparison"]]
-
-
 def run_example(spec: TrialSpec, trial: int) -> Example:
     """Run trial ``trial`` of ``spec``, with the seed its chunk job gives it."""
     from simstudy.trials import run_trial  # the figure rule reads examples, never runs them

@@ -1,4 +1,4 @@
-"""Draw the study's figures from its config and result tables.
+"""Draw the study's figures from its plan and result tables.
 
 The example figures draw the example trial that rule ``run_example`` kept (see
 :mod:`simstudy.example`); the scores in their titles must equal that trial's rows in
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from simstudy import plots
-from simstudy.config import method_label, scenario_label
 from simstudy.example import check_against_rows, read_example
+from simstudy.layout import FIGURES
 from simstudy.metrics import METRIC_LABELS
-from simstudy.summary import comparison_label, read_trials
+from simstudy.plan import StudyPlan
+from simstudy.summary import comparison_label, paired_scores, read_trials
 from simstudy.tables import STATUS_OK
 
 #: The metric that ``ari_difference.png`` shows.
@@ -27,7 +27,7 @@ DIFFERENCE_METRIC = "ari"
 
 
 def draw_examples(
-    config: Mapping[str, Any],
+    plan: StudyPlan,
     *,
     example: str | os.PathLike[str],
     trials: str | os.PathLike[str],
@@ -38,21 +38,33 @@ def draw_examples(
 
     A compared method that failed in that trial is drawn as an empty panel saying so.
 
+    Parameters
+    ----------
+    plan
+        The study's plan.
+    example
+        The example trial's file, as rule ``run_example`` wrote it.
+    trials
+        ``trials.csv``; the example's scores must equal its rows there.
+    data_png, clusterings_png
+        Where to write the two figures.
+
     Raises
     ------
     simstudy.example.ReproducibilityError
         If the example's scores differ from the trial's rows in ``trials``.
     """
+    config = plan.config
     outcome = read_example(example)
     check_against_rows(outcome, trials, list(config["comparison"]))
-    scenario = scenario_label(config, config["figures"]["example_scenario"])
-    trial = config["figures"]["example_trial"]
+    scenario = plan.scenario_label(plan.example.scenario)
+    trial = plan.example.trial
     dpi = config["figures"]["dpi"]
     plots.save(
         plots.example_data_figure(outcome.X, outcome.y, scenario=scenario, trial=trial, dpi=dpi),
         data_png,
     )
-    names = {method: method_label(config, method) for method in config["comparison"]}
+    names = {method: plan.method_label(method) for method in config["comparison"]}
     scores = {m: outcome.scores.get(m, {}).get(DIFFERENCE_METRIC) for m in config["comparison"]}
     plots.save(
         plots.example_clusterings_figure(
@@ -84,19 +96,14 @@ def paired_differences(trials, first: str, second: str, metric: str) -> dict[str
     Returns
     -------
     dict
-        Scenario name -> the differences, in trial order, for every scenario in which at
-        least one method ran; empty where the two never ran in the same trial (for
-        example because one of them failed in every trial).
+        Scenario name -> the differences, in trial order (see
+        :func:`simstudy.summary.paired_scores`); empty where the two never ran in the
+        same trial (for example because one of them failed in every trial).
     """
-    ran = trials[trials["status"] == STATUS_OK]
-    differences = {}
-    for scenario, rows in ran.groupby("scenario", sort=True):
-        wide = rows.pivot(index="trial", columns="method", values=metric)
-        if {first, second} <= set(wide.columns):
-            differences[scenario] = (wide[first] - wide[second]).dropna().to_numpy(dtype=float)
-        else:
-            differences[scenario] = np.array([], dtype=float)
-    return differences
+    return {
+        scenario: (both[first] - both[second]).to_numpy(dtype=float)
+        for scenario, both in paired_scores(trials, first, second, metric).items()
+    }
 
 
 def methods_without_success(trials, scenarios, methods) -> dict[str, list[str]]:
@@ -120,11 +127,12 @@ def methods_without_success(trials, scenarios, methods) -> dict[str, list[str]]:
     return {s: [m for m in methods if (s, m) not in succeeded] for s in scenarios}
 
 
-def _no_success_labels(config: Mapping[str, Any], trials) -> dict[str, list[str]]:
+def _no_success_labels(plan: StudyPlan, trials) -> dict[str, list[str]]:
     """Scenario label -> labels of the compared methods without a successful trial there."""
+    config = plan.config
     missing = methods_without_success(trials, config["scenarios"], config["comparison"])
     return {
-        scenario_label(config, s): [method_label(config, m) for m in methods]
+        plan.scenario_label(s): [plan.method_label(m) for m in methods]
         for s, methods in missing.items()
         if methods
     }
@@ -143,7 +151,7 @@ def _summary_values(rows: pd.DataFrame, scenario: str, columns: tuple[str, ...])
 
 
 def draw_difference(
-    config: Mapping[str, Any],
+    plan: StudyPlan,
     *,
     trials: str | os.PathLike[str],
     summary: str | os.PathLike[str],
@@ -152,7 +160,17 @@ def draw_difference(
     """Write ``ari_difference.png``: the per-trial ARI differences, one panel per scenario.
 
     Every scenario gets a panel; one in which a compared method never succeeded says so.
+
+    Parameters
+    ----------
+    plan
+        The study's plan.
+    trials, summary
+        ``trials.csv`` and ``summary.csv``.
+    output
+        Where to write the figure.
     """
+    config = plan.config
     first, second = config["comparison"]
     table = read_trials(trials)
     differences = paired_differences(table, first, second, DIFFERENCE_METRIC)
@@ -162,27 +180,27 @@ def draw_difference(
     plots.save(
         plots.difference_figure(
             {
-                scenario_label(config, s): differences.get(s, np.array([], dtype=float))
+                plan.scenario_label(s): differences.get(s, np.array([], dtype=float))
                 for s in scenarios
             },
             {
-                scenario_label(config, s): tuple(
+                plan.scenario_label(s): tuple(
                     _summary_values(rows, s, ("mean", "ci_low", "ci_high"))
                 )
                 for s in scenarios
             },
-            first=method_label(config, first),
-            second=method_label(config, second),
+            first=plan.method_label(first),
+            second=plan.method_label(second),
             metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
             dpi=config["figures"]["dpi"],
-            no_success=_no_success_labels(config, table),
+            no_success=_no_success_labels(plan, table),
         ),
         output,
     )
 
 
 def draw_design(
-    config: Mapping[str, Any],
+    plan: StudyPlan,
     *,
     trials: str | os.PathLike[str],
     summary: str | os.PathLike[str],
@@ -192,19 +210,29 @@ def draw_design(
     """Write the design figures: the difference by scenario, and the paired scatter.
 
     Where a compared method never succeeded in a scenario, both figures say so.
+
+    Parameters
+    ----------
+    plan
+        The study's plan.
+    trials, summary
+        ``trials.csv`` and ``summary.csv``.
+    by_scenario, paired
+        Where to write ``difference_by_scenario.png`` and ``paired_scatter.png``.
     """
+    config = plan.config
     first, second = config["comparison"]
-    names = {"first": method_label(config, first), "second": method_label(config, second)}
+    names = {"first": plan.method_label(first), "second": plan.method_label(second)}
     dpi = config["figures"]["dpi"]
     table = read_trials(trials)
-    no_success = _no_success_labels(config, table)
+    no_success = _no_success_labels(plan, table)
     rows = _difference_rows(summary, comparison_label(first, second))
     forest = {}
     columns = ("mean", "ci_low", "ci_high", "p_holm")
     for metric in config["metrics"]:
         metric_rows = rows[rows["metric"] == metric].set_index("scenario")
         forest[METRIC_LABELS[metric]] = {
-            scenario_label(config, s): dict(
+            plan.scenario_label(s): dict(
                 zip(columns, _summary_values(metric_rows, s, columns), strict=True)
             )
             for s in config["scenarios"]
@@ -214,17 +242,13 @@ def draw_design(
         by_scenario,
     )
 
-    ran = table[table["status"] == STATUS_OK]
+    scores = paired_scores(table, first, second, DIFFERENCE_METRIC)
     pairs = {}
     for scenario in config["scenarios"]:
-        wide = ran[ran["scenario"] == scenario].pivot(
-            index="trial", columns="method", values=DIFFERENCE_METRIC
-        )
-        both = wide[[second, first]].dropna() if {first, second} <= set(wide) else None
-        pairs[scenario_label(config, scenario)] = (
-            (both[second].to_numpy(), both[first].to_numpy())
-            if both is not None
-            else (np.array([]), np.array([]))
+        both = scores.get(scenario, pd.DataFrame(columns=[first, second], dtype=float))
+        pairs[plan.scenario_label(scenario)] = (
+            both[second].to_numpy(dtype=float),
+            both[first].to_numpy(dtype=float),
         )
     plots.save(
         plots.paired_scatter_figure(
@@ -239,17 +263,11 @@ def draw_design(
 
 
 #: The figures :func:`draw_all` writes, by the key its ``outputs`` mapping uses.
-FIGURE_NAMES = (
-    "example_data",
-    "example_clusterings",
-    "ari_difference",
-    "difference_by_scenario",
-    "paired_scatter",
-)
+FIGURE_NAMES = tuple(FIGURES)
 
 
 def draw_all(
-    config: Mapping[str, Any],
+    plan: StudyPlan,
     *,
     example: str | os.PathLike[str],
     trials: str | os.PathLike[str],
@@ -257,6 +275,17 @@ def draw_all(
     outputs: Mapping[str, str | os.PathLike[str]],
 ) -> None:
     """Write every figure; ``outputs`` maps each name of :data:`FIGURE_NAMES` to a path.
+
+    Parameters
+    ----------
+    plan
+        The study's plan.
+    example
+        The example trial's file (rule ``run_example``).
+    trials, summary
+        ``trials.csv`` and ``summary.csv``.
+    outputs
+        Figure name -> where to write it.
 
     Raises
     ------
@@ -266,15 +295,15 @@ def draw_all(
     if set(outputs) != set(FIGURE_NAMES):
         raise ValueError(f"outputs {sorted(outputs)} must name the figures {FIGURE_NAMES}")
     draw_examples(
-        config,
+        plan,
         example=example,
         trials=trials,
         data_png=outputs["example_data"],
         clusterings_png=outputs["example_clusterings"],
     )
-    draw_difference(config, trials=trials, summary=summary, output=outputs["ari_difference"])
+    draw_difference(plan, trials=trials, summary=summary, output=outputs["ari_difference"])
     draw_design(
-        config,
+        plan,
         trials=trials,
         summary=summary,
         by_scenario=outputs["difference_by_scenario"],

@@ -15,6 +15,24 @@ def replay_command(scenario: str, trial: int, method: str) -> str:
     return f"simstudy replay --scenario {scenario} --trial {trial} --method {method}"
 
 
+def trial_failure(scenario: str, trial: int, method: str, seed: object, error: str) -> str:
+    """Describe a failed trial: where it failed, with which seed, and the error.
+
+    Parameters
+    ----------
+    scenario, trial, method, seed
+        The failed trial's scenario, index, method and seed.
+    error
+        What went wrong (the recorded error, or a traceback).
+
+    Returns
+    -------
+    str
+        One message that the trial code and the merge both raise with.
+    """
+    return f"trial failed: scenario={scenario} trial={trial} method={method} seed={seed}: {error}"
+
+
 def redo_command(path: str | os.PathLike[str]) -> str:
     """Say how to make Snakemake run a chunk again.
 

@@ -1,4 +1,7 @@
-"""Where chunk files live, and which ones a study needs.
+"""Where every result of a study lives, and which chunk files a study needs.
+
+The paths of the rules' outputs are defined here once: the rules, the study plan
+(:mod:`simstudy.plan`) and the tests take them from this module.
 
 A chunk file holds the rows of consecutive trials ``start`` to ``stop - 1`` of one
 scenario and one method group::
@@ -8,18 +11,42 @@ scenario and one method group::
 Trials are cut into slots of ``chunk_size``; only the last slot can be short. Because a
 file is named by scenario, group and trial range only, more trials, a new method or a new
 scenario add files and never touch existing ones, and a file can be reused whenever its
-range still fits (see :func:`chunk_files`).
+range still fits (see :func:`chunk_files`). Which files fit is decided from a snapshot
+of the chunk files on disk (:func:`finished_chunks`), read once when the workflow plans.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-CHUNK_DIR = "results/chunks"
+RESULTS = "results"
+MANIFEST = f"{RESULTS}/manifest.csv"
+CHUNK_DIR = f"{RESULTS}/chunks"
+TRIALS = f"{RESULTS}/trials.csv"
+PROVENANCE = f"{RESULTS}/provenance.json"
+SUMMARY = f"{RESULTS}/summary.csv"
+EXAMPLE = f"{RESULTS}/example/trial.json"
+#: The figures, by name; ``plot_figures`` draws them all in one job.
+FIGURES = {
+    name: f"{RESULTS}/figures/{name}.png"
+    for name in (
+        "example_data",
+        "example_clusterings",
+        "ari_difference",
+        "difference_by_scenario",
+        "paired_scatter",
+    )
+}
+#: The pages that ``snakemake --report`` shows, by name.
+REPORT_PAGES = {name: f"{RESULTS}/report/{name}.html" for name in ("summary", "config")}
+#: What ``make report`` builds (not a default target: it needs ``snakemake --report``).
+HTML_REPORT = f"{RESULTS}/report.html"
+#: Where each rule keeps its settings as a file (see ``settings_file`` in common.smk).
+SETTINGS_DIR = f"{RESULTS}/.settings"
 
 #: Trials per chunk below which a job's start-up (about 3 s: Python, scikit-learn and the
 #: joblib workers) costs more than ~5% of the default study's work (see README).
@@ -45,11 +72,51 @@ class Chunk(NamedTuple):
     stop: int
 
     def path(self, root: str | os.PathLike[str] = CHUNK_DIR) -> str:
-        return f"{Path(root).as_posix()}/{self.scenario}/{self.group}/{self.start}-{self.stop}.csv"
+        """The chunk's CSV file below ``root``."""
+        return chunk_path(self.scenario, self.group, self.start, self.stop, root)
 
+
+def chunk_path(
+    scenario: object,
+    group: object,
+    start: object,
+    stop: object,
+    root: str | os.PathLike[str] = CHUNK_DIR,
+) -> str:
+    """The CSV file of a chunk: ``<root>/<scenario>/<group>/<start>-<stop>.csv``."""
+    return f"{Path(root).as_posix()}/{scenario}/{group}/{start}-{stop}.csv"
+
+
+#: The output pattern of rule ``run_chunk``; the chunk's JSON record sits beside it.
+CHUNK_FILE = chunk_path("{scenario}", "{group}", "{start}", "{stop}")
 
 #: Separates method names in the name of a legacy chunk group ("gmm+kmeans").
 GROUP_SEPARATOR = "+"
+
+
+def method_groups(methods: Iterable[str], seeding: str) -> list[str]:
+    """Names of the method groups that run together in one chunk job, in config order.
+
+    Under ``spawn`` seeding each method is its own group, so adding a method adds jobs
+    and touches no existing chunk. Under ``legacy`` seeding all methods share NumPy's
+    global generator in config order, so they form one group, named ``"gmm+kmeans"``.
+
+    Parameters
+    ----------
+    methods
+        The study's method names, in config order.
+    seeding
+        The seeding scheme, ``"spawn"`` or ``"legacy"``.
+
+    Returns
+    -------
+    list of str
+        The group names; :func:`group_methods` splits one back into its methods.
+    """
+    names = list(methods)
+    if seeding == "legacy":
+        return [GROUP_SEPARATOR.join(names)]
+    return names
 
 
 def group_methods(group: str) -> list[str]:
@@ -112,15 +179,46 @@ def parse_chunk_path(path: str | os.PathLike[str]) -> Chunk:
     return Chunk(path.parent.parent.name, path.parent.name, start, stop)
 
 
-def _existing_ranges(directory: Path) -> dict[int, list[int]]:
-    """Map each start to the stops of the chunk files already in ``directory``."""
-    ranges: dict[int, list[int]] = {}
-    if directory.is_dir():
-        for entry in os.scandir(directory):
-            match = _CHUNK_NAME.fullmatch(entry.name)
-            if match:
-                ranges.setdefault(int(match["start"]), []).append(int(match["stop"]))
-    return ranges
+#: Trial ranges of the chunk files on disk: (scenario, group) -> start -> stops.
+Finished = Mapping[tuple[str, str], Mapping[int, Sequence[int]]]
+
+
+def finished_chunks(
+    root: str | os.PathLike[str] = CHUNK_DIR,
+) -> dict[tuple[str, str], dict[int, list[int]]]:
+    """Read which chunk files are on disk below ``root``: the one place planning reads it.
+
+    Parameters
+    ----------
+    root
+        The chunk folder, laid out as ``<scenario>/<group>/<start>-<stop>.csv``.
+
+    Returns
+    -------
+    dict
+        ``(scenario, group)`` -> start -> the stops of the files of that start, sorted;
+        empty when ``root`` does not exist. Temporary and other files are left out.
+    """
+    finished: dict[tuple[str, str], dict[int, list[int]]] = {}
+    root = Path(root)
+    if not root.is_dir():
+        return finished
+    for scenario in os.scandir(root):
+        if not scenario.is_dir():
+            continue
+        for group in os.scandir(scenario.path):
+            if not group.is_dir():
+                continue
+            ranges: dict[int, list[int]] = {}
+            for entry in os.scandir(group.path):
+                match = _CHUNK_NAME.fullmatch(entry.name)
+                if match:
+                    ranges.setdefault(int(match["start"]), []).append(int(match["stop"]))
+            if ranges:
+                finished[(scenario.name, group.name)] = {
+                    start: sorted(stops) for start, stops in sorted(ranges.items())
+                }
+    return finished
 
 
 def chunk_files(
@@ -129,25 +227,42 @@ def chunk_files(
     n_trials: int,
     chunk_size: int,
     root: str | os.PathLike[str] = CHUNK_DIR,
+    finished: Finished | None = None,
 ) -> list[str]:
     """Return the chunk files that together hold trials ``0 .. n_trials - 1``.
 
     Each slot of :func:`chunk_slots` needs the file of exactly its range, with one
     exception that makes lowering ``n_trials`` free: if the last slot is short and its
-    exact file is missing, an existing file of the same start that holds more trials of
-    that chunk size (written before ``n_trials`` was lowered) is used instead, and the
-    merge keeps only the trials it needs. Raising ``n_trials`` again finds the longer file
-    still there, so in both directions no finished trial is run twice.
+    exact file is not among ``finished``, a finished file of the same start that holds
+    more trials of that chunk size (written before ``n_trials`` was lowered) is used
+    instead, and the merge keeps only the trials it needs. Raising ``n_trials`` again
+    finds the longer file still there, so in both directions no finished trial is run
+    twice.
+
+    Parameters
+    ----------
+    scenarios, groups
+        The scenario and method group names, in config order.
+    n_trials, chunk_size
+        The study's number of trials and trials per chunk.
+    root
+        The folder the returned paths start with.
+    finished
+        The chunk files on disk, as :func:`finished_chunks` reads them; none if omitted.
+
+    Returns
+    -------
+    list of str
+        The paths, by scenario, then group, then trial range.
     """
     slots = chunk_slots(n_trials, chunk_size)
+    last_start, last_stop = slots[-1]
     files = []
     for scenario in scenarios:
         for group in groups:
-            last_start, last_stop = slots[-1]
             stop = last_stop
-            if last_stop - last_start < chunk_size:
-                directory = Path(root) / scenario / group
-                existing = _existing_ranges(directory).get(last_start, [])
+            if last_stop - last_start < chunk_size and finished:
+                existing = finished.get((scenario, group), {}).get(last_start, [])
                 if last_stop not in existing:
                     longer = [s for s in existing if last_stop < s <= last_start + chunk_size]
                     stop = min(longer, default=last_stop)

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 
-from simstudy.hints import redo_command, replay_command
+from simstudy.hints import redo_command, replay_command, trial_failure
 from simstudy.layout import Chunk, group_key, group_methods, parse_chunk_path
 from simstudy.tables import (
     KEY_COLUMNS,
@@ -33,6 +33,7 @@ from simstudy.tables import (
     STATUS_OK,
     atomic_write,
     file_sha256,
+    manifest_seeds,
     trial_columns,
 )
 
@@ -235,15 +236,11 @@ def _check_row(
 
 
 def _manifest_seeds(path: str | os.PathLike[str]) -> Iterator[str]:
-    """Yield the manifest's seeds as text, in trial order."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        if next(reader, None) != ["trial", "seed"]:
-            raise MergeError(f"{path}: not a seed manifest (header must be trial,seed)")
-        for index, cells in enumerate(reader):
-            if len(cells) != 2 or cells[0] != str(index):
-                raise MergeError(f"{path}: line {index + 2} is not trial {index}")
-            yield cells[1]
+    """Yield the manifest's seeds as text, in trial order (see :func:`manifest_seeds`)."""
+    try:
+        yield from manifest_seeds(path)
+    except ValueError as error:
+        raise MergeError(str(error)) from None
 
 
 def merge_trials(
@@ -315,9 +312,11 @@ def merge_trials(
                         f"{manifest}, then run snakemake again as before (it rebuilds it)"
                     )
                 if on_error == "raise" and cells[status_column] == STATUS_ERROR:
+                    failure = trial_failure(
+                        scenario, trial, method, seed_text, cells[columns.index("error")]
+                    )
                     raise MergeError(
-                        f"{path}: trial failed: scenario={scenario} trial={trial} "
-                        f"method={method} seed={seed_text}: {cells[columns.index('error')]}. "
+                        f"{path}: {failure}. "
                         f"It was recorded under on_error: record; with on_error: raise the "
                         f"study stops here. Replay it with: "
                         f"{replay_command(scenario, trial, method)}"

@@ -13,19 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simstudy.config import (
-    check_config,
-    load_schema,
-    method_groups,
-    read_study_file,
-    trial_spec_with_code,
-)
-from simstudy.layout import group_methods
+from simstudy.config import check_config, read_study_file
+from simstudy.plan import StudyPlan
 from simstudy.spec import TrialSpec, from_json_text
 from simstudy.tables import matches_row, read_manifest, recorded_row
 from simstudy.trials import TrialOutcome, run_trial
-
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def load_config(
@@ -44,25 +36,31 @@ def load_config(
     else:
         path = Path(configfile) if configfile is not None else Path("config/config.yaml")
         raw, source = read_study_file(path), str(path)
-    return check_config(raw, load_schema(SCHEMA_PATH)), source
+    return check_config(raw), source
 
 
 def replay_spec(config: dict[str, Any], scenario: str, method: str) -> TrialSpec:
     """The spec of the chunk job that ran ``method`` on ``scenario``.
+
+    Parameters
+    ----------
+    config
+        The resolved config of the study.
+    scenario, method
+        The scenario and method of the trial.
+
+    Returns
+    -------
+    TrialSpec
+        The spec of that method's group (see :meth:`simstudy.plan.StudyPlan.group_of`).
 
     Raises
     ------
     ValueError
         If the scenario or method is not part of the study.
     """
-    if scenario not in config["scenarios"]:
-        raise ValueError(
-            f"scenario {scenario!r} is not in the study ({', '.join(config['scenarios'])})"
-        )
-    for group in method_groups(config):
-        if method in group_methods(group):
-            return trial_spec_with_code(config, scenario, group)
-    raise ValueError(f"method {method!r} is not in the study ({', '.join(config['methods'])})")
+    plan = StudyPlan(config)
+    return plan.spec(scenario, plan.group_of(method))
 
 
 @dataclass

@@ -66,6 +66,42 @@ def comparison_label(first: str, second: str) -> str:
     return f"{first} - {second}"
 
 
+def paired_scores(
+    trials: pd.DataFrame, first: str, second: str, metric: str
+) -> dict[str, pd.DataFrame]:
+    """Per scenario, the scores of ``first`` and ``second`` in the trials where both ran.
+
+    This pairing is what the summary's differences and the difference figures use.
+
+    Parameters
+    ----------
+    trials
+        The trials table, as :func:`read_trials` reads it.
+    first, second
+        Names of the compared methods.
+    metric
+        The metric's column.
+
+    Returns
+    -------
+    dict
+        Scenario name (sorted) -> a table indexed by trial, in trial order, with the
+        columns ``first`` and ``second``: one row per trial in which both have status
+        ``ok``. Every scenario of ``trials`` is there, with no rows where the two never
+        ran in the same trial.
+    """
+    compared = trials[trials["method"].isin([first, second])]
+    paired = {}
+    for scenario in sorted(trials["scenario"].unique()):
+        rows = compared[compared["scenario"] == scenario]
+        status = rows.pivot(index="trial", columns="method", values="status")
+        scores = rows.pivot(index="trial", columns="method", values=metric)
+        status = status.reindex(columns=[first, second])
+        both = (status == STATUS_OK).all(axis=1)
+        paired[scenario] = scores.reindex(columns=[first, second])[both]
+    return paired
+
+
 def describe(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, float]:
     """Mean, standard deviation, Monte Carlo standard error and t-interval of ``values``.
 
@@ -167,11 +203,12 @@ def summarize(
                     }
                 )
     differences = []
-    for scenario, scenario_rows in trials.groupby("scenario", sort=True):
-        wide = scenario_rows.pivot(index="trial", columns="method")
-        both = (wide["status"][first] == STATUS_OK) & (wide["status"][second] == STATUS_OK)
+    n_trials = trials.groupby("scenario")["trial"].nunique()
+    pairs = {metric: paired_scores(trials, first, second, metric) for metric in metrics}
+    for scenario in sorted(trials["scenario"].unique()):
         for metric in metrics:
-            d = (wide[metric][first] - wide[metric][second])[both].to_numpy(dtype=float)
+            both = pairs[metric][scenario]
+            d = (both[first] - both[second]).to_numpy(dtype=float)
             differences.append(
                 {
                     "kind": "difference",
@@ -179,7 +216,7 @@ def summarize(
                     "metric": metric,
                     "method": comparison_label(first, second),
                     "n": len(d),
-                    "n_failed": int((~both).sum()),
+                    "n_failed": int(n_trials[scenario]) - len(d),
                     **describe(d),
                     "wins": int((d > 0).sum()),
                     "ties": int((d == 0).sum()),

@@ -146,8 +146,18 @@ def write_manifest(path: str | os.PathLike[str], seeds: Sequence[int]) -> int:
     return write_table(path, MANIFEST_COLUMNS, rows)
 
 
-def read_manifest(path: str | os.PathLike[str]) -> list[int]:
-    """Read a seed manifest and return the seeds in trial order.
+def manifest_seeds(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield a seed manifest's seeds as they are written, in trial order, one at a time.
+
+    Parameters
+    ----------
+    path
+        The manifest, columns :data:`MANIFEST_COLUMNS`.
+
+    Yields
+    ------
+    str
+        The seed of trial 0, then of trial 1, and so on.
 
     Raises
     ------
@@ -158,13 +168,24 @@ def read_manifest(path: str | os.PathLike[str]) -> list[int]:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header != list(MANIFEST_COLUMNS):
-            raise ValueError(f"{path}: header {header!r} is not {list(MANIFEST_COLUMNS)!r}")
-        seeds = []
-        for line, row in enumerate(reader, start=2):
-            if len(row) != 2 or row[0] != str(len(seeds)):
-                raise ValueError(f"{path}: line {line} {row!r} is not trial {len(seeds)}")
-            seeds.append(int(row[1]))
-    return seeds
+            raise ValueError(
+                f"{path}: not a seed manifest: header {header!r} is not {list(MANIFEST_COLUMNS)!r}"
+            )
+        for index, row in enumerate(reader):
+            if len(row) != 2 or row[0] != str(index):
+                raise ValueError(f"{path}: line {index + 2} {row!r} is not trial {index}")
+            yield row[1]
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[int]:
+    """Read a seed manifest and return the seeds in trial order.
+
+    Raises
+    ------
+    ValueError
+        From :func:`manifest_seeds`.
+    """
+    return [int(seed) for seed in manifest_seeds(path)]
 
 
 def matches_row(scores: dict[str, float] | None, row: dict[str, str] | None) -> bool | None:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from simstudy import components, seeding
-from simstudy.hints import replay_command
+from simstudy.hints import replay_command, trial_failure
 from simstudy.metrics import score, score_function
 from simstudy.parallel import (
     RunningTask,
@@ -399,10 +399,11 @@ def trial_rows(
     if on_error == "raise" and outcome.errors:
         failed = sorted(outcome.errors)
         method = next((name for name in failed if name not in outcome.not_run), failed[0])
+        scenario = spec.scenario.name
         raise TrialError(
-            f"trial failed: scenario={spec.scenario.name} trial={outcome.trial} "
-            f"method={method} seed={outcome.seed}\n{outcome.errors[method]}"
-            f"Replay it with: {replay_command(spec.scenario.name, outcome.trial, method)}"
+            trial_failure(scenario, outcome.trial, method, outcome.seed, "\n")
+            + f"{outcome.errors[method]}"
+            f"Replay it with: {replay_command(scenario, outcome.trial, method)}"
         )
     rows = []
     for method in sorted(spec.method_names):

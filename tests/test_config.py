@@ -12,16 +12,13 @@ from simstudy.config import (
     ConfigError,
     check_config,
     load_schema,
-    method_groups,
     read_study_file,
-    trial_spec,
 )
-from simstudy.spec import config_digest
 
 from bad_configs import BAD_CONFIGS
 from conftest import REPO, TINY_CONFIG, forget_code_digests
 
-SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+SCHEMA = load_schema()
 
 
 @pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
@@ -119,34 +116,6 @@ def test_nested_command_line_values_arrive_as_text_and_are_read_as_numbers():
     resolved = check_config(config, SCHEMA)
     assert resolved["methods"]["kmeans"]["params"] == {"n_clusters": 3, "n_init": 5, "tol": 0.001}
     assert resolved["scenarios"]["aniso"]["params"]["transformation"] == [[1.0, 0], [0, 1]]
-
-
-def test_method_groups_per_scheme():
-    spawn = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
-    legacy = check_config({**copy.deepcopy(TINY_CONFIG), "seeding": "legacy"}, SCHEMA)
-    assert method_groups(spawn) == ["gmm", "kmeans"]
-    assert method_groups(legacy) == ["gmm+kmeans"]
-
-
-def test_trial_spec_ignores_what_cannot_change_results():
-    base = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
-    other = check_config(
-        {
-            **copy.deepcopy(TINY_CONFIG),
-            "n_trials": 500,
-            "chunk_size": 17,
-            "on_error": "record",
-            "figures": {"dpi": 80},
-        },
-        SCHEMA,
-    )
-    assert trial_spec(base, "aniso", "gmm") == trial_spec(other, "aniso", "gmm")
-    assert config_digest(base) != config_digest(other)
-    changed = copy.deepcopy(TINY_CONFIG)
-    changed["methods"]["gmm"]["params"]["n_init"] = 3
-    changed = check_config(changed, SCHEMA)
-    assert trial_spec(changed, "aniso", "gmm").digest != trial_spec(base, "aniso", "gmm").digest
-    assert trial_spec(changed, "aniso", "kmeans") == trial_spec(base, "aniso", "kmeans")
 
 
 def test_passed_component_checks_are_remembered_per_config_and_versions(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ from conftest import ONE_WORKER, REPO, TINY_CONFIG, snakemake
 
 pytestmark = pytest.mark.e2e
 
-SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+SCHEMA = load_schema()
 HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/flaky.py from here
 
 

@@ -8,35 +8,35 @@ import numpy as np
 import pytest
 
 from simstudy import seeding
-from simstudy.config import check_config, load_schema, trial_spec
+from simstudy.config import check_config, load_schema
 from simstudy.example import (
     Example,
     ReproducibilityError,
     check_against_rows,
-    example_methods,
     read_example,
     run_example,
     write_example,
 )
+from simstudy.plan import StudyPlan
 from simstudy.tables import trial_columns, write_table
 from simstudy.trials import run_trial
 
-from conftest import REPO, TINY_CONFIG
+from conftest import TINY_CONFIG
 
-SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+SCHEMA = load_schema()
 
 
 @pytest.fixture(scope="module")
 def example() -> Example:
     config = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
-    return run_example(trial_spec(config, "aniso", "gmm+kmeans"), 2)
+    return run_example(StudyPlan(config).spec("aniso", "gmm+kmeans"), 2)
 
 
 def test_the_example_runs_with_the_seed_its_chunk_job_gives_the_trial(example):
     (seed,) = seeding.trial_seeds(TINY_CONFIG["seed"], "spawn", 2, 3)
     assert example.seed == seed
     config = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
-    outcome = run_trial(trial_spec(config, "aniso", "gmm+kmeans"), 2, seed)
+    outcome = run_trial(StudyPlan(config).spec("aniso", "gmm+kmeans"), 2, seed)
     assert example.scores == outcome.scores
     assert np.array_equal(example.X, outcome.X)
 
@@ -83,9 +83,3 @@ def test_the_check_passes_on_the_recorded_scores_and_names_a_changed_one(tmp_pat
     write_table(trials, trial_columns(["ari"]), rows_for(example, changed))
     with pytest.raises(ReproducibilityError, match="method kmeans"):
         check_against_rows(example, trials, ["gmm", "kmeans"])
-
-
-def test_the_example_runs_every_method_under_legacy_and_the_compared_ones_under_spawn():
-    config = {"seeding": "spawn", "methods": {"a": {}, "b": {}, "c": {}}, "comparison": ["c", "a"]}
-    assert example_methods(config) == ["a", "c"]  # config order: swapping reruns nothing
-    assert example_methods({**config, "seeding": "legacy"}) == ["a", "b", "c"]

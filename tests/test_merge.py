@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 
 from simstudy import seeding
-from simstudy.config import check_config, load_schema, trial_spec
+from simstudy.config import check_config, load_schema
 from simstudy.layout import Chunk, chunk_files, group_key
 from simstudy.merge import MergeError, merge_trials
+from simstudy.plan import StudyPlan
 from simstudy.provenance import chunk_record, write_json
 from simstudy.tables import file_sha256, write_manifest
 from simstudy.trials import run_chunk
 
-from conftest import REPO, TINY_CONFIG
+from conftest import TINY_CONFIG
 
-SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+SCHEMA = load_schema()
 N_TRIALS = 5
 
 
@@ -30,7 +31,7 @@ def study_config() -> dict:
 
 #: "<scenario>/<group>" -> spec digest, as the workflow passes them to the merge.
 SPECS = {
-    group_key(s, g): trial_spec(study_config(), s, g).digest
+    group_key(s, g): StudyPlan(study_config()).spec(s, g).digest
     for s in ("aniso", "blobs")
     for g in ("gmm", "kmeans")
 }
@@ -43,7 +44,7 @@ def study(tmp_path_factory) -> Path:
     config = study_config()
     for path in chunk_files(["aniso", "blobs"], ["gmm", "kmeans"], N_TRIALS, 3, root / "chunks"):
         chunk = Chunk(*Path(path).parts[-3:-1], *map(int, Path(path).stem.split("-")))
-        spec = trial_spec(config, chunk.scenario, chunk.group)
+        spec = StudyPlan(config).spec(chunk.scenario, chunk.group)
         rows = run_chunk(spec, chunk.start, chunk.stop, path)
         record = chunk_record(
             spec, chunk.start, chunk.stop, n_jobs=1, started=0.0, rows=rows, rows_path=path

@@ -13,8 +13,9 @@ import yaml
 
 from simstudy import seeding
 from simstudy.components import DEFAULT_GENERATOR
-from simstudy.config import check_config, load_schema, trial_spec
+from simstudy.config import check_config, load_schema
 from simstudy.parallel import CAN_FORK, ordered_map, thread_counts
+from simstudy.plan import StudyPlan
 from simstudy.spec import Method, Scenario, TrialSpec
 from simstudy.trials import (
     TrialError,
@@ -29,7 +30,7 @@ from simstudy.trials import (
 from blog_reference import experiment, master_seeds
 from conftest import REPO, TINY_CONFIG
 
-SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+SCHEMA = load_schema()
 
 
 def resolved(config: dict) -> dict:
@@ -50,7 +51,7 @@ def tiny(**changes) -> dict:
 def test_legacy_mode_replays_the_blog_study_trial_by_trial(default_config):
     """All 40 trials of the default study, against the independent re-implementation."""
     config = {**default_config, "seeding": "legacy"}
-    spec = trial_spec(config, "aniso", "gmm+kmeans")
+    spec = StudyPlan(config).spec("aniso", "gmm+kmeans")
     seeds = seeding.trial_seeds(config["seed"], "legacy", 0, config["n_trials"])
     assert seeds == master_seeds(8888, 40)
     for trial, seed in enumerate(seeds):
@@ -87,7 +88,7 @@ def test_legacy_data_and_methods_reproduce_the_blogs_single_dataset():
 
 
 def spawn_scores(config: dict, group: str, trials=range(6)) -> dict:
-    spec = trial_spec(config, "aniso", group)
+    spec = StudyPlan(config).spec("aniso", group)
     seeds = seeding.trial_seeds(config["seed"], "spawn", 0, max(trials) + 1)
     return {t: run_trial(spec, t, seeds[t]) for t in trials}
 
@@ -143,7 +144,7 @@ def read_rows(path: Path) -> list[list[str]]:
 def test_chunk_rows_do_not_depend_on_chunking_or_workers(tmp_path, scheme):
     config = tiny(seeding=scheme)
     group = "gmm+kmeans" if scheme == "legacy" else "gmm"
-    spec = trial_spec(config, "aniso", group)
+    spec = StudyPlan(config).spec("aniso", group)
     run_chunk(spec, 0, 7, tmp_path / "whole.csv", n_jobs=1)
     run_chunk(spec, 0, 3, tmp_path / "a.csv", n_jobs=2)
     run_chunk(spec, 3, 7, tmp_path / "b.csv", n_jobs=2)
@@ -155,7 +156,7 @@ def test_chunk_rows_do_not_depend_on_chunking_or_workers(tmp_path, scheme):
 
 def test_chunk_floats_read_back_exactly(tmp_path):
     config = tiny()
-    spec = trial_spec(config, "aniso", "gmm")
+    spec = StudyPlan(config).spec("aniso", "gmm")
     run_chunk(spec, 0, 4, tmp_path / "rows.csv")
     seeds = seeding.trial_seeds(config["seed"], "spawn", 0, 4)
     rows = read_rows(tmp_path / "rows.csv")[1:]
@@ -220,7 +221,7 @@ def failing_spec(config: dict) -> TrialSpec:
         **config["methods"],
         "broken": {"estimator": "sklearn.cluster.KMeans", "params": {"n_clusters": 500}},
     }
-    return trial_spec(config, "aniso", "broken+gmm")
+    return StudyPlan(config).spec("aniso", "broken+gmm")
 
 
 def test_a_failing_trial_names_scenario_trial_method_seed_and_replay():
@@ -252,7 +253,7 @@ def test_record_mode_writes_failures_as_rows_and_keeps_the_rest():
 
 
 def test_long_chunks_log_progress_with_rate_and_eta(caplog):
-    spec = trial_spec(tiny(), "aniso", "kmeans")
+    spec = StudyPlan(tiny()).spec("aniso", "kmeans")
     with caplog.at_level(logging.INFO, logger="simstudy.trials"):
         list(iter_chunk_rows(spec, 0, 5, progress_interval=0.0))
     progress = [r.getMessage() for r in caplog.records if "trials (" in r.getMessage()]
@@ -269,7 +270,7 @@ def test_spawn_mode_matches_the_independent_plain_script(default_config):
     module_spec = importlib.util.spec_from_file_location("plain_script", location)
     plain = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(plain)
-    spec = trial_spec(default_config, "aniso", "gmm+kmeans")
+    spec = StudyPlan(default_config).spec("aniso", "gmm+kmeans")
     seeds = seeding.trial_seeds(8888, "spawn", 0, 3)
     for trial in range(3):
         outcome = run_trial(spec, trial, seeds[trial])
@@ -282,7 +283,7 @@ def test_legacy_trials_in_concurrent_threads_do_not_share_the_global_generator()
     from concurrent.futures import ThreadPoolExecutor
 
     config = tiny(seeding="legacy")
-    spec = trial_spec(config, "aniso", "gmm+kmeans")
+    spec = StudyPlan(config).spec("aniso", "gmm+kmeans")
     seeds = seeding.trial_seeds(config["seed"], "legacy", 0, 8)
     one_by_one = [run_trial(spec, t, s).scores for t, s in enumerate(seeds)]
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -1,7 +1,7 @@
-# Config validation and the helpers that compute targets and params. No rules here.
+# Reads and checks the study, builds its plan (simstudy.plan.StudyPlan) and derives each
+# rule's params from it. No rules here.
 import os
 import sys
-from functools import cache
 from pathlib import Path
 
 # Make the simstudy package of this checkout importable without installing it (as in a
@@ -12,29 +12,25 @@ sys.path.insert(0, workflow.basedir)
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-from simstudy.config import (
-    ConfigError,
-    check_config,
-    drawing_config,
-    load_schema,
-    method_groups,
-    read_study,
-    results_config,
-    trial_spec_with_code,
-)
-from simstudy.example import example_methods
+from simstudy import layout, warm
+from simstudy.components import DEFAULT_GENERATOR
+from simstudy.config import ConfigError, check_config, read_study
+from simstudy.digests import code_digest, component_modules
 from simstudy.layout import (
-    CHUNK_DIR,
-    GROUP_SEPARATOR,
+    CHUNK_FILE,
+    EXAMPLE,
+    FIGURES,
+    MANIFEST,
     MAX_RECOMMENDED_JOBS,
-    chunk_files,
-    group_key,
+    PROVENANCE,
+    REPORT_PAGES,
+    SETTINGS_DIR,
+    SUMMARY,
+    TRIALS,
     recommended_chunk_size,
 )
-from simstudy.components import DEFAULT_GENERATOR
-from simstudy.digests import code_digest, component_modules
 from simstudy.metrics import METRICS
-from simstudy import warm
+from simstudy.plan import StudyPlan
 from simstudy.spec import canonical_json
 from simstudy.tables import remove_stale_temporaries, write_if_changed
 
@@ -155,24 +151,21 @@ try:
         workflow.config_settings.config,
     )
     WARM = start_warm_process(_study)
-    _study = check_config(
-        _study,
-        load_schema(workflow.source_path("../schemas/config.schema.yaml")),
-        cache_dir=CHECKED_COMPONENTS,
-    )
+    _study = check_config(_study, cache_dir=CHECKED_COMPONENTS)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 config.clear()
 config.update(_study)
 
+#: The study's plan: scenarios, method groups and their specs, chunk files, the example
+#: trial and the final outputs. The chunk files on disk are read here, once: a shorter
+#: last chunk may reuse a longer finished one (see simstudy.layout.chunk_files).
+PLAN = StudyPlan(config, finished=layout.finished_chunks())
+
 
 # Digests of the code each stage runs (see simstudy.digests). Snakemake tracks the rule
 # scripts but not the modules they import; these params make such edits rerun the right
-# jobs. Generators and estimators are named by dotted path, so their modules are added.
-STUDY_MODULES = component_modules(
-    [s["generator"] for s in config["scenarios"].values()]
-    + [m["estimator"] for m in config["methods"].values()]
-)
+# jobs. Chunk specs carry their own (simstudy.plan.StudyPlan.spec).
 CODE = {
     "manifest": code_digest("simstudy.seeding", "simstudy.tables"),
     "merge": code_digest("simstudy.merge"),
@@ -181,10 +174,6 @@ CODE = {
     "provenance": code_digest("simstudy.provenance"),
     "report": code_digest("simstudy.report"),
 }
-
-#: Where each rule's settings are kept as files (see settings_file).
-SETTINGS_DIR = "results/.settings"
-
 
 # Threads of a chunk job, i.e. its joblib workers (never more than it has trials).
 # Snakemake scales this down to --cores; profiles may set their own (set-threads).
@@ -198,24 +187,11 @@ wildcard_constraints:
     stop=r"\d+",
 
 
-@cache
-def study_chunks():
-    """The chunk files (CSV) that hold every trial of the study (listed once per run)."""
-    return chunk_files(
-        config["scenarios"],
-        method_groups(config),
-        config["n_trials"],
-        config["chunk_size"],
-        CHUNK_DIR,
-    )
-
-
 def warn_if_too_many_chunks():
     """Say so when the study has more chunk jobs than Snakemake plans quickly."""
-    chunks = len(study_chunks())
+    chunks = len(PLAN.chunk_files)
     if chunks > 2 * MAX_RECOMMENDED_JOBS:
-        groups = chunks // -(-config["n_trials"] // config["chunk_size"])
-        better = recommended_chunk_size(config["n_trials"], groups)
+        better = recommended_chunk_size(config["n_trials"], len(PLAN.pairs()))
         logger.warning(
             f"{chunks} chunk jobs: planning them takes a while (about 6 s per 1,000). "
             f"chunk_size {better} would give about {MAX_RECOMMENDED_JOBS}; see the README, "
@@ -223,39 +199,9 @@ def warn_if_too_many_chunks():
         )
 
 
-def chunk_records():
-    """The JSON record that each chunk job writes beside its CSV."""
-    return [str(Path(path).with_suffix(".json")) for path in study_chunks()]
-
-
-@cache
-def group_spec(scenario, group):
-    """The spec of a scenario's chunks of one method group, with its code digest."""
-    return trial_spec_with_code(config, scenario, group)
-
-
 def chunk_spec(wildcards):
     """Canonical JSON of everything a chunk's results depend on (see simstudy.spec)."""
-    return group_spec(wildcards.scenario, wildcards.group).to_json()
-
-
-def study_specs():
-    """Spec digest -> spec for every scenario and method group of the study."""
-    specs = {}
-    for scenario in config["scenarios"]:
-        for group in method_groups(config):
-            spec = group_spec(scenario, group)
-            specs[spec.digest] = spec.to_dict()
-    return specs
-
-
-def group_specs():
-    """ "<scenario>/<group>" -> digest of the spec that group's chunks run with."""
-    return {
-        group_key(scenario, group): group_spec(scenario, group).digest
-        for scenario in config["scenarios"]
-        for group in method_groups(config)
-    }
+    return PLAN.spec(wildcards.scenario, wildcards.group).to_json()
 
 
 def settings_file(name, settings):
@@ -279,35 +225,10 @@ def chunk_settings(wildcards):
 
 
 def write_chunk_settings():
-    for scenario in config["scenarios"]:
-        for group in method_groups(config):
-            settings_file(
-                f"run_chunk/{scenario}/{group}", group_spec(scenario, group).to_dict()
-            )
-
-
-MANIFEST = "results/manifest.csv"
-TRIALS = "results/trials.csv"
-EXAMPLE = "results/example/trial.json"
-HTML_REPORT = "results/report.html"  # what `make report` builds
-
-
-def final_outputs():
-    """Everything `snakemake` builds by default."""
-    return [
-        MANIFEST,
-        TRIALS,
-        "results/provenance.json",
-        "results/summary.csv",
-        EXAMPLE,
-        "results/figures/example_data.png",
-        "results/figures/example_clusterings.png",
-        "results/figures/ari_difference.png",
-        "results/figures/difference_by_scenario.png",
-        "results/figures/paired_scatter.png",
-        "results/report/summary.html",
-        "results/report/config.html",
-    ]
+    for scenario, group in PLAN.pairs():
+        settings_file(
+            f"run_chunk/{scenario}/{group}", PLAN.spec(scenario, group).to_dict()
+        )
 
 
 warn_if_too_many_chunks()
@@ -324,12 +245,12 @@ MERGE_SETTINGS = {
     "n_trials": config["n_trials"],
     "metrics": config["metrics"],
     "on_error": config["on_error"],
-    "specs": group_specs(),
+    "specs": PLAN.group_digests(),
     "code": CODE["merge"],
 }
 PROVENANCE_SETTINGS = {
-    "config": results_config(config),
-    "specs": study_specs(),
+    "config": PLAN.results_config(),
+    "specs": PLAN.spec_records(),
     "code": CODE["provenance"],
 }
 SUMMARY_SETTINGS = {
@@ -337,18 +258,13 @@ SUMMARY_SETTINGS = {
     "comparison": config["comparison"],
     "code": CODE["summary"],
 }
-FIGURE_SETTINGS = {"config": drawing_config(config), "code": CODE["figures"]}
-# The example trial runs the way its chunk job did (simstudy.example.example_methods).
-EXAMPLE_SPEC = trial_spec_with_code(
-    config,
-    config["figures"]["example_scenario"],
-    GROUP_SEPARATOR.join(example_methods(config)),
-)
+FIGURE_SETTINGS = {"config": PLAN.drawing_config(), "code": CODE["figures"]}
+# The example trial runs the way its chunk job did (simstudy.plan.ExampleTrial).
 EXAMPLE_SETTINGS = {
-    "spec": EXAMPLE_SPEC.to_dict(),
-    "trial": config["figures"]["example_trial"],
+    "spec": PLAN.example.spec.to_dict(),
+    "trial": PLAN.example.trial,
 }
-REPORT_SETTINGS = {"config": results_config(config), "code": CODE["report"]}
+REPORT_SETTINGS = {"config": PLAN.results_config(), "code": CODE["report"]}
 
 
 def remove_products_of_missing_trials():
@@ -360,7 +276,7 @@ def remove_products_of_missing_trials():
     """
     if Path(TRIALS).exists():
         return
-    for path in [*final_outputs(), HTML_REPORT]:
+    for path in [*PLAN.final_outputs(), layout.HTML_REPORT]:
         if path not in (MANIFEST, TRIALS, EXAMPLE) and Path(path).exists():
             Path(path).unlink()
             logger.warning(f"removed {path}: the trials.csv it was made from is gone")
@@ -369,7 +285,7 @@ def remove_products_of_missing_trials():
 # A run killed with SIGKILL leaves the temporary files of the jobs it was running
 # behind (outputs only ever appear by renaming a complete file). Clear them out.
 onstart:
-    remove_stale_temporaries("results")
+    remove_stale_temporaries(layout.RESULTS)
     # Cluster jobs run elsewhere; local rules then start their own Python.
     if not workflow.local_exec:
         warm.stop(WARM)

@@ -16,7 +16,7 @@ rule run_example:
     conda:
         "../../environment.yml"
     params:
-        spec=EXAMPLE_SPEC.to_json(),
+        spec=PLAN.example.spec.to_json(),
         trial=EXAMPLE_SETTINGS["trial"],
     script:
         "../../scripts/run_example.py"
@@ -32,31 +32,31 @@ rule plot_figures:
         settings=settings_file("plot_figures", FIGURE_SETTINGS),
     output:
         example_data=report(
-            "results/figures/example_data.png",
+            FIGURES["example_data"],
             caption="../report/example_data.rst",
             category="Figures",
             labels={"figure": "1 example dataset"},
         ),
         example_clusterings=report(
-            "results/figures/example_clusterings.png",
+            FIGURES["example_clusterings"],
             caption="../report/example_clusterings.rst",
             category="Figures",
             labels={"figure": "2 example clusterings"},
         ),
         ari_difference=report(
-            "results/figures/ari_difference.png",
+            FIGURES["ari_difference"],
             caption="../report/ari_difference.rst",
             category="Figures",
             labels={"figure": "3 ARI difference per trial"},
         ),
         difference_by_scenario=report(
-            "results/figures/difference_by_scenario.png",
+            FIGURES["difference_by_scenario"],
             caption="../report/difference_by_scenario.rst",
             category="Figures",
             labels={"figure": "4 difference by scenario"},
         ),
         paired_scatter=report(
-            "results/figures/paired_scatter.png",
+            FIGURES["paired_scatter"],
             caption="../report/paired_scatter.rst",
             category="Figures",
             labels={"figure": "5 paired scores"},

@@ -2,12 +2,12 @@
 # chunk: Snakemake 9 maps such references in time quadratic in the number of inputs.
 rule merge_trials:
     input:
-        chunks=study_chunks(),
-        records=chunk_records(),
-        manifest="results/manifest.csv",
+        chunks=PLAN.chunk_files,
+        records=PLAN.chunk_records(),
+        manifest=MANIFEST,
         settings=settings_file("merge_trials", MERGE_SETTINGS),
     output:
-        trials="results/trials.csv",
+        trials=TRIALS,
     log:
         "results/logs/merge_trials.log",
     localrule: True
@@ -21,11 +21,11 @@ rule merge_trials:
 
 rule record_provenance:
     input:
-        trials="results/trials.csv",
-        records=chunk_records(),
+        trials=TRIALS,
+        records=PLAN.chunk_records(),
         settings=settings_file("record_provenance", PROVENANCE_SETTINGS),
     output:
-        provenance="results/provenance.json",
+        provenance=PROVENANCE,
     log:
         "results/logs/record_provenance.log",
     localrule: True

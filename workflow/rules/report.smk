@@ -10,13 +10,13 @@ rule report_tables:
         settings=settings_file("report_tables", REPORT_SETTINGS),
     output:
         summary=report(
-            "results/report/summary.html",
+            REPORT_PAGES["summary"],
             caption="../report/summary.rst",
             category="Tables",
             labels={"table": "summary statistics"},
         ),
         config=report(
-            "results/report/config.html",
+            REPORT_PAGES["config"],
             caption="../report/config.rst",
             category="Configuration",
             labels={"table": "resolved study config"},

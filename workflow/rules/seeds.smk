@@ -2,7 +2,7 @@ rule seed_manifest:
     input:
         settings=settings_file("seed_manifest", MANIFEST_SETTINGS),
     output:
-        manifest="results/manifest.csv",
+        manifest=MANIFEST,
     log:
         "results/logs/seed_manifest.log",
     localrule: True

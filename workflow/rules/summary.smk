@@ -3,7 +3,7 @@ rule summarize:
         trials=rules.merge_trials.output.trials,
         settings=settings_file("summarize", SUMMARY_SETTINGS),
     output:
-        summary="results/summary.csv",
+        summary=SUMMARY,
     log:
         "results/logs/summarize.log",
     localrule: True

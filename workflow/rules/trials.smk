@@ -6,8 +6,8 @@ rule run_chunk:
     input:
         settings=chunk_settings,
     output:
-        rows="results/chunks/{scenario}/{group}/{start}-{stop}.csv",
-        record="results/chunks/{scenario}/{group}/{start}-{stop}.json",
+        rows=CHUNK_FILE,
+        record=CHUNK_FILE.removesuffix(".csv") + ".json",
     log:
         "results/logs/run_chunk/{scenario}/{group}/{start}-{stop}.log",
     benchmark:

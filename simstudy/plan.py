@@ -1,0 +1,236 @@
+"""The plan of a study: what it runs, in which jobs, and what it produces.
+
+A :class:`StudyPlan` is built once from a resolved config (one that
+:func:`simstudy.config.check_config` returned). It is the single place that works out
+
+- the scenarios and methods, and the method groups that run together in a chunk job;
+- the :class:`~simstudy.spec.TrialSpec` of each (scenario, method group), code digest
+  included;
+- the chunk files that hold the study's trials;
+- the example trial that the first two figures show;
+- which part of the config each stage depends on, and the labels figures use;
+- the list of final outputs.
+
+The workflow (``workflow/rules/common.smk``), the figures and ``simstudy replay`` ask
+the plan; none of them works these facts out again. Building a plan reads no file: the
+chunk files already on disk, which decide whether a shorter last chunk can be reused
+(see :func:`simstudy.layout.chunk_files`), are passed in as a snapshot.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from simstudy import layout
+from simstudy.digests import code_digest, component_modules
+from simstudy.spec import Method, Scenario, TrialSpec
+
+#: Keys that set how chunk jobs run, not what they compute: a trial that keeps within
+#: its time limit gives the same result whatever the limit. Changing them reruns nothing.
+RUN_ONLY_KEYS = ("trial_time_limit",)
+
+#: The library modules whose code decides a chunk's results (with the study's own
+#: generator and estimator modules, see :meth:`StudyPlan.spec`).
+TRIAL_CODE = ("simstudy.trials",)
+
+
+@dataclass(frozen=True)
+class ExampleTrial:
+    """The trial the example figures show, and the spec it runs with.
+
+    ``spec`` is the spec of the chunk job that ran the trial, restricted to what the
+    trial needs to give the same result: under ``legacy`` seeding every method, in config
+    order, because they share NumPy's global generator; under ``spawn`` seeding only the
+    two compared methods, in config order (so swapping the comparison reruns nothing).
+    """
+
+    scenario: str
+    trial: int
+    spec: TrialSpec
+
+
+class StudyPlan:
+    """Everything the workflow needs to know about a study, worked out once.
+
+    Parameters
+    ----------
+    config
+        A resolved config, as :func:`simstudy.config.check_config` returns it.
+    finished
+        The chunk files on disk, as :func:`simstudy.layout.finished_chunks` reads them.
+        Only whether the last, short chunk of a group can reuse a longer finished file
+        depends on it; by default no file is reused.
+    """
+
+    def __init__(
+        self, config: Mapping[str, Any], *, finished: layout.Finished | None = None
+    ) -> None:
+        self.config = config
+        self.finished = finished or {}
+        self.scenarios = tuple(
+            Scenario(name=name, generator=entry["generator"], params=dict(entry["params"]))
+            for name, entry in config["scenarios"].items()
+        )
+        self.methods = tuple(
+            Method(name=name, estimator=entry["estimator"], params=dict(entry["params"]))
+            for name, entry in config["methods"].items()
+        )
+        self.groups = layout.method_groups(config["methods"], config["seeding"])
+        self._specs: dict[tuple[str, str], TrialSpec] = {}
+
+    # What runs -------------------------------------------------------------------------
+
+    def spec(self, scenario: str, group: str) -> TrialSpec:
+        """The spec that ``scenario``'s chunks of method group ``group`` run with.
+
+        Its ``code`` is the digest of the trial code and of the modules that provide the
+        scenario's generator and the group's estimators (see :mod:`simstudy.digests`).
+
+        Parameters
+        ----------
+        scenario
+            A scenario name.
+        group
+            A method group name (see :func:`simstudy.layout.method_groups`), or any
+            ``+``-joined methods of the study, in the order they should run.
+
+        Returns
+        -------
+        TrialSpec
+            The spec; the same object for the same arguments.
+
+        Raises
+        ------
+        ValueError
+            If the scenario or a method of the group is not in the study.
+        """
+        key = (scenario, group)
+        if key not in self._specs:
+            self._specs[key] = self._build_spec(scenario, group)
+        return self._specs[key]
+
+    def _build_spec(self, scenario: str, group: str) -> TrialSpec:
+        scenarios = {s.name: s for s in self.scenarios}
+        methods = {m.name: m for m in self.methods}
+        if scenario not in scenarios:
+            raise ValueError(f"scenario {scenario!r} is not in the study ({', '.join(scenarios)})")
+        names = layout.group_methods(group)
+        missing = [name for name in names if name not in methods]
+        if missing:
+            raise ValueError(
+                f"method group {group!r} names methods not in the study: {missing!r} "
+                f"(methods are {', '.join(methods)})"
+            )
+        chosen = tuple(methods[name] for name in names)
+        paths = [scenarios[scenario].generator, *(m.estimator for m in chosen)]
+        return TrialSpec(
+            seeding=self.config["seeding"],
+            seed=self.config["seed"],
+            scenario=scenarios[scenario],
+            methods=chosen,
+            metrics=tuple(self.config["metrics"]),
+            code=code_digest(*TRIAL_CODE, *component_modules(paths)),
+        )
+
+    def group_of(self, method: str) -> str:
+        """The method group whose chunk jobs run ``method``.
+
+        Raises
+        ------
+        ValueError
+            If ``method`` is not in the study.
+        """
+        for group in self.groups:
+            if method in layout.group_methods(group):
+                return group
+        raise ValueError(
+            f"method {method!r} is not in the study ({', '.join(self.config['methods'])})"
+        )
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (scenario, method group) of the study, in config order."""
+        return [(s.name, group) for s in self.scenarios for group in self.groups]
+
+    def group_digests(self) -> dict[str, str]:
+        """``"<scenario>/<group>"`` -> the digest of the spec that group's chunks run with."""
+        return {layout.group_key(s, g): self.spec(s, g).digest for s, g in self.pairs()}
+
+    def spec_records(self) -> dict[str, dict[str, Any]]:
+        """Spec digest -> the spec as a mapping, for every (scenario, method group)."""
+        return {self.spec(s, g).digest: self.spec(s, g).to_dict() for s, g in self.pairs()}
+
+    # Where it goes ---------------------------------------------------------------------
+
+    @cached_property
+    def chunk_files(self) -> list[str]:
+        """The chunk files (CSV) that hold every trial of the study, in config order."""
+        return layout.chunk_files(
+            [s.name for s in self.scenarios],
+            self.groups,
+            self.config["n_trials"],
+            self.config["chunk_size"],
+            layout.CHUNK_DIR,
+            finished=self.finished,
+        )
+
+    def chunk_records(self) -> list[str]:
+        """The JSON record that each chunk job writes beside its CSV."""
+        return [path.removesuffix(".csv") + ".json" for path in self.chunk_files]
+
+    def final_outputs(self) -> list[str]:
+        """Everything ``snakemake`` builds by default, in pipeline order."""
+        return [
+            layout.MANIFEST,
+            layout.TRIALS,
+            layout.PROVENANCE,
+            layout.SUMMARY,
+            layout.EXAMPLE,
+            *layout.FIGURES.values(),
+            *layout.REPORT_PAGES.values(),
+        ]
+
+    # The example trial -----------------------------------------------------------------
+
+    @cached_property
+    def example(self) -> ExampleTrial:
+        """The example trial of the first two figures (see :class:`ExampleTrial`)."""
+        figures = self.config["figures"]
+        if self.config["seeding"] == "legacy":
+            methods = list(self.config["methods"])
+        else:
+            methods = [m for m in self.config["methods"] if m in self.config["comparison"]]
+        scenario = figures["example_scenario"]
+        spec = self.spec(scenario, layout.GROUP_SEPARATOR.join(methods))
+        return ExampleTrial(scenario=scenario, trial=figures["example_trial"], spec=spec)
+
+    # What each stage depends on ---------------------------------------------------------
+
+    def drawing_config(self) -> dict[str, Any]:
+        """The part of the config that the figures depend on: all but run-only keys."""
+        return copy.deepcopy({k: v for k, v in self.config.items() if k not in RUN_ONLY_KEYS})
+
+    def results_config(self) -> dict[str, Any]:
+        """The part of the config that can change ``trials.csv`` or ``summary.csv``.
+
+        Figure settings and labels only change how results are drawn, and run-only keys
+        (:data:`RUN_ONLY_KEYS`) how jobs run, so they are left out; ``provenance.json``
+        records this part, and editing the rest redraws the figures (or nothing) without
+        touching the record.
+        """
+        kept = {k: v for k, v in self.drawing_config().items() if k != "figures"}
+        for section in ("scenarios", "methods"):
+            for entry in kept.get(section, {}).values():
+                entry.pop("label", None)
+        return kept
+
+    def method_label(self, name: str) -> str:
+        """How figures name the method ``name``."""
+        return self.config["methods"][name].get("label") or name
+
+    def scenario_label(self, name: str) -> str:
+        """How figures name the scenario ``name``."""
+        return self.config["scenarios"][name].get("label") or name
