@@ -93,9 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _plot(replay, args, config) -> None:
     from simstudy import plots
+    from simstudy.plan import StudyPlan
 
     outcome = replay.outcome
-    label = config["methods"][args.method].get("label") or args.method
+    label = StudyPlan(config).method_label(args.method)
     ari = replay.scores.get("ari", float("nan"))
     plots.save(
         plots.example_clusterings_figure(

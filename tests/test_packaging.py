@@ -1,10 +1,16 @@
-"""pyproject.toml and environment.yml name the same runtime packages."""
+"""Packaging: pyproject.toml and environment.yml agree, and the installed package works."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import REPO
@@ -41,3 +47,44 @@ def test_the_slurm_plugin_is_only_in_the_slurm_extra_which_ci_installs():
     assert all(plugin not in _name(r) and "slurm" not in r for r in extras["dev"])
     assert "-e '.[dev]'" in (REPO / "Makefile").read_text()
     assert "-e '.[dev,slurm]'" in (REPO / ".ci/run").read_text()
+
+
+@pytest.mark.e2e
+def test_the_installed_command_works_from_any_folder(finished_study, tmp_path):
+    """A wheel of the package carries the schema: `simstudy replay` needs no checkout."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(
+        REPO / "simstudy", source / "simstudy", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", tmp_path / "wheel", source], check=True)
+    (wheel,) = (tmp_path / "wheel").glob("simstudy-*.whl")
+    site = tmp_path / "site"
+    subprocess.run([*pip, "install", "--no-deps", "--target", site, wheel], check=True)
+
+    elsewhere = tmp_path / "elsewhere"  # no config/, no workflow/, no checkout
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import simstudy.config as c; print(c.SCHEMA)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(site), "the checkout's copy was used"
+    results = finished_study("spawn") / "results"
+    command = [site / "bin" / "simstudy", "replay", "--results", results]
+    result = subprocess.run(
+        [*command, "--scenario", "aniso", "--trial", "1", "--method", "kmeans"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "matches" in result.stdout and ": yes" in result.stdout, result.stdout
