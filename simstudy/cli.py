@@ -39,7 +39,20 @@ REPRODUCED, DIFFERS, BAD_REQUEST, FAILED_AS_RECORDED = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        The exit status of ``replay``: :data:`REPRODUCED`, :data:`DIFFERS`,
+        :data:`BAD_REQUEST` (the config or the request cannot be used) or
+        :data:`FAILED_AS_RECORDED` (the trial failed, as its row records or with no row).
+    """
     args = _parser().parse_args(argv)
     from simstudy.replay import load_config, replay_trial
 

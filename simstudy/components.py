@@ -27,6 +27,16 @@ _CHECK_SEED = 0
 def import_object(path: str) -> Any:
     """Import ``package.module.attribute`` and return the attribute.
 
+    Parameters
+    ----------
+    path
+        Dotted path of the attribute: the module's dotted name, a dot, the attribute name.
+
+    Returns
+    -------
+    object
+        The attribute (importing its module runs the module, as any import does).
+
     Raises
     ------
     ValueError
@@ -53,6 +63,16 @@ def load_estimator(path: str) -> type[BaseEstimator]:
     Only scikit-learn-style clusterers are accepted: classes derived from
     ``sklearn.base.BaseEstimator`` that have a ``fit_predict`` method.
 
+    Parameters
+    ----------
+    path
+        Dotted path of the class, such as ``sklearn.cluster.KMeans``.
+
+    Returns
+    -------
+    type
+        The estimator class (not an instance).
+
     Raises
     ------
     ValueError
@@ -73,7 +93,18 @@ def load_estimator(path: str) -> type[BaseEstimator]:
 
 
 def accepts_random_state(estimator: BaseEstimator) -> bool:
-    """Return whether the estimator (an instance) takes a ``random_state`` parameter."""
+    """Return whether the estimator (an instance) takes a ``random_state`` parameter.
+
+    Parameters
+    ----------
+    estimator
+        An estimator instance; its ``get_params(deep=False)`` is consulted.
+
+    Returns
+    -------
+    bool
+        True if ``random_state`` is one of its parameters.
+    """
     return "random_state" in estimator.get_params(deep=False)
 
 
@@ -87,10 +118,19 @@ def check_estimator_params(path: str, params: Mapping[str, Any]) -> None:
     construction alone. ``random_state`` is refused because the study seeds every
     method itself.
 
+    Parameters
+    ----------
+    path
+        Dotted path of the estimator class (see :func:`load_estimator`).
+    params
+        The keyword arguments the method's config gives the class.
+
     Raises
     ------
     ValueError
-        Naming the estimator, the parameter and the value it rejects.
+        If ``path`` is not an estimator class (:func:`load_estimator`), ``params`` sets
+        ``random_state``, the class rejects ``params`` at construction or validation, or
+        its ``get_params()`` fails; the message names the estimator and the params.
     """
     estimator_class = load_estimator(path)
     if "random_state" in params:
@@ -123,6 +163,21 @@ def build_estimator(
 
     ``random_state=None`` (legacy mode) leaves the estimator drawing from NumPy's global
     generator, as scikit-learn does by default.
+
+    Parameters
+    ----------
+    path
+        Dotted path of the estimator class (see :func:`load_estimator`).
+    params
+        Keyword arguments for the class.
+    random_state
+        The method's random stream, set as the estimator's ``random_state`` if it has
+        that parameter; None in legacy mode.
+
+    Returns
+    -------
+    sklearn.base.BaseEstimator
+        The new, unfitted estimator.
     """
     estimator = load_estimator(path)(**params)
     if accepts_random_state(estimator):
@@ -132,6 +187,16 @@ def build_estimator(
 
 def load_generator(path: str) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
     """Return the data generator function at ``path``.
+
+    Parameters
+    ----------
+    path
+        Dotted path of the function, such as :data:`DEFAULT_GENERATOR`.
+
+    Returns
+    -------
+    callable
+        The generator, called as ``generator(random_state, **params)``.
 
     Raises
     ------
@@ -154,13 +219,22 @@ def load_generator(path: str) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
 def check_generator(path: str, params: Mapping[str, Any]) -> None:
     """Check that the generator at ``path`` takes ``params`` and returns ``(X, y)``.
 
-    It draws one small sample dataset from a fixed private stream, which is cheap for
-    simulated data and catches bad parameter values before any job runs.
+    It draws one dataset with ``params`` from a fixed private stream (seed 0), which is
+    cheap for simulated data and catches bad parameter values before any job runs.
+
+    Parameters
+    ----------
+    path
+        Dotted path of the generator function (see :func:`load_generator`).
+    params
+        The keyword arguments the scenario's config gives the generator.
 
     Raises
     ------
     ValueError
-        Naming the generator, the params and what went wrong.
+        If ``path`` is not a generator (:func:`load_generator`), its signature does not
+        take ``params``, or drawing the dataset fails in any way (including a result of
+        the wrong shape); the message names the generator, the params and what went wrong.
     """
     generator = load_generator(path)
     try:
@@ -178,6 +252,23 @@ def generate(
     path: str, params: Mapping[str, Any], random_state: np.random.RandomState | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw one dataset with the generator at ``path`` and check its shape.
+
+    Parameters
+    ----------
+    path
+        Dotted path of the generator function (see :func:`load_generator`).
+    params
+        Keyword arguments for the generator.
+    random_state
+        The stream the generator draws from, passed as its first argument; None in
+        legacy mode.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        The data, of shape ``(n, d)``.
+    y : numpy.ndarray
+        The true cluster labels, of shape ``(n,)``.
 
     Raises
     ------

@@ -121,6 +121,19 @@ def _json_object(path: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_study_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read one study file (YAML or JSON), strictly.
 
+    The text is read as JSON first, as Snakemake reads config files, and as YAML if it is
+    not JSON.
+
+    Parameters
+    ----------
+    path
+        The study file.
+
+    Returns
+    -------
+    dict
+        The file's top-level mapping of config keys, as written (no defaults filled in).
+
     Raises
     ------
     ConfigError
@@ -156,6 +169,19 @@ def merge_config(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, 
 
     This is how Snakemake combines several ``--configfile`` files and ``--config``
     overrides: a nested mapping changes only the keys it names.
+
+    Parameters
+    ----------
+    base
+        The config to change; it is modified in place.
+    changes
+        The keys to set. A mapping merges into a mapping already in ``base``; any other
+        value (deep-copied) replaces the one in ``base``.
+
+    Returns
+    -------
+    dict
+        ``base``, changed.
     """
     for key, value in changes.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
@@ -179,6 +205,11 @@ def read_study(
         schema's defaults.
     overrides
         The ``--config key=value`` overrides, applied on top.
+
+    Returns
+    -------
+    dict
+        The merged config, not yet checked (see :func:`check_config`).
 
     Raises
     ------
@@ -424,6 +455,16 @@ def components_fingerprint(resolved: Mapping[str, Any]) -> str:
     the code of every module that provides an estimator or generator, with the checks'
     own code (see :func:`simstudy.digests.code_digest`): installed packages by version,
     this package's and a user's own modules by their code.
+
+    Parameters
+    ----------
+    resolved
+        A config with its defaults filled in, as :func:`check_config` makes it.
+
+    Returns
+    -------
+    str
+        The SHA-256 hex digest of those inputs.
     """
     paths = [s["generator"] for s in resolved["scenarios"].values()] + [
         m["estimator"] for m in resolved["methods"].values()

@@ -39,8 +39,18 @@ _DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "PyYAML"}
 def installed_version(top: str) -> str | None:
     """``"name==version"`` of the distribution that provides top-level module ``top``.
 
-    Returns None when no installed distribution provides it, or when it is installed in
-    editable mode (its code can change without a new version), and for this package.
+    Parameters
+    ----------
+    top
+        A top-level module name, such as ``"sklearn"``.
+
+    Returns
+    -------
+    str or None
+        ``"name==version"``, with the distribution's own name (``"scikit-learn==1.5.0"``).
+        None when no installed distribution provides it (the standard library, a user's
+        module), when it is installed in editable mode (its code can change without a
+        new version), and for this package.
     """
     if top == PACKAGE or top in sys.stdlib_module_names:
         return None
@@ -64,6 +74,17 @@ def module_file(module: str) -> Path | None:
     That is this package's modules, and modules that neither the standard library nor
     a (non-editable) installed distribution provides. Finding a submodule imports its
     parent package; a top-level module is found without importing it.
+
+    Parameters
+    ----------
+    module
+        A dotted module name.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The module's ``.py`` file (a package's ``__init__.py``); None when the module is
+        not tracked by source, cannot be found, or is not Python source.
     """
     top = module.split(".")[0]
     if top == PACKAGE:
@@ -153,7 +174,18 @@ def _imports(module: str) -> tuple[frozenset[str], frozenset[str]]:
 
 @cache
 def module_closure(module: str) -> tuple[str, ...]:
-    """Return ``module`` and every tracked module it imports, transitively, sorted."""
+    """Return ``module`` and every tracked module it imports, transitively, sorted.
+
+    Parameters
+    ----------
+    module
+        A dotted module name that :func:`module_file` finds (a tracked module).
+
+    Returns
+    -------
+    tuple of str
+        The module names, ``module`` included.
+    """
     seen: set[str] = set()
     pending = [module]
     while pending:
@@ -168,8 +200,21 @@ def module_closure(module: str) -> tuple[str, ...]:
 def code_entries(modules: Iterable[str]) -> dict[str, str]:
     """What the digest of ``modules`` covers: module -> fingerprint, distribution -> version.
 
-    A module that cannot be found at all counts as ``"missing"``, so that it changes the
-    digest once it appears.
+    A module that is neither tracked (:func:`module_file`) nor provided by an installed
+    distribution counts as ``"missing"``, so that it changes the digest once it appears;
+    that includes a module that cannot be found at all.
+
+    Parameters
+    ----------
+    modules
+        Dotted module names.
+
+    Returns
+    -------
+    dict of str to str
+        Each tracked module of the closures of ``modules`` -> the SHA-256 of its syntax
+        tree (without docstrings); ``"dist:<name>"`` -> ``"name==version"`` for each
+        installed distribution named or imported; an unfound module -> ``"missing"``.
     """
     entries: dict[str, str] = {}
     versions: set[str] = set()
@@ -197,6 +242,11 @@ def code_digest(*modules: str) -> str:
         Dotted module names: this package's (``"simstudy.trials"``), a user's own, or an
         installed distribution's (``"sklearn.cluster"``); see the module docstring for
         what each contributes.
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of the SHA-256 of :func:`code_entries`, sorted.
     """
     digest = hashlib.sha256()
     for name, fingerprint in sorted(code_entries(modules).items()):
@@ -210,5 +260,15 @@ def component_modules(dotted_paths: Sequence[str]) -> list[str]:
     A study names its generators and estimators by dotted path, so no module imports
     them by name; a chunk's digest must still cover them
     (``simstudy.data.anisotropic_blobs`` -> ``simstudy.data``).
+
+    Parameters
+    ----------
+    dotted_paths
+        Dotted paths of objects, such as a config's ``estimator`` and ``generator`` values.
+
+    Returns
+    -------
+    list of str
+        Each distinct module name (the path up to its last dot), sorted.
     """
     return sorted({path.rpartition(".")[0] for path in dotted_paths})

@@ -49,7 +49,20 @@ class Example:
 
 
 def run_example(spec: TrialSpec, trial: int) -> Example:
-    """Run trial ``trial`` of ``spec``, with the seed its chunk job gives it."""
+    """Run trial ``trial`` of ``spec``, with the seed its chunk job gives it.
+
+    Parameters
+    ----------
+    spec
+        The spec of the example scenario and the methods to run.
+    trial
+        The trial's index; its seed is derived from ``spec.seed`` and ``spec.seeding``.
+
+    Returns
+    -------
+    Example
+        The trial's data, true labels and each method's labels and scores (or error).
+    """
     from simstudy.trials import run_trial  # the figure rule reads examples, never runs them
 
     (seed,) = seeding.trial_seeds(spec.seed, spec.seeding, trial, trial + 1)
@@ -68,7 +81,15 @@ def run_example(spec: TrialSpec, trial: int) -> Example:
 
 
 def write_example(path: str | os.PathLike[str], example: Example) -> None:
-    """Write ``example`` as JSON; the file appears complete or not at all."""
+    """Write ``example`` as JSON; the file appears complete or not at all.
+
+    Parameters
+    ----------
+    path
+        Where to write the record (see :func:`simstudy.tables.atomic_write`).
+    example
+        The example trial to write.
+    """
     record = {
         "scenario": example.scenario,
         "trial": example.trial,
@@ -87,6 +108,16 @@ def write_example(path: str | os.PathLike[str], example: Example) -> None:
 
 def read_example(path: str | os.PathLike[str]) -> Example:
     """Read a file that :func:`write_example` wrote.
+
+    Parameters
+    ----------
+    path
+        The record file.
+
+    Returns
+    -------
+    Example
+        The example trial, with floats read back exactly.
 
     Raises
     ------
@@ -122,10 +153,20 @@ def check_against_rows(
     A method that failed in the trial (recorded with ``on_error: record``) must have
     failed in the example too; one that ran must have the very same scores.
 
+    Parameters
+    ----------
+    example
+        The example trial, as :func:`read_example` reads it.
+    trials
+        The study's ``trials.csv``.
+    methods
+        The methods to check.
+
     Raises
     ------
     ReproducibilityError
-        If a method's example differs from its recorded row.
+        If a method's example differs from its recorded row, or if ``trials`` is missing
+        or holds no row for it.
     """
     for method in methods:
         row = recorded_row(trials, example.scenario, example.trial, method)

@@ -11,7 +11,18 @@ from pathlib import Path
 
 
 def replay_command(scenario: str, trial: int, method: str) -> str:
-    """Return the shell command that reruns one trial from the manifest."""
+    """Return the shell command that reruns one trial from the manifest.
+
+    Parameters
+    ----------
+    scenario, trial, method
+        The trial's scenario, index and method.
+
+    Returns
+    -------
+    str
+        A ``simstudy replay`` command line (run from the project directory).
+    """
     return f"simstudy replay --scenario {scenario} --trial {trial} --method {method}"
 
 
@@ -38,6 +49,16 @@ def redo_command(path: str | os.PathLike[str]) -> str:
 
     Remove the chunk's CSV and its JSON record, then run the study again with the same
     command (the same ``--configfile`` and ``--config``): that run has to make both.
+
+    Parameters
+    ----------
+    path
+        The chunk's CSV file.
+
+    Returns
+    -------
+    str
+        The advice: an ``rm`` command for both files, then what to run.
     """
     csv_path = Path(path)
     return (

@@ -72,7 +72,18 @@ class Chunk(NamedTuple):
     stop: int
 
     def path(self, root: str | os.PathLike[str] = CHUNK_DIR) -> str:
-        """The chunk's CSV file below ``root``."""
+        """The chunk's CSV file below ``root`` (see :func:`chunk_path`).
+
+        Parameters
+        ----------
+        root
+            The chunk folder.
+
+        Returns
+        -------
+        str
+            ``<root>/<scenario>/<group>/<start>-<stop>.csv``.
+        """
         return chunk_path(self.scenario, self.group, self.start, self.stop, root)
 
 
@@ -83,7 +94,21 @@ def chunk_path(
     stop: object,
     root: str | os.PathLike[str] = CHUNK_DIR,
 ) -> str:
-    """The CSV file of a chunk: ``<root>/<scenario>/<group>/<start>-<stop>.csv``."""
+    """The CSV file of a chunk: the one place that spells out a chunk's path.
+
+    Parameters
+    ----------
+    scenario, group, start, stop
+        The chunk's scenario, method group and trial range; rule ``run_chunk``'s output
+        pattern (:data:`CHUNK_FILE`) passes the wildcards ``"{scenario}"`` and so on.
+    root
+        The chunk folder.
+
+    Returns
+    -------
+    str
+        ``<root>/<scenario>/<group>/<start>-<stop>.csv``, with forward slashes.
+    """
     return f"{Path(root).as_posix()}/{scenario}/{group}/{start}-{stop}.csv"
 
 
@@ -120,17 +145,49 @@ def method_groups(methods: Iterable[str], seeding: str) -> list[str]:
 
 
 def group_methods(group: str) -> list[str]:
-    """The method names in a method group's name, in run order."""
+    """The method names in a method group's name, in run order.
+
+    Parameters
+    ----------
+    group
+        A group name such as ``"gmm"`` or ``"gmm+kmeans"``.
+
+    Returns
+    -------
+    list of str
+        The method names.
+    """
     return group.split(GROUP_SEPARATOR)
 
 
 def group_key(scenario: str, group: str) -> str:
-    """How the merge names a scenario's method group: ``"<scenario>/<group>"``."""
+    """How the merge names a scenario's method group.
+
+    Parameters
+    ----------
+    scenario, group
+        The scenario and method group names.
+
+    Returns
+    -------
+    str
+        ``"<scenario>/<group>"``.
+    """
     return f"{scenario}/{group}"
 
 
 def chunk_slots(n_trials: int, chunk_size: int) -> list[tuple[int, int]]:
     """Cut trials ``0 .. n_trials - 1`` into half-open ranges of ``chunk_size``.
+
+    Parameters
+    ----------
+    n_trials, chunk_size
+        The number of trials and the trials per chunk.
+
+    Returns
+    -------
+    list of tuple of int
+        ``(start, stop)`` ranges in order; only the last can be shorter.
 
     Raises
     ------
@@ -150,17 +207,52 @@ def recommended_chunk_size(n_trials: int, groups: int) -> int:
     At least :data:`MIN_RECOMMENDED_CHUNK` trials, so start-up costs stay small, and large
     enough that the study has at most :data:`MAX_RECOMMENDED_JOBS` chunk jobs, where
     ``groups`` is the number of (scenario, method group) pairs.
+
+    Parameters
+    ----------
+    n_trials
+        The study's number of trials.
+    groups
+        The number of (scenario, method group) pairs.
+
+    Returns
+    -------
+    int
+        The recommended ``chunk_size``.
     """
     return max(MIN_RECOMMENDED_CHUNK, -(-n_trials * groups // MAX_RECOMMENDED_JOBS))
 
 
 def count_chunk_jobs(n_trials: int, chunk_size: int, groups: int) -> int:
-    """The number of chunk jobs of a study with ``groups`` (scenario, method group) pairs."""
+    """The number of chunk jobs of a study.
+
+    Parameters
+    ----------
+    n_trials, chunk_size
+        The study's number of trials and trials per chunk.
+    groups
+        The number of (scenario, method group) pairs.
+
+    Returns
+    -------
+    int
+        ``groups`` times the number of chunk slots.
+    """
     return groups * -(-n_trials // chunk_size)
 
 
 def parse_chunk_path(path: str | os.PathLike[str]) -> Chunk:
     """Read scenario, group and trial range back from a chunk file's path.
+
+    Parameters
+    ----------
+    path
+        A path ending in ``<scenario>/<group>/<start>-<stop>.csv``.
+
+    Returns
+    -------
+    Chunk
+        The chunk's identity.
 
     Raises
     ------

@@ -16,7 +16,22 @@ def logged(path: str | os.PathLike[str], rule: str) -> Iterator[logging.Logger]:
     """Send log records (and warnings) to ``path`` and stderr while the block runs.
 
     An exception that escapes the block is written to the log with its traceback before
-    it propagates, so the rule's log says why the job failed.
+    it propagates, so the rule's log says why the job failed. While the block runs,
+    SIGTERM raises :class:`SystemExit`, so that the block unwinds (atomic writes remove
+    their temporary files); the previous SIGTERM handler is restored afterwards. The
+    logging configuration set here (level INFO, handlers replaced) is not undone.
+
+    Parameters
+    ----------
+    path
+        The rule's log file; it is overwritten.
+    rule
+        The rule's name, used as the logger's name and in the failure message.
+
+    Yields
+    ------
+    logging.Logger
+        The logger named ``rule``.
     """
     handlers: list[logging.Handler] = [
         logging.FileHandler(path, mode="w"),

@@ -30,10 +30,20 @@ METRIC_LABELS = {"ari": "ARI", "ami": "AMI", "nmi": "NMI"}
 def score_function(metric: str):
     """The function that computes ``metric``, imported on first use.
 
+    Parameters
+    ----------
+    metric
+        A metric name, a key of :data:`METRICS`.
+
+    Returns
+    -------
+    callable
+        The function ``f(labels_true, labels_pred)``.
+
     Raises
     ------
     ValueError
-        If ``metric`` is not one of :data:`METRICS`.
+        If ``metric`` is not one of :data:`METRICS`, or its function cannot be imported.
     """
     try:
         return import_object(METRICS[metric])
@@ -43,6 +53,18 @@ def score_function(metric: str):
 
 def score(metric: str, labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
     """Return ``metric`` for one predicted labelling as a Python float.
+
+    Parameters
+    ----------
+    metric
+        A metric name, a key of :data:`METRICS`.
+    labels_true, labels_pred
+        The true and the predicted cluster labels, one per observation.
+
+    Returns
+    -------
+    float
+        The score; 1.0 when the partitions agree up to a renaming of the labels.
 
     Raises
     ------

@@ -101,7 +101,13 @@ class TaskTracker:
     def running(self) -> list[RunningTask]:
         """Return the tasks started and not finished, by index.
 
-        After a worker died, its last task stays listed: the file says it started it.
+        After a worker died, its last task stays listed: the file says it started it. A file
+        being rewritten at that moment is skipped.
+
+        Returns
+        -------
+        list of RunningTask
+            The running tasks, sorted by index; empty once the folder is removed.
         """
         try:
             entries = list(os.scandir(self.folder))
@@ -224,6 +230,24 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
         self._workers: ProcessPoolExecutor | None = None
 
     def effective_n_jobs(self, n_jobs: int | None) -> int:
+        """Return the number of workers that ``n_jobs`` means, as joblib reads it.
+
+        Parameters
+        ----------
+        n_jobs
+            None for one worker, a positive count, or a negative number: -1 for all CPUs,
+            -2 for all but one, and so on (at least one).
+
+        Returns
+        -------
+        int
+            The number of workers.
+
+        Raises
+        ------
+        ValueError
+            If ``n_jobs`` is 0.
+        """
         # As joblib reads n_jobs: None is one, -1 all CPUs, -2 all but one, ...
         if n_jobs is None:
             return 1
@@ -234,6 +258,28 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
         return n_jobs
 
     def configure(self, n_jobs: int = 1, parallel: Any = None, **_: Any) -> int:
+        """Make the pool of forked workers for one ``Parallel`` call; joblib calls this first.
+
+        Parameters
+        ----------
+        n_jobs
+            The requested number of workers (see :meth:`effective_n_jobs`).
+        parallel
+            The ``Parallel`` object that uses this backend.
+
+        Returns
+        -------
+        int
+            The number of workers in the pool.
+
+        Raises
+        ------
+        FallbackToBackend
+            When that number is 1, telling joblib to run the tasks in this process with its
+            sequential backend instead.
+        ValueError
+            If ``n_jobs`` is 0.
+        """
         n_jobs = self.effective_n_jobs(n_jobs)
         if n_jobs == 1:
             raise FallbackToBackend(SequentialBackend(nesting_level=self.nesting_level))
@@ -242,21 +288,62 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
         return n_jobs
 
     def submit(self, func: Callable[[], Any], callback: Callable[[Any], None] | None = None):
+        """Hand a batch of tasks to the pool, for joblib.
+
+        Parameters
+        ----------
+        func
+            The batch to run, called without arguments in a worker.
+        callback
+            Called with the future once it is done, if given.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            The future of the batch's result.
+        """
         future = self._workers.submit(func)
         if callback is not None:
             future.add_done_callback(callback)
         return future
 
     def retrieve_result_callback(self, future: Any) -> Any:
+        """Return the result of a finished batch, for joblib.
+
+        Parameters
+        ----------
+        future
+            The future that :meth:`submit` returned.
+
+        Returns
+        -------
+        object
+            The batch's result; an exception in the batch, or :class:`BrokenProcessPool` if a
+            worker died, is raised here instead.
+        """
         return future.result()
 
     def terminate(self) -> None:
+        """Shut the pool down once joblib is done with it, waiting for the workers to exit.
+
+        Also resets the batch-size statistics, as joblib's own backends do.
+        """
         if self._workers is not None:
             self._workers.shutdown(wait=True)
             self._workers = None
         self.reset_batch_stats()
 
     def abort_everything(self, ensure_ready: bool = True) -> None:
+        """Kill the workers at once, for joblib, after a task failed or the caller gave up.
+
+        No new pool is made, whatever ``ensure_ready`` says: :func:`ordered_map` never
+        calls the same ``Parallel`` object again.
+
+        Parameters
+        ----------
+        ensure_ready
+            joblib's request for a pool ready for another call; ignored.
+        """
         # Kill the workers and make no new ones: ``ensure_ready`` asks for a pool ready
         # for the next call of the same Parallel object, and ordered_map makes no such
         # call; a fresh pool would only sit waiting for work that never comes.
@@ -279,6 +366,7 @@ def ordered_map(
     stream them to disk without holding them all. ``n_jobs=1`` runs in this process.
     ``function`` must be importable (a module-level function) for process workers.
     Import what the function needs before calling this: forked workers inherit it.
+    Nothing runs, and nothing is checked, until the first result is asked for.
 
     Parameters
     ----------
@@ -295,6 +383,11 @@ def ordered_map(
         Fork the workers from this process (where :data:`CAN_FORK`), rather than start
         fresh interpreters with loky. Only fork a process that has not yet run the
         function's compiled code (BLAS, OpenMP): their thread pools do not survive it.
+
+    Yields
+    ------
+    object
+        ``function(item)``, for each item in the order of ``items``.
 
     Raises
     ------
@@ -333,7 +426,13 @@ def ordered_map(
 def thread_counts(_: Any = None) -> dict[str, int]:
     """Report the thread count of every BLAS/OpenMP pool in the calling process.
 
-    Meant to run inside a worker through :func:`ordered_map`, to check the pinning.
+    Meant to run inside a worker through :func:`ordered_map`, to check the pinning; its
+    one argument, the item, is ignored.
+
+    Returns
+    -------
+    dict of str to int
+        ``"<internal_api>:<library path>"`` -> the pool's number of threads.
     """
     return {
         f"{info['internal_api']}:{info['filepath']}": info["num_threads"]

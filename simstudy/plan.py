@@ -139,6 +139,16 @@ class StudyPlan:
     def group_of(self, method: str) -> str:
         """The method group whose chunk jobs run ``method``.
 
+        Parameters
+        ----------
+        method
+            A method name.
+
+        Returns
+        -------
+        str
+            The group's name (see :func:`simstudy.layout.method_groups`).
+
         Raises
         ------
         ValueError
@@ -152,15 +162,34 @@ class StudyPlan:
         )
 
     def pairs(self) -> list[tuple[str, str]]:
-        """Every (scenario, method group) of the study, in config order."""
+        """Every (scenario, method group) of the study, in config order.
+
+        Returns
+        -------
+        list of tuple of str
+            ``(scenario, group)`` pairs: one chunk series each.
+        """
         return [(s.name, group) for s in self.scenarios for group in self.groups]
 
     def group_digests(self) -> dict[str, str]:
-        """``"<scenario>/<group>"`` -> the digest of the spec that group's chunks run with."""
+        """The digest of the spec that each (scenario, method group) runs with.
+
+        Returns
+        -------
+        dict
+            ``"<scenario>/<group>"`` (:func:`simstudy.layout.group_key`) -> spec digest;
+            the merge checks every chunk against it.
+        """
         return {layout.group_key(s, g): self.spec(s, g).digest for s, g in self.pairs()}
 
     def spec_records(self) -> dict[str, dict[str, Any]]:
-        """Spec digest -> the spec as a mapping, for every (scenario, method group)."""
+        """Every spec of the study, by digest, as ``provenance.json`` records them.
+
+        Returns
+        -------
+        dict
+            Spec digest -> the spec as a mapping (:meth:`TrialSpec.to_dict`).
+        """
         return {self.spec(s, g).digest: self.spec(s, g).to_dict() for s, g in self.pairs()}
 
     # Where it goes ---------------------------------------------------------------------
@@ -178,11 +207,23 @@ class StudyPlan:
         )
 
     def chunk_records(self) -> list[str]:
-        """The JSON record that each chunk job writes beside its CSV."""
+        """The JSON record that each chunk job writes beside its CSV.
+
+        Returns
+        -------
+        list of str
+            One path per chunk file of :attr:`chunk_files`, in the same order.
+        """
         return [path.removesuffix(".csv") + ".json" for path in self.chunk_files]
 
     def final_outputs(self) -> list[str]:
-        """Everything ``snakemake`` builds by default, in pipeline order."""
+        """Everything ``snakemake`` builds by default, in pipeline order.
+
+        Returns
+        -------
+        list of str
+            The paths that rule ``all`` asks for (see :mod:`simstudy.layout`).
+        """
         return [
             layout.MANIFEST,
             layout.TRIALS,
@@ -210,7 +251,13 @@ class StudyPlan:
     # What each stage depends on ---------------------------------------------------------
 
     def drawing_config(self) -> dict[str, Any]:
-        """The part of the config that the figures depend on: all but run-only keys."""
+        """The part of the config that the figures depend on: all but run-only keys.
+
+        Returns
+        -------
+        dict
+            A deep copy of the config without :data:`RUN_ONLY_KEYS`.
+        """
         return copy.deepcopy({k: v for k, v in self.config.items() if k not in RUN_ONLY_KEYS})
 
     def results_config(self) -> dict[str, Any]:
@@ -220,6 +267,11 @@ class StudyPlan:
         (:data:`RUN_ONLY_KEYS`) how jobs run, so they are left out; ``provenance.json``
         records this part, and editing the rest redraws the figures (or nothing) without
         touching the record.
+
+        Returns
+        -------
+        dict
+            A deep copy of that part of the config.
         """
         kept = {k: v for k, v in self.drawing_config().items() if k != "figures"}
         for section in ("scenarios", "methods"):
@@ -228,9 +280,31 @@ class StudyPlan:
         return kept
 
     def method_label(self, name: str) -> str:
-        """How figures name the method ``name``."""
+        """How figures name a method: its ``label``, or else its name.
+
+        Parameters
+        ----------
+        name
+            A method name.
+
+        Returns
+        -------
+        str
+            The label.
+        """
         return self.config["methods"][name].get("label") or name
 
     def scenario_label(self, name: str) -> str:
-        """How figures name the scenario ``name``."""
+        """How figures name a scenario: its ``label``, or else its name.
+
+        Parameters
+        ----------
+        name
+            A scenario name.
+
+        Returns
+        -------
+        str
+            The label.
+        """
         return self.config["scenarios"][name].get("label") or name

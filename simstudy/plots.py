@@ -87,6 +87,16 @@ def match_labels(labels_true: np.ndarray, labels_pred: np.ndarray) -> np.ndarray
     entirely different colours from the truth. The renaming maximises the overlap
     (Hungarian algorithm); it changes colours only, never which points are grouped.
     Predicted clusters left without a partner get fresh ids above the true ones.
+
+    Parameters
+    ----------
+    labels_true, labels_pred
+        The true and the predicted integer cluster labels, one per point.
+
+    Returns
+    -------
+    numpy.ndarray
+        The predicted labels, renamed.
     """
     true_ids = np.unique(labels_true)
     pred_ids = np.unique(labels_pred)
@@ -564,7 +574,17 @@ def paired_scatter_figure(
 
 
 def save(figure: Figure, path: str | os.PathLike[str]) -> None:
-    """Write ``figure`` to ``path`` as PNG (atomically) and release it."""
+    """Write ``figure`` to ``path`` as PNG (atomically) and release it.
+
+    The figure is closed once it is written (not if writing fails).
+
+    Parameters
+    ----------
+    figure
+        The figure to write.
+    path
+        The PNG file to write.
+    """
     with atomic_write(path, binary=True) as handle, matplotlib.rc_context(_TEXT_RC):
         figure.savefig(handle, format="png")
     plt.close(figure)

@@ -36,7 +36,14 @@ TRACKED_PACKAGES = ("numpy", "scikit-learn", "scipy", "joblib", "pandas", "threa
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python and of the packages that can change results."""
+    """Versions of Python and of the packages that can change results.
+
+    Returns
+    -------
+    dict of str to str
+        ``"python"`` and each of :data:`TRACKED_PACKAGES` -> its version, or
+        ``"not installed"``.
+    """
     versions = {"python": platform.python_version()}
     for package in TRACKED_PACKAGES:
         try:
@@ -47,12 +54,31 @@ def package_versions() -> dict[str, str]:
 
 
 def thread_settings() -> dict[str, str | None]:
-    """The thread-count environment variables as this process sees them."""
+    """The thread-count environment variables as this process sees them.
+
+    Returns
+    -------
+    dict
+        Each of :data:`THREAD_VARIABLES` -> its value, or None if it is not set.
+    """
     return {name: os.environ.get(name) for name in THREAD_VARIABLES}
 
 
 def git_commit(directory: str | os.PathLike[str] = ".") -> str | None:
-    """The commit checked out in ``directory`` (with ``-dirty`` if changed), or None."""
+    """The commit checked out in ``directory`` (with ``-dirty`` if changed), or None.
+
+    Parameters
+    ----------
+    directory
+        A directory inside the git checkout.
+
+    Returns
+    -------
+    str or None
+        What ``git describe --always --dirty --abbrev=40`` prints: the full commit hash,
+        after the nearest tag's name if the history has one (``v1.0-3-g<hash>``). None if
+        git is missing, fails (not a checkout) or takes over 10 seconds.
+    """
     try:
         commit = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=40"],
@@ -68,7 +94,14 @@ def git_commit(directory: str | os.PathLike[str] = ".") -> str | None:
 
 
 def job_context() -> dict[str, Any]:
-    """Where and how this job runs: host, process, Slurm job id if any, threads."""
+    """Where and how this job runs: host, process, Slurm job id if any, threads.
+
+    Returns
+    -------
+    dict
+        ``host``, ``pid``, ``slurm_job_id`` and ``slurm_array_task_id`` (None outside
+        Slurm), ``python_executable`` and ``thread_settings`` (:func:`thread_settings`).
+    """
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
@@ -80,7 +113,17 @@ def job_context() -> dict[str, Any]:
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
+    """Write ``data`` as indented JSON, atomically.
+
+    Non-finite floats are written as tagged mappings (see :func:`simstudy.spec.json_safe`).
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    data
+        The JSON-serialisable value to write.
+    """
     with atomic_write(path) as handle:
         json.dump(json_safe(data), handle, indent=2, sort_keys=False, allow_nan=False)
         handle.write("\n")
@@ -100,6 +143,28 @@ def chunk_record(
 
     ``sha256`` is the checksum of the chunk's CSV file at ``rows_path``; the merge
     refuses a chunk whose file no longer has it.
+
+    Parameters
+    ----------
+    spec
+        The chunk's :class:`~simstudy.spec.TrialSpec`.
+    start, stop
+        The half-open range of trials the chunk ran.
+    n_jobs
+        The job's threads, given to :func:`simstudy.trials.run_chunk`; the record also
+        gives the number of workers that makes (no more than the trials).
+    started
+        When the job started its trials, as :func:`time.time`; the record is taken as
+        finished now.
+    rows
+        The number of rows written.
+    rows_path
+        The chunk's CSV file, which must be complete.
+
+    Returns
+    -------
+    dict
+        The record, JSON-serialisable (see :func:`write_json`).
     """
     finished = time.time()
     return {
@@ -140,6 +205,13 @@ def study_record(
         The JSON records the chunk jobs wrote.
     source_dir
         The workflow's directory, whose git commit is recorded.
+
+    Returns
+    -------
+    dict
+        The record: creation time, config digest and the config, seeding, versions (of
+        this process, and whether all chunks had the same), thread settings, specs, git
+        commit, and each chunk's record with its file name.
     """
     chunks = []
     for path in chunk_records:

@@ -27,7 +27,28 @@ def load_config(
 
     Without ``configfile``, the config recorded in ``<results>/provenance.json`` is used:
     it is the one that produced the results on disk, whatever the config file says now.
-    Failing that, ``config/config.yaml``.
+    Failing that, ``config/config.yaml`` (relative to the working directory).
+
+    Parameters
+    ----------
+    configfile
+        A study file to use instead, or None.
+    results
+        The results folder.
+
+    Returns
+    -------
+    config : dict
+        The config, checked and with its defaults filled in (:func:`check_config`).
+    source : str
+        The file it was read from.
+
+    Raises
+    ------
+    ConfigError
+        If the study file cannot be read or the config is invalid.
+    OSError, ValueError, KeyError
+        If ``provenance.json`` cannot be read, is not JSON, or holds no ``config``.
     """
     provenance = Path(results) / "provenance.json"
     if configfile is None and provenance.is_file():
@@ -75,6 +96,7 @@ class Replay:
 
     @property
     def scores(self) -> dict[str, float] | None:
+        """The replayed method's scores, metric -> value; None if it failed."""
         return self.outcome.scores.get(self.method)
 
     @property
@@ -83,7 +105,14 @@ class Replay:
         return None if self.recorded is None else int(self.recorded["seed"])
 
     def matches(self) -> bool | None:
-        """Whether the replay equals the recorded row, seed included; None if no row."""
+        """Whether the replay equals the recorded row, seed included; None if no row.
+
+        Returns
+        -------
+        bool or None
+            False if the seeds differ; otherwise as :func:`simstudy.tables.matches_row`:
+            the same scores to the last bit, or a failure where the row records one.
+        """
         if self.recorded is not None and self.recorded_seed != self.seed:
             return False
         return matches_row(self.scores, self.recorded)
@@ -99,10 +128,31 @@ def replay_trial(
 ) -> Replay:
     """Rerun one trial from the manifest in ``results`` and fetch its recorded row.
 
+    The trial runs in this process, without a time limit.
+
+    Parameters
+    ----------
+    config
+        The resolved config of the study (see :func:`load_config`).
+    scenario, trial, method
+        The trial to rerun: its scenario, index and method. Every method of the method's
+        group runs (see :func:`replay_spec`).
+    results
+        The results folder, with ``manifest.csv`` and, if the study ran, ``trials.csv``.
+
+    Returns
+    -------
+    Replay
+        The spec, seed and outcome of the rerun, and the recorded row (None if there is
+        none).
+
     Raises
     ------
     ValueError
-        If the trial is not in the manifest, or the scenario or method not in the study.
+        If the trial is not in the manifest, the manifest is invalid, or the scenario or
+        method not in the study.
+    OSError
+        If the manifest cannot be read.
     """
     spec = replay_spec(config, scenario, method)
     seeds = read_manifest(Path(results) / "manifest.csv")

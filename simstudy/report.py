@@ -104,7 +104,19 @@ def _cell(column: str, value: Any) -> str:
 
 
 def summary_html(summary: str | os.PathLike[str]) -> str:
-    """Render ``summary.csv`` as an HTML table (4 significant digits)."""
+    """Render ``summary.csv`` as an HTML table (4 significant digits).
+
+    Parameters
+    ----------
+    summary
+        The summary table, as :func:`simstudy.summary.write_summary` writes it.
+
+    Returns
+    -------
+    str
+        A complete HTML page: a note on the statistics, then the table, with text cells
+        escaped and empty cells for missing values.
+    """
     table = pd.read_csv(summary, keep_default_na=False, na_values=[""])
     header = "".join(
         f"<th{' class=text' if c in _TEXT_COLUMNS else ''}>{html.escape(c)}</th>"
@@ -124,7 +136,22 @@ def summary_html(summary: str | os.PathLike[str]) -> str:
 
 
 def config_html(config: Mapping[str, Any]) -> str:
-    """Render the resolved study config (defaults filled in) as YAML in an HTML page."""
+    """Render the resolved study config (defaults filled in) as YAML in an HTML page.
+
+    The page's note says that figure settings and labels are not listed: the caller
+    passes the config without them, as the report rule does; this function lists
+    whatever it is given.
+
+    Parameters
+    ----------
+    config
+        The config to show.
+
+    Returns
+    -------
+    str
+        A complete HTML page with the config as escaped YAML.
+    """
     text = yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None)
     note = (
         "<p>The config that produced the tables, with every default filled in. Figure "

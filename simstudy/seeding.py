@@ -45,6 +45,16 @@ _GLOBAL_STATE_LOCK = threading.Lock()
 def check_seeding(seeding: str) -> str:
     """Return ``seeding`` if it names a known scheme.
 
+    Parameters
+    ----------
+    seeding
+        The scheme's name.
+
+    Returns
+    -------
+    str
+        ``seeding``, unchanged.
+
     Raises
     ------
     ValueError
@@ -83,6 +93,23 @@ def legacy_seeds(root_seed: int, stop: int) -> np.ndarray:
     followed by repeated ``np.random.randint(1e8)`` gives, without disturbing the global
     generator. Because the draws form one sequence, a longer list starts with a shorter
     one: trial ``i`` keeps its seed when the study grows.
+
+    Parameters
+    ----------
+    root_seed
+        The study's root seed, below :data:`LEGACY_ROOT_SEED_LIMIT`.
+    stop
+        How many seeds to draw: those of trials ``0 .. stop - 1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The seeds, integers in ``[0, LEGACY_SEED_HIGH)``, in trial order.
+
+    Raises
+    ------
+    ValueError
+        If ``root_seed`` is negative or not below :data:`LEGACY_ROOT_SEED_LIMIT`.
     """
     if not 0 <= root_seed < LEGACY_ROOT_SEED_LIMIT:
         raise ValueError(
@@ -102,13 +129,19 @@ def trial_seeds(root_seed: int, seeding: str, start: int, stop: int) -> list[int
     seeding
         ``"spawn"`` or ``"legacy"``.
     start, stop
-        The half-open range of trial indices.
+        The half-open range of trial indices; an empty range gives no seeds.
+
+    Returns
+    -------
+    list of int
+        One seed per trial, in trial order: 128-bit seeds (:func:`spawn_seed`) or legacy
+        seeds (:func:`legacy_seeds`).
 
     Raises
     ------
     ValueError
-        For an unknown scheme, a negative or empty range, or a root seed the scheme
-        cannot use.
+        For an unknown scheme, a range with ``start < 0`` or ``stop < start``, or a root
+        seed the scheme cannot use (negative, or for ``legacy`` not below 2**32).
     """
     check_seeding(seeding)
     if not 0 <= start <= stop:
@@ -123,6 +156,16 @@ def stream_key(label: str) -> tuple[int, ...]:
 
     The words come from a SHA-256 digest of the label, so a stream is identified by its
     name (``"method/gmm"``), never by its position among the other streams.
+
+    Parameters
+    ----------
+    label
+        The stream's label, encoded as UTF-8.
+
+    Returns
+    -------
+    tuple of int
+        The first 16 bytes of the digest as four little-endian 32-bit words.
     """
     digest = hashlib.sha256(label.encode("utf-8")).digest()
     return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
@@ -134,18 +177,54 @@ def stream(trial_seed: int, label: str) -> np.random.RandomState:
     scikit-learn does not accept a ``numpy.random.Generator`` as ``random_state``, so the
     stream is a ``RandomState`` driven by an ``MT19937`` bit generator that is seeded from
     the full ``SeedSequence`` (no truncation to a 32-bit seed).
+
+    Parameters
+    ----------
+    trial_seed
+        The trial's seed (``spawn`` scheme).
+    label
+        The stream's label, such as ``"data"`` or ``"method/<name>"`` (see :func:`stream_key`).
+
+    Returns
+    -------
+    numpy.random.RandomState
+        A new stream; the same arguments always give the same draws.
     """
     seed_sequence = np.random.SeedSequence(trial_seed, spawn_key=stream_key(label))
     return np.random.RandomState(np.random.MT19937(seed_sequence))
 
 
 def data_stream(trial_seed: int) -> np.random.RandomState:
-    """Return the stream that draws a trial's dataset (shared by all its methods)."""
+    """Return the stream that draws a trial's dataset (shared by all its methods).
+
+    Parameters
+    ----------
+    trial_seed
+        The trial's seed.
+
+    Returns
+    -------
+    numpy.random.RandomState
+        The stream labelled ``"data"`` (see :func:`stream`).
+    """
     return stream(trial_seed, "data")
 
 
 def method_stream(trial_seed: int, method: str) -> np.random.RandomState:
-    """Return the stream that seeds method ``method`` in a trial."""
+    """Return the stream that seeds method ``method`` in a trial.
+
+    Parameters
+    ----------
+    trial_seed
+        The trial's seed.
+    method
+        The method's name.
+
+    Returns
+    -------
+    numpy.random.RandomState
+        The stream labelled ``"method/<method>"`` (see :func:`stream`).
+    """
     return stream(trial_seed, f"method/{method}")
 
 
@@ -156,6 +235,18 @@ def legacy_global_state(seed: int) -> Iterator[None]:
     This replays the blog post's procedure, whose estimators draw from the global
     generator (``random_state=None``). A lock keeps two threads of one process from
     using the global generator at the same time; worker processes each have their own.
+    The lock is held while the block runs; the global generator's state is not restored
+    afterwards.
+
+    Parameters
+    ----------
+    seed
+        The trial's legacy seed, passed to ``np.random.seed``.
+
+    Yields
+    ------
+    None
+        Control, once the global generator is seeded and the lock is held.
     """
     with _GLOBAL_STATE_LOCK:
         np.random.seed(seed)  # noqa: NPY002 - the legacy replay needs the global generator

@@ -25,7 +25,19 @@ _NON_FINITE = "$float"
 
 
 def json_safe(value: Any) -> Any:
-    """Return ``value`` with every infinite or NaN float replaced by a tagged mapping."""
+    """Return ``value`` with every infinite or NaN float replaced by a tagged mapping.
+
+    Parameters
+    ----------
+    value
+        A JSON-like value: mappings, lists and tuples are converted recursively.
+
+    Returns
+    -------
+    object
+        A copy in which each non-finite float is ``{"$float": repr(value)}`` and each tuple
+        a list; other values are returned as they are.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         return {_NON_FINITE: repr(value)}
     if isinstance(value, dict):
@@ -42,7 +54,18 @@ def _restore(mapping: dict[str, Any]) -> Any:
 
 
 def from_json_text(text: str) -> Any:
-    """Read JSON written by :func:`canonical_json` (or from :func:`json_safe` values)."""
+    """Read JSON written by :func:`canonical_json` (or from :func:`json_safe` values).
+
+    Parameters
+    ----------
+    text
+        The JSON text.
+
+    Returns
+    -------
+    object
+        The value, with each ``{"$float": ...}`` mapping read back as its float.
+    """
     return json.loads(text, object_hook=_restore)
 
 
@@ -51,12 +74,33 @@ def canonical_json(value: Any) -> str:
 
     Infinite and NaN floats are written as ``{"$float": "inf"}`` (see :func:`json_safe`),
     so that the text is strict JSON; :func:`from_json_text` reads them back.
+
+    Parameters
+    ----------
+    value
+        A JSON-serialisable value.
+
+    Returns
+    -------
+    str
+        The canonical JSON text.
     """
     return json.dumps(json_safe(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def config_digest(config: Any) -> str:
-    """SHA-256 of a resolved config's canonical JSON text (64 hex digits)."""
+    """SHA-256 of a resolved config's canonical JSON text (64 hex digits).
+
+    Parameters
+    ----------
+    config
+        The resolved config (or any value :func:`canonical_json` serialises).
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
 
 
@@ -69,6 +113,13 @@ class Scenario:
     params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the scenario as a mapping of its fields, as :meth:`TrialSpec.to_dict` writes it.
+
+        Returns
+        -------
+        dict
+            ``name``, ``generator`` and ``params`` (the scenario's own params mapping).
+        """
         return {"name": self.name, "generator": self.generator, "params": self.params}
 
 
@@ -81,6 +132,13 @@ class Method:
     params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the method as a mapping of its fields, as :meth:`TrialSpec.to_dict` writes it.
+
+        Returns
+        -------
+        dict
+            ``name``, ``estimator`` and ``params`` (the method's own params mapping).
+        """
         return {"name": self.name, "estimator": self.estimator, "params": self.params}
 
 
@@ -110,9 +168,18 @@ class TrialSpec:
 
     @property
     def method_names(self) -> tuple[str, ...]:
+        """The names of the spec's methods, in the order they run."""
         return tuple(method.name for method in self.methods)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the spec as plain data, the inverse of :meth:`from_dict`.
+
+        Returns
+        -------
+        dict
+            ``seeding``, ``seed``, ``scenario`` and ``methods`` (as their ``to_dict``),
+            ``metrics`` (a list) and ``code``.
+        """
         return {
             "seeding": self.seeding,
             "seed": self.seed,
@@ -123,7 +190,13 @@ class TrialSpec:
         }
 
     def to_json(self) -> str:
-        """Return the canonical JSON text of the spec."""
+        """Return the canonical JSON text of the spec.
+
+        Returns
+        -------
+        str
+            :func:`canonical_json` of :meth:`to_dict`.
+        """
         return canonical_json(self.to_dict())
 
     @property
@@ -133,6 +206,25 @@ class TrialSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialSpec:
+        """Build a spec from the plain data that :meth:`to_dict` gives.
+
+        Parameters
+        ----------
+        data
+            The spec's fields; ``code`` may be left out (it defaults to ``""``).
+
+        Returns
+        -------
+        TrialSpec
+            The spec.
+
+        Raises
+        ------
+        KeyError, TypeError
+            If a field is missing or a scenario or method has unknown fields.
+        ValueError
+            If the spec is invalid (see the class: unknown seeding, no or repeated methods).
+        """
         return cls(
             seeding=data["seeding"],
             seed=data["seed"],
@@ -144,4 +236,22 @@ class TrialSpec:
 
     @classmethod
     def from_json(cls, text: str) -> TrialSpec:
+        """Build a spec from the JSON text that :meth:`to_json` gives.
+
+        Parameters
+        ----------
+        text
+            The spec's JSON text.
+
+        Returns
+        -------
+        TrialSpec
+            The spec.
+
+        Raises
+        ------
+        ValueError
+            If ``text`` is not JSON (:class:`json.JSONDecodeError`) or the spec is invalid;
+            otherwise as :meth:`from_dict`.
+        """
         return cls.from_dict(from_json_text(text))

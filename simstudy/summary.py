@@ -53,6 +53,18 @@ def read_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
     Seeds stay text (they exceed 64 bits) and metric values are parsed by Python's
     ``float``, which reads the shortest round-trip text back to the very same double
     whatever the pandas version. Empty metric cells (failed trials) become NaN.
+
+    Parameters
+    ----------
+    path
+        The ``trials.csv`` file.
+
+    Returns
+    -------
+    DataFrame
+        One row per data row of the file: ``trial`` as int, the metric columns (those between
+        :data:`~simstudy.tables.KEY_COLUMNS` and :data:`~simstudy.tables.PROVENANCE_COLUMNS`)
+        as float, every other column as text.
     """
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     table["trial"] = table["trial"].astype(int)
@@ -62,7 +74,18 @@ def read_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def comparison_label(first: str, second: str) -> str:
-    """How the summary names the paired difference ``first - second``."""
+    """How the summary names the paired difference ``first - second``.
+
+    Parameters
+    ----------
+    first, second
+        Names of the compared methods.
+
+    Returns
+    -------
+    str
+        ``"<first> - <second>"``, the ``method`` of the summary's difference rows.
+    """
     return f"{first} - {second}"
 
 
@@ -105,7 +128,21 @@ def paired_scores(
 def describe(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, float]:
     """Mean, standard deviation, Monte Carlo standard error and t-interval of ``values``.
 
-    With fewer than two values the spread and interval are undefined (NaN).
+    With fewer than two values the spread and interval are undefined (NaN); with none,
+    the mean is NaN too.
+
+    Parameters
+    ----------
+    values
+        The sample, read as floats.
+    level
+        Confidence level of the Student-t interval for the mean.
+
+    Returns
+    -------
+    dict of str to float
+        ``mean``, ``sd`` (with ``ddof=1``), ``mcse`` (``sd / sqrt(n)``), ``ci_low`` and
+        ``ci_high``.
     """
     values = np.asarray(values, dtype=float)
     n = len(values)
@@ -133,7 +170,18 @@ def describe(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, float]:
 
 
 def wilcoxon_p(differences: np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p-value; NaN when no difference is non-zero."""
+    """Two-sided Wilcoxon signed-rank p-value; NaN when no difference is non-zero.
+
+    Parameters
+    ----------
+    differences
+        The paired differences; zeros are dropped (``zero_method="wilcox"``).
+
+    Returns
+    -------
+    float
+        The p-value, or NaN when there are no differences or all are zero.
+    """
     differences = np.asarray(differences, dtype=float)
     if not np.any(differences != 0):
         return math.nan
@@ -143,7 +191,18 @@ def wilcoxon_p(differences: np.ndarray) -> float:
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjustment; NaN entries stay NaN and do not count as tests."""
+    """Holm's step-down adjustment; NaN entries stay NaN and do not count as tests.
+
+    Parameters
+    ----------
+    p_values
+        The unadjusted p-values of a family of tests.
+
+    Returns
+    -------
+    list of float
+        The adjusted p-values, in the order of ``p_values``, capped at 1.
+    """
     p = np.asarray(p_values, dtype=float)
     adjusted = np.full(len(p), math.nan)
     tested = np.flatnonzero(~np.isnan(p))
@@ -236,7 +295,21 @@ def summarize(
 
 
 def write_summary(table: pd.DataFrame, path: str | os.PathLike[str]) -> int:
-    """Write the summary table with exact floats and empty cells for missing values."""
+    """Write the summary table with exact floats and empty cells for missing values.
+
+    Parameters
+    ----------
+    table
+        The summary table, as :func:`summarize` returns it; the count columns are written
+        as integers.
+    path
+        The CSV file to write (atomically).
+
+    Returns
+    -------
+    int
+        The number of rows written.
+    """
     records = table.astype(object).where(table.notna(), None).to_dict("records")
     for record in records:
         for column in ("n", "n_failed", "wins", "ties", "losses"):

@@ -43,16 +43,40 @@ FILE_MODE = 0o666 & ~_process_umask()
 
 
 def trial_columns(metrics: Sequence[str]) -> list[str]:
-    """Return the header of a chunk file or of ``trials.csv`` for ``metrics``."""
+    """Return the header of a chunk file or of ``trials.csv`` for ``metrics``.
+
+    Parameters
+    ----------
+    metrics
+        The metric names, in the study's order.
+
+    Returns
+    -------
+    list of str
+        :data:`KEY_COLUMNS`, then ``metrics``, then :data:`PROVENANCE_COLUMNS`.
+    """
     return [*KEY_COLUMNS, *metrics, *PROVENANCE_COLUMNS]
 
 
 def format_value(value: Any) -> str:
-    """Format one cell: floats exactly (``repr``), missing values as empty text."""
+    """Format one cell: floats exactly (``repr``), missing values as empty text.
+
+    Parameters
+    ----------
+    value
+        The cell's value.
+
+    Returns
+    -------
+    str
+        ``""`` for None and for a NaN float, the shortest text that reads back as the
+        same double for any other float (NumPy's floats included), ``str`` of anything
+        else.
+    """
     if value is None:
         return ""
     if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
+        return "" if math.isnan(value) else repr(float(value))  # not "np.float64(0.5)"
     return str(value)
 
 
@@ -62,7 +86,19 @@ def atomic_write(path: str | os.PathLike[str], *, binary: bool = False) -> Itera
 
     The content goes to a temporary file in the same directory, which is flushed,
     synced and renamed over ``path`` when the block ends without error; on error it is
-    removed and ``path`` is left as it was. Text files are UTF-8 with ``\n`` line ends.
+    removed and ``path`` is left as it was. Text files are UTF-8 with ``\\n`` line ends.
+
+    Parameters
+    ----------
+    path
+        The file to write; missing parent directories are made.
+    binary
+        Open the file in binary mode instead of text mode.
+
+    Yields
+    ------
+    file object
+        The open temporary file, with permissions :data:`FILE_MODE`.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +119,18 @@ def atomic_write(path: str | os.PathLike[str], *, binary: bool = False) -> Itera
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Return the SHA-256 of the file at ``path`` as 64 hex digits."""
+    """Return the SHA-256 of the file at ``path`` as 64 hex digits.
+
+    Parameters
+    ----------
+    path
+        The file, read in blocks of 1 MiB.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -97,7 +144,21 @@ def write_if_changed(
     """Write ``text`` to ``path`` atomically unless the file already holds exactly it.
 
     The file's mtime then says when its content last changed. With ``create_only``, an
-    existing file is left alone even if it differs. Returns whether the file was written.
+    existing file is left alone even if it differs.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    text
+        The content, written as UTF-8.
+    create_only
+        Only write the file if it does not exist yet.
+
+    Returns
+    -------
+    bool
+        Whether the file was written.
     """
     path = Path(path)
     if path.is_file() and (create_only or path.read_text(encoding="utf-8") == text):
@@ -111,7 +172,18 @@ def remove_stale_temporaries(root: str | os.PathLike[str]) -> list[Path]:
     """Delete the temporary files that :func:`atomic_write` left under ``root``.
 
     Such files exist only while a write is in progress or after the writing process was
-    killed; call this when no job is running. Returns the removed paths.
+    killed; call this when no job is running. Every file under ``root`` named like them
+    (``.*.tmp``) is removed.
+
+    Parameters
+    ----------
+    root
+        The directory to search, recursively.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The removed files.
     """
     removed = []
     for path in Path(root).rglob(".*.tmp"):
@@ -122,7 +194,23 @@ def remove_stale_temporaries(root: str | os.PathLike[str]) -> list[Path]:
 
 
 def write_rows(handle: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
-    """Write a header and ``rows`` (mappings keyed by column) as CSV; return the row count."""
+    """Write a header and ``rows`` (mappings keyed by column) as CSV; return the row count.
+
+    Parameters
+    ----------
+    handle
+        An open text file.
+    columns
+        The header; each row's values are written in this order, formatted by
+        :func:`format_value`.
+    rows
+        The rows; each must hold every column (other keys are ignored).
+
+    Returns
+    -------
+    int
+        The number of rows written, the header not counted.
+    """
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(columns)
     count = 0
@@ -135,13 +223,39 @@ def write_rows(handle: IO[str], columns: Sequence[str], rows: Iterable[Mapping[s
 def write_table(
     path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
 ) -> int:
-    """Write ``rows`` to the CSV file ``path`` atomically; return the row count."""
+    """Write ``rows`` to the CSV file ``path`` atomically; return the row count.
+
+    Parameters
+    ----------
+    path
+        The file to write (see :func:`atomic_write`).
+    columns, rows
+        As for :func:`write_rows`.
+
+    Returns
+    -------
+    int
+        The number of rows written, the header not counted.
+    """
     with atomic_write(path) as handle:
         return write_rows(handle, columns, rows)
 
 
 def write_manifest(path: str | os.PathLike[str], seeds: Sequence[int]) -> int:
-    """Write the seed manifest: one row per trial with its index and seed."""
+    """Write the seed manifest: one row per trial with its index and seed.
+
+    Parameters
+    ----------
+    path
+        The manifest file to write (atomically).
+    seeds
+        The seed of each trial, in trial order.
+
+    Returns
+    -------
+    int
+        The number of rows written (trials).
+    """
     rows = ({"trial": trial, "seed": seed} for trial, seed in enumerate(seeds))
     return write_table(path, MANIFEST_COLUMNS, rows)
 
@@ -180,10 +294,20 @@ def manifest_seeds(path: str | os.PathLike[str]) -> Iterator[str]:
 def read_manifest(path: str | os.PathLike[str]) -> list[int]:
     """Read a seed manifest and return the seeds in trial order.
 
+    Parameters
+    ----------
+    path
+        The manifest, as :func:`write_manifest` writes it.
+
+    Returns
+    -------
+    list of int
+        The seed of trial 0, then of trial 1, and so on.
+
     Raises
     ------
     ValueError
-        From :func:`manifest_seeds`.
+        From :func:`manifest_seeds`, or if a seed is not an integer.
     """
     return [int(seed) for seed in manifest_seeds(path)]
 
@@ -192,7 +316,19 @@ def matches_row(scores: dict[str, float] | None, row: dict[str, str] | None) -> 
     """Whether a rerun's scores (None if it failed) equal a ``trials.csv`` row.
 
     Scores must be equal to the last bit; a failure matches a row with status ``error``.
-    Returns None when there is no row to compare with.
+    Only the metrics in ``scores`` are compared; the seed and spec are not.
+
+    Parameters
+    ----------
+    scores
+        The rerun's scores, metric -> value, or None if the rerun failed.
+    row
+        The recorded row, column -> text (see :func:`recorded_row`), or None.
+
+    Returns
+    -------
+    bool or None
+        Whether they match; None when there is no row to compare with.
     """
     if row is None:
         return None
@@ -204,7 +340,20 @@ def matches_row(scores: dict[str, float] | None, row: dict[str, str] | None) -> 
 def recorded_row(
     trials: str | os.PathLike[str], scenario: str, trial: int, method: str
 ) -> dict[str, str] | None:
-    """The row of ``trials.csv`` for (scenario, trial, method), or None."""
+    """The row of ``trials.csv`` for (scenario, trial, method), or None.
+
+    Parameters
+    ----------
+    trials
+        The ``trials.csv`` file, read from the start until the row is found.
+    scenario, trial, method
+        The row's key.
+
+    Returns
+    -------
+    dict of str to str or None
+        The row as text, column -> cell; None if the file or the row does not exist.
+    """
     if not Path(trials).is_file():
         return None
     key = (scenario, str(trial), method)

@@ -204,6 +204,25 @@ def draw_and_fit(
     legacy procedure runs (see :func:`run_trial`). Failures are recorded in ``outcome``.
     With a ``guard`` (``spawn`` seeding), a draw from the global generator fails the
     data generator (recorded against every method) or the method that made it.
+
+    Parameters
+    ----------
+    spec
+        The scenario, the methods (fitted in order) and the metrics.
+    outcome
+        Where the dataset, labels, scores and errors go; ``outcome.step`` names the step
+        in progress, and is ``None`` again once every step is over.
+    data_rng
+        The stream the data generator draws from, or ``None``.
+    method_rngs
+        Method name -> the stream its estimator is given as ``random_state``, or ``None``.
+    guard
+        Watches NumPy's global generator, and undoes a step's draws from it.
+
+    Returns
+    -------
+    TrialOutcome
+        ``outcome``, filled in.
     """
     outcome.step = DATA_STEP
     try:
@@ -269,6 +288,11 @@ def run_trial(
         methods after it fail as not run. Only code that returns to the Python
         interpreter can be interrupted (see :func:`trial_time_limit`); this must run in
         the main thread.
+
+    Returns
+    -------
+    TrialOutcome
+        The dataset, and each method's labels and scores or error.
     """
     outcome = TrialOutcome(trial=trial, seed=seed)
     # Imports and the guard's first look happen before the clock starts: they are the
@@ -302,6 +326,16 @@ def trial_time_limit(seconds: float | None) -> Iterator[None]:
     handlers only between bytecodes, so code stuck in a compiled call that never returns
     (a C loop that does not check for signals) is not interrupted; a sleep or a wait on
     a system call is. The previous handler and timer are restored afterwards.
+
+    Parameters
+    ----------
+    seconds
+        The time limit, or ``None`` for none (the block then runs as it is).
+
+    Yields
+    ------
+    None
+        Control, with the timer armed.
 
     Raises
     ------
@@ -386,6 +420,21 @@ def trial_rows(
 ) -> list[dict[str, Any]]:
     """Turn a trial's outcome into table rows, one per method, sorted by method name.
 
+    Parameters
+    ----------
+    spec
+        The spec the trial ran; its digest goes in every row.
+    outcome
+        What the trial produced (see :func:`run_trial`).
+    on_error
+        ``"raise"`` raises on any failed method; ``"record"`` writes it as a row with
+        status ``error``, empty metrics and the error's last line.
+
+    Returns
+    -------
+    list of dict
+        Column -> value, for the columns of :func:`simstudy.tables.trial_columns`.
+
     Raises
     ------
     TrialError
@@ -393,6 +442,8 @@ def trial_rows(
         scenario, trial, method and seed, and gives the command that replays the trial.
         A method that failed for itself is named before one that was not run because the
         trial's time limit ran out.
+    ValueError
+        If ``on_error`` is not one of :data:`ON_ERROR_CHOICES`.
     """
     if on_error not in ON_ERROR_CHOICES:
         raise ValueError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR_CHOICES)}")
@@ -459,6 +510,16 @@ class Progress:
         self.done = 0
 
     def advance(self, count: int = 1) -> None:
+        """Count ``count`` more trials done, and log the status if it is due.
+
+        The status is logged when the last trial is done, or when ``interval`` seconds have
+        passed since the last line.
+
+        Parameters
+        ----------
+        count
+            The number of trials just done.
+        """
         self.done += count
         now = time.monotonic()
         if self.done == self.total or now - self.last_report >= self.interval:
@@ -466,6 +527,18 @@ class Progress:
             logger.info(self.status(now))
 
     def status(self, now: float) -> str:
+        """Describe the progress: trials done, rate, time elapsed and time left.
+
+        Parameters
+        ----------
+        now
+            The current time, as :func:`time.monotonic`.
+
+        Returns
+        -------
+        str
+            The log line.
+        """
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
         remaining = (self.total - self.done) / rate if rate > 0 else float("inf")
@@ -494,6 +567,16 @@ def stuck_grace(time_limit: float) -> float:
     A trial that ignores its SIGALRM (stuck in compiled code) is stopped from outside
     once it has run ``time_limit + stuck_grace(time_limit)`` seconds; the margin leaves
     the alarm ample time to work first.
+
+    Parameters
+    ----------
+    time_limit
+        The trial time limit, in seconds.
+
+    Returns
+    -------
+    float
+        Half the time limit, and at least 2 seconds.
     """
     return max(2.0, 0.5 * time_limit)
 
@@ -671,10 +754,31 @@ def iter_chunk_rows(
     Trials are spread over ``n_jobs`` worker processes (never more than there are
     trials). Rows are yielded as they complete in order, so memory stays flat however
     long the chunk is. Every ``progress_interval`` seconds the log shows how far the
-    chunk has got and, while any run, the trials in flight. ``time_limit`` is the
-    seconds a trial may take (see :func:`run_trial`); ``None`` means no limit. With
-    ``job_started`` (seconds since the epoch), the log says how long after it the first
-    trial was done: the job's start-up.
+    chunk has got and, while any run, the trials in flight. Under ``on_error: record``,
+    the first :data:`MAX_LOGGED_FAILURES` failed rows are logged as warnings.
+
+    Parameters
+    ----------
+    spec
+        The spec the trials run; their seeds come from its root seed and seeding.
+    start, stop
+        The half-open range of trial indices.
+    n_jobs
+        The number of worker processes; one (or fewer) runs the trials in this process.
+    on_error
+        What a failed trial does (see :func:`trial_rows`).
+    progress_interval
+        Seconds between the progress and in-flight lines of the log.
+    time_limit
+        The seconds a trial may take (see :func:`run_trial`); ``None`` means no limit.
+    job_started
+        When the job started (seconds since the epoch); if given, the log says how long
+        after it the first trial was done: the job's start-up.
+
+    Yields
+    ------
+    dict
+        One row per trial and method, as :func:`trial_rows` makes them.
 
     Raises
     ------
@@ -682,6 +786,9 @@ def iter_chunk_rows(
         If a trial fails and ``on_error`` is ``"raise"``, or if a worker process dies:
         the message names the scenario, trials, methods and seeds, with the commands
         that replay them.
+    ValueError
+        If ``time_limit`` is not positive, ``on_error`` is not one of
+        :data:`ON_ERROR_CHOICES` (raised by the first trial) or the range is invalid.
     """
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time limit {time_limit!r} must be a positive number of seconds")
@@ -754,8 +861,26 @@ def run_chunk(
     """Run trials ``start`` to ``stop - 1`` and write their rows to the CSV ``output``.
 
     The file appears only when every trial is done; a failure or a kill leaves no
-    partial file. Returns the number of rows written. See :func:`iter_chunk_rows` for
-    the other parameters.
+    partial file.
+
+    Parameters
+    ----------
+    spec, start, stop, n_jobs, on_error, progress_interval, time_limit, job_started
+        As for :func:`iter_chunk_rows`.
+    output
+        The chunk's CSV file, with the header of :func:`simstudy.tables.trial_columns`.
+
+    Returns
+    -------
+    int
+        The number of rows written.
+
+    Raises
+    ------
+    ValueError
+        If the range is empty or negative, or as :func:`iter_chunk_rows`.
+    TrialError
+        As :func:`iter_chunk_rows`.
     """
     if not 0 <= start < stop:
         raise ValueError(f"trial range [{start}, {stop}) is empty or negative")

@@ -77,6 +77,11 @@ def process_started() -> float | None:
 
     Its start time since boot, from ``/proc/self/stat``, against the time since boot
     now, from ``/proc/uptime`` (both to the hundredth of a second).
+
+    Returns
+    -------
+    float or None
+        The start time, as :func:`time.time`; None where ``/proc`` cannot be read.
     """
     try:
         with open("/proc/self/stat", encoding="ascii") as handle:
@@ -90,7 +95,14 @@ def process_started() -> float | None:
 
 
 def job_started() -> float | None:
-    """When the job's process started: the one Snakemake ran, even in a warm copy."""
+    """When the job's process started: the one Snakemake ran, even in a warm copy.
+
+    Returns
+    -------
+    float or None
+        In a warm copy, the time that :func:`hand_over` recorded in
+        :data:`STARTED_VARIABLE`; otherwise :func:`process_started`.
+    """
     value = os.environ.get(STARTED_VARIABLE)
     if os.environ.get(SERVED_VARIABLE) == "1" and value:
         return float(value)
@@ -98,7 +110,13 @@ def job_started() -> float | None:
 
 
 def enabled() -> bool:
-    """Whether this platform and the environment allow jobs to be handed over."""
+    """Whether this platform and the environment allow jobs to be handed over.
+
+    Returns
+    -------
+    bool
+        True on Linux unless :data:`SWITCH_VARIABLE` is ``"0"``.
+    """
     return sys.platform == "linux" and os.environ.get(SWITCH_VARIABLE, "1") != "0"
 
 
@@ -225,7 +243,20 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
     job is taken: a chunk job that came early would otherwise import them again in its
     copy, while this process imports them too. Jobs that connect meanwhile wait in the
     socket's queue. The ``later`` ones (what the rules after the trials use) are imported
-    one at a time between jobs. Returns when process ``parent`` is gone.
+    one at a time between jobs. A module that fails to import is skipped. Returns when
+    process ``parent`` is gone; the socket and its folder are then removed.
+
+    Parameters
+    ----------
+    path
+        The Unix socket to listen on; it must not exist yet.
+    first
+        Modules to import before taking any job.
+    later
+        Modules to import between jobs, in order.
+    parent
+        Process id of the process that started this one (the Snakemake process); once
+        this process's parent is another, it returns.
     """
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
@@ -384,13 +415,25 @@ def _stop_when_gone(connection: socket.socket, finished: threading.Event) -> Non
 def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] | None:
     """Start a warm process for this run; return (its Popen, its socket path) or None.
 
-    ``study_modules`` are the modules of the study's generators and estimators, and
-    ``search_path`` a folder to put first on the warm process's module search path (the
-    checkout, whose ``simstudy`` Snakemake puts on every job's path). The socket lives in
-    a private folder of the system's temporary directory. Jobs find it through
-    :data:`SOCKET_VARIABLE`, set here in this process's environment, which Snakemake
-    passes on to the jobs it runs locally. The warm process is stopped when this
-    process exits, or earlier by :func:`stop`.
+    The socket lives in a private folder of the system's temporary directory. Jobs find
+    it through :data:`SOCKET_VARIABLE`, set here in this process's environment (with
+    :data:`PREFIX_VARIABLE`), which Snakemake passes on to the jobs it runs locally. The
+    warm process is stopped when this process exits, or earlier by :func:`stop`.
+
+    Parameters
+    ----------
+    study_modules
+        The modules of the study's generators and estimators, imported after
+        :data:`BASE_MODULES` and before any job is taken.
+    search_path
+        A folder to put first on the warm process's module search path (the checkout,
+        whose ``simstudy`` Snakemake puts on every job's path).
+
+    Returns
+    -------
+    tuple or None
+        ``(subprocess.Popen, socket path)``, to pass to :func:`stop`; None where
+        :func:`enabled` is false (nothing is started).
     """
     import atexit
     import subprocess
@@ -430,7 +473,16 @@ def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] 
 
 
 def stop(started: tuple[object, str] | None) -> None:
-    """Stop a warm process that :func:`start` started, and remove its socket."""
+    """Stop a warm process that :func:`start` started, and remove its socket.
+
+    The variables that point jobs to it are removed from this process's environment
+    first, whatever ``started`` is.
+
+    Parameters
+    ----------
+    started
+        What :func:`start` returned; None stops nothing.
+    """
     os.environ.pop(SOCKET_VARIABLE, None)
     os.environ.pop(PREFIX_VARIABLE, None)
     if started is None:
@@ -446,7 +498,16 @@ def stop(started: tuple[object, str] | None) -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-    """``python -m simstudy.warm SOCKET PARENT_PID FIRST... [-- LATER...]``: :func:`serve`."""
+    """``python -m simstudy.warm SOCKET PARENT_PID FIRST... [-- LATER...]``: :func:`serve`.
+
+    SIGTERM makes the process exit (status 0), removing its socket.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the module name: the socket path, the parent's process id,
+        the modules to import first, and, after ``--``, those to import later.
+    """
     path, parent, *modules = argv
     split = modules.index("--") if "--" in modules else len(modules)
     first, later = modules[:split], modules[split + 1 :]

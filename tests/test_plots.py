@@ -6,13 +6,18 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.text import Text
 
 from simstudy import figures, plots
 from simstudy.config import check_config, load_schema
+from simstudy.example import read_example
+from simstudy.plan import StudyPlan
+from simstudy.summary import read_trials
 
-from conftest import ONE_WORKER, REPO, TINY_CONFIG, snakemake
+from conftest import ONE_WORKER, REPO, TINY_CONFIG, finished_config, snakemake
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/always_fails.py
@@ -46,7 +51,7 @@ def drawn_figures(monkeypatch, config: dict, workdir) -> dict:
     monkeypatch.setattr(plots, "save", lambda figure, path: drawn.setdefault(path, figure))
     results = workdir / "results"
     figures.draw_all(
-        resolved,
+        StudyPlan(resolved),
         example=results / "example" / "trial.json",
         trials=results / "trials.csv",
         summary=results / "summary.csv",
@@ -273,3 +278,64 @@ def test_figures_name_a_compared_method_that_never_succeeded(never_succeeding_ru
     assert "Broken\nfailed on this dataset" in texts["example_clusterings"]
     # what exists is still drawn: GMM's clustering of the example dataset
     assert any(text.startswith("GMM\nARI = ") for text in texts["example_clusterings"])
+
+
+def _title(ax) -> str:
+    """The title of ``ax``, wherever it stands (left, centre or right)."""
+    return "".join(ax.get_title(loc=loc) for loc in ("left", "center", "right"))
+
+
+def _points(ax) -> np.ndarray:
+    """The points of every scatter in ``ax`` (seaborn and matplotlib draw them alike)."""
+    offsets = [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]
+    return np.concatenate(offsets) if offsets else np.empty((0, 2))
+
+
+@pytest.mark.e2e
+def test_the_study_figures_show_its_data(finished_study, monkeypatch):
+    """Each figure of the finished study draws what the results hold, panel by panel."""
+    workdir = finished_study("spawn")  # scenarios aniso, round; 7 trials; GMM vs KMeans
+    drawn = drawn_figures(monkeypatch, finished_config("spawn"), workdir)
+    assert sorted(drawn) == sorted(figures.FIGURE_NAMES)
+    table = read_trials(workdir / "results/trials.csv")
+    example = read_example(workdir / "results/example/trial.json")
+
+    (ax,) = drawn["example_data"].axes[:1]
+    assert np.allclose(_points(ax), example.X) and len(example.X) == 60
+    assert "scenario 'aniso', trial 0" in _title(ax)
+
+    panels = [ax for ax in drawn["example_clusterings"].axes if _title(ax)]
+    assert [_title(ax).split("\n")[0] for ax in panels] == ["GMM", "KMeans"]
+    for ax, method in zip(panels, ["gmm", "kmeans"], strict=True):
+        assert np.allclose(_points(ax), example.X)
+        assert _title(ax).endswith(f"ARI = {example.scores[method]['ari']:.3f}")
+
+    wide = table.pivot(index=["scenario", "trial"], columns="method", values="ari")
+    panels = [ax for ax in drawn["ari_difference"].axes if _title(ax)]
+    assert [_title(ax).split(":")[0] for ax in panels] == ["aniso", "round"]
+    for ax, scenario in zip(panels, ["aniso", "round"], strict=True):
+        assert "n = 7 trials" in _title(ax)
+        rug = [c for c in ax.collections if isinstance(c, LineCollection)][-1]
+        drawn_differences = sorted(segment[0][0] for segment in rug.get_segments())
+        expected = (wide.loc[scenario, "gmm"] - wide.loc[scenario, "kmeans"]).sort_values()
+        assert np.allclose(drawn_differences, expected.to_numpy())
+
+    (forest,) = [ax for ax in drawn["difference_by_scenario"].axes if _title(ax)]
+    (intervals,) = [c for c in forest.collections if isinstance(c, LineCollection)]
+    assert len(intervals.get_segments()) == 2  # one interval per scenario
+    labels = {t.get_position()[1]: t.get_text() for t in forest.get_yticklabels()}
+    summary = pd.read_csv(workdir / "results/summary.csv")
+    differences = summary[summary["kind"] == "difference"].set_index("scenario")
+    for (low, y), (high, _) in intervals.get_segments():
+        row = differences.loc[labels[y]]
+        assert np.isclose(low, row["ci_low"]) and np.isclose(high, row["ci_high"])
+    assert sorted(labels.values()) == ["aniso", "round"]
+
+    panels = [ax for ax in drawn["paired_scatter"].axes if _title(ax)]
+    assert len(panels) == 2
+    for ax, scenario in zip(panels, ["aniso", "round"], strict=True):
+        points = _points(ax)  # x: KMeans, y: GMM, one point per trial
+        assert np.allclose(points[:, 0], wide.loc[scenario, "kmeans"].to_numpy())
+        assert np.allclose(points[:, 1], wide.loc[scenario, "gmm"].to_numpy())
+        wins = int((wide.loc[scenario, "gmm"] > wide.loc[scenario, "kmeans"]).sum())
+        assert _title(ax) == f"{scenario}: GMM higher in {wins} of 7"

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from simstudy.tables import atomic_write, remove_stale_temporaries
+from simstudy.tables import atomic_write, format_value, remove_stale_temporaries
 
 
 def test_a_finished_write_replaces_the_file_with_the_permissions_open_gives(tmp_path):
@@ -40,3 +40,13 @@ def test_stale_temporaries_are_removed_and_results_kept(tmp_path):
     kept.write_text("whole")
     assert remove_stale_temporaries(tmp_path) == [stale]
     assert not stale.exists() and kept.read_text() == "whole"
+
+
+def test_cells_are_written_so_that_they_read_back_exactly():
+    import numpy as np
+
+    assert format_value(np.float64(0.1) + np.float64(0.2)) == "0.30000000000000004"
+    assert format_value(np.float32(0.5)) == "0.5"
+    assert float(format_value(1 / 3)) == 1 / 3
+    assert format_value(float("nan")) == "" and format_value(None) == ""
+    assert format_value(7) == "7" and format_value("ok") == "ok"
