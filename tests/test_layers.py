@@ -1,0 +1,86 @@
+"""The package's import graph reads as layers in pipeline order (README, Project layout).
+
+A module imports only from its own layer or a lower one, never the command line, and no
+modules import each other in a loop. Lazy imports inside functions count too.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from conftest import REPO
+
+#: The layers of the README's table, from the top down.
+LAYERS = {
+    "command line": {"cli", "replay", "__main__"},
+    "drawing": {"figures", "plots", "example"},
+    "stages": {"trials", "merge", "summary", "provenance", "report"},
+    "plan": {"plan", "config"},
+    "foundations": {
+        "layout",
+        "spec",
+        "seeding",
+        "tables",
+        "digests",
+        "components",
+        "metrics",
+        "data",
+        "parallel",
+        "warm",
+        "logs",
+        "hints",
+        "__init__",
+    },
+}
+RANK = {
+    module: rank for rank, modules in enumerate(reversed(LAYERS.values())) for module in modules
+}
+
+
+def imports() -> dict[str, set[str]]:
+    """Module -> the package modules it imports, anywhere in its code."""
+    graph = {}
+    for path in sorted((REPO / "simstudy").glob("*.py")):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "simstudy":
+                    found |= {alias.name for alias in node.names}
+                elif node.module.startswith("simstudy."):
+                    found.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found |= {
+                    a.name.split(".")[1] for a in node.names if a.name.startswith("simstudy.")
+                }
+        graph[path.stem] = found - {path.stem}
+    return graph
+
+
+def test_every_module_has_a_layer():
+    assert set(imports()) == set(RANK)
+
+
+def test_no_module_imports_from_a_higher_layer():
+    upward = [
+        f"{module} ({RANK[module]}) imports {target} ({RANK[target]})"
+        for module, targets in imports().items()
+        for target in targets
+        if RANK[target] > RANK[module]
+    ]
+    assert not upward, upward
+
+
+def test_no_modules_import_each_other_in_a_loop():
+    graph = imports()
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        assert module not in path, " -> ".join([*path, module])
+        if module in done:
+            return
+        for target in graph[module]:
+            visit(target, [*path, module])
+        done.add(module)
+
+    for module in graph:
+        visit(module, [])
