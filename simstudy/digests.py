@@ -23,6 +23,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -30,6 +31,10 @@ from pathlib import Path
 
 PACKAGE = "simstudy"
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+#: This user's cache of simstudy: facts about source files (see :func:`_source_facts`),
+#: and the config checks that passed (see ``CHECKED_COMPONENTS`` in common.smk).
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simstudy"
 
 # Import names whose distribution is named differently (saves a scan of all of them).
 _DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "PyYAML"}
@@ -104,12 +109,6 @@ def module_file(module: str) -> Path | None:
     return Path(spec.origin)
 
 
-@cache
-def _syntax_tree(module: str) -> ast.Module:
-    path = module_file(module)
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-
-
 def _without_docstrings(tree: ast.Module) -> ast.Module:
     """Remove the docstrings of ``tree``'s module, classes and functions, in place."""
     for node in ast.walk(tree):
@@ -125,44 +124,81 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
     return tree
 
 
+#: An import statement as :func:`_source_facts` keeps it: ``(level, module, names)``;
+#: level -1 marks ``import a, b``, any other level a ``from module import names``.
+_Statement = tuple[int, str | None, tuple[str, ...]]
+
+#: Bump when :func:`_source_facts` changes what it keeps.
+_FACTS_FORMAT = 1
+
+
 @cache
-def _code_fingerprint(module: str) -> bytes:
-    """The module's syntax tree as text: what it does, without comments, layout or docs."""
-    path = module_file(module)  # parsed afresh: cheaper than copying the cached tree
-    tree = _without_docstrings(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
-    return ast.dump(tree, annotate_fields=True, include_attributes=False).encode()
+def _source_facts(module: str) -> tuple[str, tuple[_Statement, ...]]:
+    """What a tracked module's code does, and what it imports, read from its source.
+
+    The first is the SHA-256 of its syntax tree without docstrings: what it does,
+    without comments, layout or docs. Parsing and dumping syntax trees is most of the
+    cost of the digests a plan needs (about 0.7 s for this package), and both facts
+    depend only on the source text and Python's version. So they are kept in
+    ``CACHE_DIR/code``, in a file named by the hash of both; a cache file that cannot be
+    read or written is passed over.
+    """
+    path = module_file(module)
+    source = path.read_bytes()
+    key = hashlib.sha256(f"{_FACTS_FORMAT}\0{sys.version}\0".encode() + source).hexdigest()
+    kept = CACHE_DIR / "code" / f"{key}.json"
+    try:
+        fingerprint, statements = json.loads(kept.read_text(encoding="utf-8"))
+        return fingerprint, tuple((level, name, tuple(names)) for level, name, names in statements)
+    except (OSError, ValueError, TypeError):
+        pass
+    tree = ast.parse(source, filename=str(path))
+    found: list[_Statement] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.append((-1, None, tuple(alias.name for alias in node.names)))
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.level, node.module, tuple(alias.name for alias in node.names)))
+    dump = ast.dump(_without_docstrings(tree), annotate_fields=True, include_attributes=False)
+    fingerprint = hashlib.sha256(dump.encode()).hexdigest()
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps([fingerprint, found]), encoding="utf-8")
+        partial.replace(kept)
+    except OSError:
+        pass
+    return fingerprint, tuple(found)
 
 
-def _absolute(module: str, node: ast.ImportFrom) -> str | None:
+def _absolute(module: str, level: int, name: str | None) -> str | None:
     """The absolute name a (possibly relative) ``from ... import`` refers to."""
-    if node.level == 0:
-        return node.module
+    if level == 0:
+        return name
     is_package = module_file(module).name == "__init__.py"
     parts = module.split(".") if is_package else module.split(".")[:-1]
-    if node.level - 1 > len(parts) - 1:
+    if level - 1 > len(parts) - 1:
         return None
-    base = parts[: len(parts) - (node.level - 1)]
-    return ".".join([*base, node.module] if node.module else base)
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, name] if name else base)
 
 
 @cache
 def _imports(module: str) -> tuple[frozenset[str], frozenset[str]]:
     """The tracked modules that ``module`` imports, and the installed distributions."""
     found, distributions = set(), set()
-    for node in ast.walk(_syntax_tree(module)):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = _absolute(module, node)
+    for level, name, imported in _source_facts(module)[1]:
+        if level == -1:
+            names = list(imported)
+        else:
+            base = _absolute(module, level, name)
             if base is None:
                 continue
-            names = [f"{base}.{alias.name}" for alias in node.names]
+            names = [f"{base}.{alias}" for alias in imported]
             # `from package import module` runs the package's __init__ too, but only an
             # attribute taken from it makes its code matter to the importer.
             if any(module_file(name) is None for name in names):
                 names.append(base)
-        else:
-            continue
         # An attribute (simstudy.config.check_config) is not a module: it has no file.
         found.update(name for name in names if module_file(name) is not None)
         for name in names:
@@ -226,7 +262,7 @@ def code_entries(modules: Iterable[str]) -> dict[str, str]:
             entries[module] = "missing"
         else:
             for name in module_closure(module):
-                entries[name] = hashlib.sha256(_code_fingerprint(name)).hexdigest()
+                entries[name] = _source_facts(name)[0]
                 versions.update(_imports(name)[1])
     for version in versions:
         entries[f"dist:{version.split('==')[0]}"] = version

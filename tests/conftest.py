@@ -189,8 +189,7 @@ def forget_code_digests() -> None:
     for function in (
         digests.installed_version,
         digests.module_file,
-        digests._syntax_tree,
-        digests._code_fingerprint,
+        digests._source_facts,
         digests._imports,
         digests.module_closure,
     ):

@@ -75,3 +75,29 @@ def test_this_packages_modules_count_by_source_and_init_only_when_used(fresh_dig
 
 def test_a_module_that_does_not_exist_yet_counts_as_missing(fresh_digests):
     assert digests.code_entries(["no_such_module_here"]) == {"no_such_module_here": "missing"}
+
+
+def test_source_facts_kept_on_disk_give_the_same_digests_and_follow_edits(
+    user_package, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(digests, "CACHE_DIR", tmp_path / "cache")
+    fresh = digests.code_digest("userpkg.methods")
+    kept = sorted((tmp_path / "cache" / "code").glob("*.json"))
+    assert len(kept) == 2  # methods.py and helpers.py
+    forget()
+    assert digests.code_digest("userpkg.methods") == fresh  # read back from the cache
+
+    for path in kept:
+        path.write_text("not json")  # a damaged cache file is passed over
+    forget()
+    assert digests.code_digest("userpkg.methods") == fresh
+
+    def change(package):
+        path = package / "helpers.py"
+        path.write_text(path.read_text().replace("2 * x", "3 * x"))
+
+    assert digest_after(change, user_package) != fresh  # a new source, a new cache file
+    monkeypatch.setattr(digests, "CACHE_DIR", tmp_path / "unwritable")
+    (tmp_path / "unwritable").write_text("a file, not a folder")
+    forget()
+    assert digests.code_digest("userpkg.methods") != fresh

@@ -1,6 +1,5 @@
 # Reads and checks the study, builds its plan (simstudy.plan.StudyPlan) and derives each
 # rule's params from it. No rules here.
-import os
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from snakemake.logging import logger
 from simstudy import layout, warm
 from simstudy.components import DEFAULT_GENERATOR
 from simstudy.config import ConfigError, check_config, read_study
-from simstudy.digests import code_digest, component_modules
+from simstudy.digests import CACHE_DIR, code_digest, component_modules
 from simstudy.layout import (
     CHUNK_FILE,
     EXAMPLE,
@@ -99,11 +98,7 @@ DEFAULT_STUDY = "config/config.yaml"
 #: Where estimator and generator checks that passed are remembered, for every folder of
 #: this user: a check is keyed by the components' params and code, and Python's version
 #: (see simstudy.config.components_fingerprint), so a new folder need not repeat it.
-CHECKED_COMPONENTS = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    / "simstudy"
-    / "checked-components"
-)
+CHECKED_COMPONENTS = CACHE_DIR / "checked-components"
 
 
 def study_modules(study):
