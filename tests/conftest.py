@@ -176,6 +176,20 @@ def finished_study(tmp_path_factory):
     return get
 
 
+def png_pixels(path: Path):
+    """Decode a PNG file: fails unless it is one, holding more than a few colours.
+
+    Returns the pixels, rows x columns x channels, so that a test can check the size.
+    """
+    import matplotlib.image
+    import numpy as np
+
+    pixels = matplotlib.image.imread(path, format="png")
+    colours = len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0))
+    assert colours > 8, f"{path} is close to blank: {colours} colours"
+    return pixels
+
+
 def fresh_copy(source: Path, tmp_path: Path) -> Path:
     workdir = tmp_path / "study"
     shutil.copytree(source, workdir, symlinks=True)

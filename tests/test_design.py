@@ -13,9 +13,7 @@ import yaml
 from simstudy.config import ConfigError, check_config, load_schema
 from simstudy.figures import FIGURE_NAMES
 
-from conftest import ONE_WORKER, REPO, TINY_CONFIG, snakemake
-
-pytestmark = pytest.mark.e2e
+from conftest import ONE_WORKER, REPO, TINY_CONFIG, png_pixels, snakemake
 
 SCHEMA = load_schema()
 HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/flaky.py from here
@@ -79,6 +77,7 @@ def design_run(tmp_path_factory):
     return workdir
 
 
+@pytest.mark.e2e
 def test_summary_is_tidy_over_every_scenario_metric_and_method(design_run):
     with open(design_run / "results/summary.csv", newline="") as handle:
         summary = list(csv.DictReader(handle))
@@ -107,11 +106,16 @@ def test_summary_is_tidy_over_every_scenario_metric_and_method(design_run):
 FIGURE_FILES = {f"{name}.png" for name in FIGURE_NAMES}
 
 
+@pytest.mark.e2e
 def test_design_figures_are_drawn(design_run):
     for name in FIGURE_FILES:
-        assert (design_run / "results/figures" / name).read_bytes()[:4] == b"\x89PNG"
+        png_pixels(design_run / "results/figures" / name)
+    # one panel per metric (3), one row per scenario (3), at 150 dpi
+    forest = png_pixels(design_run / "results/figures/difference_by_scenario.png")
+    assert forest.shape[:2] == (round((2.4 + 0.42 * 3) * 150), round((2.2 + 3.8 * 3) * 150))
 
 
+@pytest.mark.e2e
 def test_report_is_self_contained_with_figures_captions_summary_and_config(design_run):
     html = (design_run / "results/report.html").read_text()
     assert not re.search(r"(src|href)=[\"']https?://", html), "the report must not load anything"

@@ -17,9 +17,8 @@ from simstudy.example import read_example
 from simstudy.plan import StudyPlan
 from simstudy.summary import read_trials
 
-from conftest import ONE_WORKER, REPO, TINY_CONFIG, finished_config, snakemake
+from conftest import ONE_WORKER, REPO, TINY_CONFIG, finished_config, png_pixels, snakemake
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/always_fails.py
 
 
@@ -73,7 +72,9 @@ def test_match_labels_renames_clusters_to_their_true_partners():
 
 def test_extra_predicted_clusters_get_fresh_labels():
     matched = plots.match_labels(np.array([0, 0, 1, 1]), np.array([0, 1, 2, 3]))
-    assert len(set(matched.tolist())) == 4
+    assert matched[[0, 2]].tolist() == [0, 1]  # each true cluster keeps one partner
+    extra = set(matched[[1, 3]].tolist())
+    assert len(extra) == 2 and extra.isdisjoint({0, 1})  # the others get unused labels
 
 
 def test_figures_are_written_as_png(tmp_path):
@@ -96,8 +97,10 @@ def test_figures_are_written_as_png(tmp_path):
         ),
         tmp_path / "c.png",
     )
-    for name in ("a.png", "b.png", "c.png"):
-        assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
+    # savefig keeps the figure's size: inches times dpi (60)
+    assert png_pixels(tmp_path / "a.png").shape[:2] == (6 * 60, 6 * 60)
+    assert png_pixels(tmp_path / "b.png").shape[:2] == (5.5 * 60, 2 * 5.5 * 60)
+    assert png_pixels(tmp_path / "c.png").shape[:2] == ((2 * 3.2 + 0.8) * 60, 4.2 * 60)  # 2 panels
 
 
 def test_difference_of_failed_trials_is_left_out():
@@ -132,8 +135,8 @@ def test_figures_with_failed_methods_and_no_pairs_still_render(tmp_path):
         ),
         tmp_path / "b.png",
     )
-    assert (tmp_path / "a.png").read_bytes()[:8] == PNG_MAGIC
-    assert (tmp_path / "b.png").read_bytes()[:8] == PNG_MAGIC
+    png_pixels(tmp_path / "a.png")
+    png_pixels(tmp_path / "b.png")
 
 
 LABELS = [r"$\foo$", "a $x$ b", r"\$5 & <b>", "$"]

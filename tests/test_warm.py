@@ -21,7 +21,7 @@ import pytest
 
 from simstudy import warm
 
-from conftest import REPO, snakemake
+from conftest import ONE_WORKER, REPO, finished_config, snakemake
 
 pytestmark = pytest.mark.skipif(not warm.enabled(), reason="the warm process needs Linux")
 
@@ -224,24 +224,32 @@ def _state(pid: int) -> str:
 
 
 @pytest.mark.e2e
-def test_a_run_with_warm_jobs_writes_the_same_bytes_as_one_without(tmp_path, tiny_config):
+def test_a_run_with_warm_jobs_writes_the_same_bytes_as_one_without(finished_study, tmp_path):
     """Every job of a local run goes to the warm process, and changes no byte of output."""
     outputs = {}
     before = _warm_processes()
-    for mode, env in (("warm", {}), ("cold", {warm.SWITCH_VARIABLE: "0"})):
-        workdir = tmp_path / mode
-        snakemake(workdir, "--cores", "2", config=tiny_config, env=env)
+    cold = tmp_path / "cold"
+    snakemake(
+        cold,
+        "--cores",
+        "2",
+        *ONE_WORKER,
+        config=finished_config("spawn"),
+        env={warm.SWITCH_VARIABLE: "0"},
+    )
+    # The shared finished study is the same study, run with the warm process.
+    for mode, workdir in (("warm", finished_study("spawn")), ("cold", cold)):
         logs = sorted((workdir / "results/logs").rglob("*.log"))
         served = [log for log in logs if "run by the run's warm process" in log.read_text()]
         assert len(logs) >= 8
         assert served == (logs if mode == "warm" else []), [str(p) for p in served]
-        chunk_log = (workdir / "results/logs/run_chunk/aniso/gmm/0-3.log").read_text()
+        chunk_log = (workdir / "results/logs/run_chunk/aniso/gmm/0-4.log").read_text()
         assert re.search(r"first trial done \d+\.\d\d s after the job started", chunk_log)
         outputs[mode] = {
             path.relative_to(workdir): path.read_bytes()
             for name in ("manifest.csv", "trials.csv", "summary.csv", "example/trial.json")
             for path in [workdir / "results" / name]
         }
-        # The warm process ended with the run (it is a child of snakemake only).
-        assert _warm_processes() <= before, _warm_processes() - before
+    # The warm process ended with the run (it is a child of snakemake only).
+    assert _warm_processes() <= before, _warm_processes() - before
     assert outputs["warm"] == outputs["cold"]
