@@ -11,8 +11,12 @@ CORES ?= all
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 
+# Three test processes (pytest-xdist): most end-to-end tests wait on snakemake, Slurm or
+# a subprocess part of the time, so on two cores a third process keeps both busy.
+TEST_PROCESSES ?= 3
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist worksteal
 
 # Runs the study if needed, then builds the self-contained HTML report.
 report: $(STAMP)

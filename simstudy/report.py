@@ -11,11 +11,11 @@ Snakemake's report embeds each job's params.
 from __future__ import annotations
 
 import html
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
 import yaml
 
 _STYLE = """
@@ -97,7 +97,7 @@ def _page(title: str, body: str) -> str:
 def _cell(column: str, value: Any) -> str:
     css = " class='text'" if column in _TEXT_COLUMNS else ""
     if isinstance(value, float):
-        text = "" if pd.isna(value) else f"{value:.4g}"
+        text = "" if math.isnan(value) else f"{value:.4g}"
     else:
         text = html.escape(str(value))
     return f"<td{css}>{text}</td>"
@@ -117,6 +117,8 @@ def summary_html(summary: str | os.PathLike[str]) -> str:
         A complete HTML page: a note on the statistics, then the table, with text cells
         escaped and empty cells for missing values.
     """
+    import pandas as pd  # here: the workflow imports this module while it plans
+
     table = pd.read_csv(summary, keep_default_na=False, na_values=[""])
     header = "".join(
         f"<th{' class=text' if c in _TEXT_COLUMNS else ''}>{html.escape(c)}</th>"

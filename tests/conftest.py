@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -160,20 +162,51 @@ def finished_config(seeding: str) -> dict:
 def finished_study(tmp_path_factory):
     """``finished_study(seeding)``: the folder of a finished run of :func:`finished_config`.
 
-    Each scheme runs once per test session. Tests must not change the folder; copy it
-    with :func:`fresh_copy` first (copies keep mtimes and Snakemake's metadata, so a copy
-    is up to date too).
+    Each scheme runs once per test session (see :func:`run_once`). Tests must not
+    change the folder; copy it with :func:`fresh_copy` first (copies keep mtimes and
+    Snakemake's metadata, so a copy is up to date too).
     """
-    built: dict[str, Path] = {}
 
     def get(seeding: str) -> Path:
-        if seeding not in built:
-            workdir = tmp_path_factory.mktemp(f"finished-{seeding}")
-            snakemake(workdir, "--cores", "2", *ONE_WORKER, config=finished_config(seeding))
-            built[seeding] = workdir
-        return built[seeding]
+        return run_once(
+            tmp_path_factory,
+            f"finished-{seeding}",
+            lambda workdir: snakemake(
+                workdir, "--cores", "2", *ONE_WORKER, config=finished_config(seeding)
+            ),
+        )
 
     return get
+
+
+def shared_folder(tmp_path_factory) -> Path:
+    """The temporary folder that every test process of this session shares."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def session_lock(tmp_path_factory, name: str):
+    """Hold the session-wide lock ``name``: one test process at a time gets past it."""
+    with open(shared_folder(tmp_path_factory) / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def run_once(tmp_path_factory, name: str, build) -> Path:
+    """The folder ``name``, made by ``build(folder)`` once per test session.
+
+    pytest-xdist runs the tests in several processes (``make test``); the first one that
+    needs the folder builds it, under a lock, and the others wait for it and use it too.
+    """
+    folder = shared_folder(tmp_path_factory) / name
+    with session_lock(tmp_path_factory, name):
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
 
 
 def png_pixels(path: Path):
@@ -185,7 +218,9 @@ def png_pixels(path: Path):
     import numpy as np
 
     pixels = matplotlib.image.imread(path, format="png")
-    colours = len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0))
+    channels = np.round(pixels * 255).astype(np.uint32).reshape(-1, pixels.shape[-1])
+    packed = sum(channels[:, i] << (8 * i) for i in range(channels.shape[1]))
+    colours = len(np.unique(packed))
     assert colours > 8, f"{path} is close to blank: {colours} colours"
     return pixels
 
@@ -208,3 +243,19 @@ def forget_code_digests() -> None:
         digests.module_closure,
     ):
         function.cache_clear()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the longest tests first: Slurm (one at a time), then end to end and slow, then
+    the rest.
+
+    With several test processes (``make test``), a long test that starts last keeps the
+    others waiting at the end; started first, it runs while they share out the rest.
+    """
+
+    def rank(item) -> int:
+        if item.get_closest_marker("slurm"):
+            return 0
+        return 1 if item.get_closest_marker("e2e") or item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)

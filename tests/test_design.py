@@ -13,7 +13,7 @@ import yaml
 from simstudy.config import ConfigError, check_config, load_schema
 from simstudy.figures import FIGURE_NAMES
 
-from conftest import ONE_WORKER, REPO, TINY_CONFIG, png_pixels, snakemake
+from conftest import ONE_WORKER, REPO, TINY_CONFIG, png_pixels, run_once, snakemake
 
 SCHEMA = load_schema()
 HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/flaky.py from here
@@ -69,12 +69,15 @@ def design_config() -> dict:
     return config
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def design_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("design")
-    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=design_config(), env=HELPERS_ENV)
-    snakemake(workdir, "--report", "results/report.html", config=design_config(), env=HELPERS_ENV)
-    return workdir
+    def build(workdir):
+        snakemake(workdir, "--cores", "2", *ONE_WORKER, config=design_config(), env=HELPERS_ENV)
+        snakemake(
+            workdir, "--report", "results/report.html", config=design_config(), env=HELPERS_ENV
+        )
+
+    return run_once(tmp_path_factory, "design", build)
 
 
 @pytest.mark.e2e

@@ -17,7 +17,15 @@ from simstudy.example import read_example
 from simstudy.plan import StudyPlan
 from simstudy.summary import read_trials
 
-from conftest import ONE_WORKER, REPO, TINY_CONFIG, finished_config, png_pixels, snakemake
+from conftest import (
+    ONE_WORKER,
+    REPO,
+    TINY_CONFIG,
+    finished_config,
+    png_pixels,
+    run_once,
+    snakemake,
+)
 
 HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/always_fails.py
 
@@ -260,13 +268,15 @@ def never_succeeding_config() -> dict:
     return config
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def never_succeeding_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("never-succeeds")
-    snakemake(
-        workdir, "--cores", "2", *ONE_WORKER, config=never_succeeding_config(), env=HELPERS_ENV
+    return run_once(
+        tmp_path_factory,
+        "never-succeeds",
+        lambda workdir: snakemake(
+            workdir, "--cores", "2", *ONE_WORKER, config=never_succeeding_config(), env=HELPERS_ENV
+        ),
     )
-    return workdir
 
 
 @pytest.mark.e2e

@@ -22,7 +22,7 @@ import yaml
 from simstudy.figures import FIGURE_NAMES
 from simstudy.report import ScriptSafeDict, config_html, script_safe_params
 
-from conftest import ONE_WORKER, REPO, TINY_CONFIG, snakemake
+from conftest import ONE_WORKER, REPO, TINY_CONFIG, run_once, snakemake
 from test_plots import drawn_figures, drawn_texts
 
 HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/always_fails.py
@@ -72,12 +72,15 @@ def hostile_config() -> dict:
     return config
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hostile_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("hostile")
-    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=hostile_config(), env=HELPERS_ENV)
-    snakemake(workdir, "--report", "results/report.html", config=hostile_config(), env=HELPERS_ENV)
-    return workdir
+    def build(workdir):
+        snakemake(workdir, "--cores", "2", *ONE_WORKER, config=hostile_config(), env=HELPERS_ENV)
+        snakemake(
+            workdir, "--report", "results/report.html", config=hostile_config(), env=HELPERS_ENV
+        )
+
+    return run_once(tmp_path_factory, "hostile", build)
 
 
 class Markup(HTMLParser):
