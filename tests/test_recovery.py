@@ -35,7 +35,7 @@ pytestmark = pytest.mark.e2e
 def slow_config() -> dict:
     """Chunks that take several seconds, so that a kill lands in the middle of one."""
     config = copy.deepcopy(TINY_CONFIG)
-    config.update(n_trials=6, chunk_size=3)
+    config.update(n_trials=3, chunk_size=3)  # one chunk per method
     config["scenarios"]["aniso"]["params"]["n_samples"] = 1500
     config["methods"]["gmm"]["params"]["n_init"] = 12  # about a second a trial here
     return config
