@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -90,20 +92,66 @@ def snakemake(
     command += list(args)
     if config is not None:  # last: --configfile takes every value up to the next option
         command += ["--configfile", str(write_config(workdir / "study.yaml", config))]
-    result = subprocess.run(
-        command,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+    result = run_snakemake(command, workdir, {**os.environ, **(env or {})}, timeout)
     if check and result.returncode != 0:
         pytest.fail(
             f"snakemake failed ({result.returncode}): {' '.join(command)}\n"
             f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
         )
     return result
+
+
+class SnakemakeServer:
+    """This test process's server of snakemake commands (see tests/snakemake_server.py).
+
+    Each command runs in a forked copy of a process that has imported Snakemake, which
+    saves about a second of start-up per command; arguments, working folder and
+    environment are the command's own. Tests that need the command as a process of
+    their own (to kill it, or run it in the background) start the executable instead.
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "tests" / "snakemake_server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, command, cwd: Path, env: dict, timeout: float):
+        import select
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            out, err = Path(folder, "stdout"), Path(folder, "stderr")
+            request = {"argv": command[1:], "cwd": str(cwd), "env": env}
+            request.update(stdout=str(out), stderr=str(err))
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            pid = json.loads(self.process.stdout.readline())["pid"]
+            ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                self.process.stdout.readline()
+                raise subprocess.TimeoutExpired(command, timeout)
+            returncode = json.loads(self.process.stdout.readline())["returncode"]
+            return subprocess.CompletedProcess(
+                command,
+                returncode,
+                out.read_text(errors="replace"),
+                err.read_text(errors="replace"),
+            )
+
+
+_server: SnakemakeServer | None = None
+
+
+def run_snakemake(command, cwd: Path, env: dict, timeout: float):
+    """Run a snakemake command line, as :func:`subprocess.run` with output captured."""
+    global _server
+    if _server is None or _server.process.poll() is not None:
+        _server = SnakemakeServer()
+    return _server.run(command, cwd, env, timeout)
 
 
 def replay(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

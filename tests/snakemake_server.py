@@ -1,0 +1,76 @@
+"""Run snakemake commands for the tests in forked copies of one process that imported it.
+
+A ``snakemake`` command spends about a second importing Snakemake before it reads the
+workflow, and the suite runs about a hundred of them. This server imports Snakemake's
+command line once; for each command it forks a copy, which takes the command's
+arguments, working folder and environment (its PYTHONPATH included), runs
+``snakemake.cli.main`` exactly as the ``snakemake`` executable does, and exits with its
+status. Nothing of this package is imported here, so each command reads the workflow and
+the library of the checkout it names, as a fresh process would.
+
+Protocol, one JSON line each way: ``{"argv", "cwd", "env", "stdout", "stderr"}`` in
+(output goes to those files), ``{"returncode"}`` out. The server ends when its input
+closes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+# What every command imports anyway: Snakemake's command line, API, workflow and DAG
+# code, and pandas (its metadata code imports it).
+import pandas  # noqa: F401
+import snakemake.api
+import snakemake.cli
+import snakemake.dag
+import snakemake.persistence
+import snakemake.workflow
+
+
+def run_command(request: dict) -> None:
+    """In the forked copy: become the command, run it, and exit with its status."""
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    # The search path the snakemake executable would start with: its own folder, then
+    # PYTHONPATH, then the standard library and site-packages (as in this process).
+    extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[0:1] = [os.path.dirname(sys.executable), *extra]
+    for stream, path in ((1, request["stdout"]), (2, request["stderr"])):
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(handle, stream)
+        os.close(handle)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    sys.argv = ["snakemake", *request["argv"]]
+    code = 1
+    try:
+        snakemake.cli.main()
+        code = 0
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def main() -> None:
+    requests = sys.stdin
+    answers = sys.stdout
+    for line in requests:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            run_command(request)
+        answers.write(json.dumps({"pid": pid}) + "\n")
+        answers.flush()
+        _, status = os.waitpid(pid, 0)
+        answers.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}) + "\n")
+        answers.flush()
+
+
+if __name__ == "__main__":
+    main()
