@@ -128,8 +128,9 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
 #: level -1 marks ``import a, b``, any other level a ``from module import names``.
 _Statement = tuple[int, str | None, tuple[str, ...]]
 
-#: Bump when :func:`_source_facts` changes what it keeps.
-_FACTS_FORMAT = 1
+#: What the kept facts also depend on: Python's version (its syntax trees) and this
+#: module's own code (how the facts are worked out), so that neither can go stale.
+_FACTS_KEY = f"{sys.version}\0".encode() + hashlib.sha256(Path(__file__).read_bytes()).digest()
 
 
 @cache
@@ -139,13 +140,13 @@ def _source_facts(module: str) -> tuple[str, tuple[_Statement, ...]]:
     The first is the SHA-256 of its syntax tree without docstrings: what it does,
     without comments, layout or docs. Parsing and dumping syntax trees is most of the
     cost of the digests a plan needs (about 0.7 s for this package), and both facts
-    depend only on the source text and Python's version. So they are kept in
-    ``CACHE_DIR/code``, in a file named by the hash of both; a cache file that cannot be
-    read or written is passed over.
+    depend only on the source text, Python's version and the code of this module. So
+    they are kept in ``CACHE_DIR/code``, in a file named by the hash of the three; a
+    cache file that cannot be read or written is passed over.
     """
     path = module_file(module)
     source = path.read_bytes()
-    key = hashlib.sha256(f"{_FACTS_FORMAT}\0{sys.version}\0".encode() + source).hexdigest()
+    key = hashlib.sha256(_FACTS_KEY + source).hexdigest()
     kept = CACHE_DIR / "code" / f"{key}.json"
     try:
         fingerprint, statements = json.loads(kept.read_text(encoding="utf-8"))

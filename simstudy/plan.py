@@ -40,17 +40,18 @@ TRIAL_CODE = ("simstudy.trials",)
 
 @dataclass(frozen=True)
 class ExampleTrial:
-    """The trial the example figures show, and the spec it runs with.
+    """The trial the example figures show, and the methods it runs.
 
-    ``spec`` is the spec of the chunk job that ran the trial, restricted to what the
-    trial needs to give the same result: under ``legacy`` seeding every method, in config
-    order, because they share NumPy's global generator; under ``spawn`` seeding only the
-    two compared methods, in config order (so swapping the comparison reruns nothing).
+    ``methods`` are those of the chunk job that ran the trial that it needs to give the
+    same result: under ``legacy`` seeding every method, in config order, because they
+    share NumPy's global generator; under ``spawn`` seeding only the two compared
+    methods, in config order (so swapping the comparison reruns nothing). Its spec is
+    :meth:`StudyPlan.example_spec`.
     """
 
     scenario: str
     trial: int
-    spec: TrialSpec
+    methods: tuple[str, ...]
 
 
 class StudyPlan:
@@ -244,9 +245,22 @@ class StudyPlan:
             methods = list(self.config["methods"])
         else:
             methods = [m for m in self.config["methods"] if m in self.config["comparison"]]
-        scenario = figures["example_scenario"]
-        spec = self.spec(scenario, layout.GROUP_SEPARATOR.join(methods))
-        return ExampleTrial(scenario=scenario, trial=figures["example_trial"], spec=spec)
+        return ExampleTrial(
+            scenario=figures["example_scenario"],
+            trial=figures["example_trial"],
+            methods=tuple(methods),
+        )
+
+    def example_spec(self) -> TrialSpec:
+        """The spec the example trial runs with (see :class:`ExampleTrial`).
+
+        Returns
+        -------
+        TrialSpec
+            The spec of the example's scenario and methods, code digest included.
+        """
+        example = self.example
+        return self.spec(example.scenario, layout.GROUP_SEPARATOR.join(example.methods))
 
     # What each stage depends on ---------------------------------------------------------
 

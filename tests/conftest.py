@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def snakemake(
     check: bool = True,
     timeout: int = 900,
     env: dict[str, str] | None = None,
+    own_process: bool = False,
 ) -> subprocess.CompletedProcess:
     """Run the real snakemake command on this repository's workflow inside ``workdir``.
 
@@ -82,7 +84,9 @@ def snakemake(
     copy of the shipped default study) whether or not the test gives its own study.
     ``config``, if given, is written to ``workdir/study.yaml`` and passed with
     ``--configfile``; ``env`` adds environment variables. Output is captured; with
-    ``check`` a non-zero exit fails the test and shows what snakemake printed.
+    ``check`` a non-zero exit fails the test and shows what snakemake printed. Commands
+    run through this test process's :class:`SnakemakeServer`, or with ``own_process``
+    as a process of their own.
     """
     default_study = workdir / "config" / "config.yaml"
     if not default_study.exists():
@@ -92,7 +96,7 @@ def snakemake(
     command += list(args)
     if config is not None:  # last: --configfile takes every value up to the next option
         command += ["--configfile", str(write_config(workdir / "study.yaml", config))]
-    result = run_snakemake(command, workdir, {**os.environ, **(env or {})}, timeout)
+    result = run_snakemake(command, workdir, {**os.environ, **(env or {})}, timeout, own_process)
     if check and result.returncode != 0:
         pytest.fail(
             f"snakemake failed ({result.returncode}): {' '.join(command)}\n"
@@ -111,33 +115,52 @@ class SnakemakeServer:
     """
 
     def __init__(self) -> None:
+        # Snakemake finds executor plugins when it is imported: without PYTHONPATH, the
+        # server sees only those installed in the environment (none, under .ci/run).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         self.process = subprocess.Popen(
             [sys.executable, str(REPO / "tests" / "snakemake_server.py")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            text=True,
+            env=env,
+            bufsize=0,
         )
+        self._pending = b""
+
+    def _answer(self, timeout: float | None) -> dict | None:
+        """The server's next answer line; None if none came within ``timeout`` seconds."""
+        import select
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._pending:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self.process.stdout], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(self.process.stdout.fileno(), 65536)
+            if not chunk:
+                raise RuntimeError("the snakemake server ended")
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return json.loads(line)
 
     def run(self, command, cwd: Path, env: dict, timeout: float):
-        import select
         import tempfile
 
         with tempfile.TemporaryDirectory() as folder:
             out, err = Path(folder, "stdout"), Path(folder, "stderr")
             request = {"argv": command[1:], "cwd": str(cwd), "env": env}
             request.update(stdout=str(out), stderr=str(err))
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
-            pid = json.loads(self.process.stdout.readline())["pid"]
-            ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
-                self.process.stdout.readline()
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            pid = self._answer(None)["pid"]
+            answer = self._answer(timeout)
+            if answer is None:
+                os.kill(pid, signal.SIGKILL)  # not yet reaped: the server waits for it
+                self._answer(None)
                 raise subprocess.TimeoutExpired(command, timeout)
-            returncode = json.loads(self.process.stdout.readline())["returncode"]
             return subprocess.CompletedProcess(
                 command,
-                returncode,
+                answer["returncode"],
                 out.read_text(errors="replace"),
                 err.read_text(errors="replace"),
             )
@@ -146,8 +169,15 @@ class SnakemakeServer:
 _server: SnakemakeServer | None = None
 
 
-def run_snakemake(command, cwd: Path, env: dict, timeout: float):
-    """Run a snakemake command line, as :func:`subprocess.run` with output captured."""
+def run_snakemake(command, cwd: Path, env: dict, timeout: float, own_process: bool = False):
+    """Run a snakemake command line, as :func:`subprocess.run` with output captured.
+
+    With ``own_process``, the executable itself runs, in a process of its own.
+    """
+    if own_process:
+        return subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+        )
     global _server
     if _server is None or _server.process.poll() is not None:
         _server = SnakemakeServer()

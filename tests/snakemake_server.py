@@ -6,7 +6,9 @@ command line once; for each command it forks a copy, which takes the command's
 arguments, working folder and environment (its PYTHONPATH included), runs
 ``snakemake.cli.main`` exactly as the ``snakemake`` executable does, and exits with its
 status. Nothing of this package is imported here, so each command reads the workflow and
-the library of the checkout it names, as a fresh process would.
+the library of the checkout it names, as a fresh process would. Executor plugins are
+found when Snakemake is imported, here: the server starts without PYTHONPATH, and
+commands that need a plugin from elsewhere (the Slurm tests) run the executable.
 
 Protocol, one JSON line each way: ``{"argv", "cwd", "env", "stdout", "stderr"}`` in
 (output goes to those files), ``{"returncode"}`` out. The server ends when its input
@@ -15,6 +17,7 @@ closes.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -52,6 +55,7 @@ def run_command(request: dict) -> None:
     except SystemExit as exit:
         code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     finally:
+        atexit._run_exitfuncs()  # as a process ending normally does (the warm process's stop)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

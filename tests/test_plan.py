@@ -65,11 +65,12 @@ def test_the_example_runs_the_compared_methods_under_spawn_and_all_under_legacy(
     methods = copy.deepcopy(TINY_CONFIG["methods"])
     methods = {"kmeans": methods["kmeans"], "spare": methods["kmeans"], "gmm": methods["gmm"]}
     spawn = plan_of(methods=methods, comparison=["gmm", "kmeans"], figures={"example_trial": 4})
-    assert spawn.example.spec.method_names == ("kmeans", "gmm")  # config order
+    assert spawn.example.methods == ("kmeans", "gmm")  # config order
+    assert spawn.example_spec().method_names == ("kmeans", "gmm")
     assert (spawn.example.scenario, spawn.example.trial) == ("aniso", 4)
     legacy = plan_of(methods=methods, seeding="legacy")
-    assert legacy.example.spec.method_names == ("kmeans", "spare", "gmm")
-    assert legacy.example.spec == legacy.spec("aniso", legacy.groups[0])
+    assert legacy.example.methods == ("kmeans", "spare", "gmm")
+    assert legacy.example_spec() == legacy.spec("aniso", legacy.groups[0])
 
 
 def test_results_config_leaves_out_labels_figures_and_run_only_keys():

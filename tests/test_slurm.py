@@ -178,6 +178,7 @@ def test_every_chunk_runs_as_its_own_slurm_job(slurm_cluster, tmp_path, tiny_con
             "results/trials.csv",
             "results/provenance.json",
             config=tiny_config,
+            own_process=True,  # the Slurm plugin is found at start-up, on PYTHONPATH
         )
         local.check()
     submitted = submitted_jobs(run.stdout + run.stderr)
@@ -264,7 +265,14 @@ def test_a_cancelled_chunk_job_leaves_nothing_half_written_and_a_rerun_completes
     with Background(
         tmp_path / "local", "--cores", "2", "results/trials.csv", config=config
     ) as local:
-        snakemake(cluster_dir, "--profile", str(PROFILE), "results/trials.csv", config=config)
+        snakemake(
+            cluster_dir,
+            "--profile",
+            str(PROFILE),
+            "results/trials.csv",
+            config=config,
+            own_process=True,
+        )
         local.check()
     record = json.loads(chunk.with_suffix(".json").read_text())
     assert record["job"]["slurm_job_id"] not in (None, cancelled)

@@ -158,10 +158,11 @@ def test_bad_command_line_override_is_refused_the_same_way(
 
 
 def test_command_line_overrides_reach_the_study(tmp_path, tiny_config):
-    chunk = "results/chunks/aniso/kmeans/3-4.csv"  # in the plan only if n_trials=4 arrived
+    chunk = "results/chunks/aniso/kmeans/3-4.csv"
     snakemake(
         tmp_path,
         chunk,
+        "results/manifest.csv",
         "--cores",
         "1",
         "--config",
@@ -170,6 +171,7 @@ def test_command_line_overrides_reach_the_study(tmp_path, tiny_config):
         "methods={kmeans: {params: {n_init: 1}}}",
         config=tiny_config,
     )
+    assert len(read_csv(tmp_path / "results/manifest.csv")) == 4  # n_trials arrived
     (row,) = read_csv(tmp_path / chunk)
     assert {"ari", "ami", "nmi"} <= set(row)
     # The chunk ran with the overridden params, merged into the study's own.

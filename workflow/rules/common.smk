@@ -256,7 +256,7 @@ SUMMARY_SETTINGS = {
 FIGURE_SETTINGS = {"config": PLAN.drawing_config(), "code": CODE["figures"]}
 # The example trial runs the way its chunk job did (simstudy.plan.ExampleTrial).
 EXAMPLE_SETTINGS = {
-    "spec": PLAN.example.spec.to_dict(),
+    "spec": PLAN.example_spec().to_dict(),
     "trial": PLAN.example.trial,
 }
 REPORT_SETTINGS = {"config": PLAN.results_config(), "code": CODE["report"]}

@@ -16,7 +16,7 @@ rule run_example:
     conda:
         "../../environment.yml"
     params:
-        spec=PLAN.example.spec.to_json(),
+        spec=PLAN.example_spec().to_json(),
         trial=EXAMPLE_SETTINGS["trial"],
     script:
         "../../scripts/run_example.py"
