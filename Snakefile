@@ -30,6 +30,7 @@ rule all:
 
 include: "workflow/rules/seeds.smk"
 include: "workflow/rules/trials.smk"
+include: "workflow/rules/stopping.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/figures.smk"

@@ -8,6 +8,7 @@ hand_over()
 
 from simstudy.logs import logged
 from simstudy.merge import merge_trials
+from simstudy.tables import kept_trials
 
 
 def main(smk) -> None:
@@ -16,7 +17,7 @@ def main(smk) -> None:
             smk.input.chunks,
             smk.output.trials,
             manifest=smk.input.manifest,
-            n_trials=smk.params.n_trials,
+            n_trials=kept_trials(smk.params.n_trials, smk.input.get("stopping")),
             metrics=smk.params.metrics,
             specs=smk.params.specs,
             on_error=smk.params.on_error,

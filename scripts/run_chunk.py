@@ -42,6 +42,7 @@ def main(smk) -> None:
             start,
             stop,
             smk.output.rows,
+            timings=smk.output.timings,
             n_jobs=smk.threads,
             # Deliberately not params: switching them must not rerun finished chunks
             # (the merge enforces on_error: raise on recorded failures instead; a time

@@ -278,6 +278,11 @@ def _coerce_params(config: dict[str, Any]) -> None:
         for key in ("example_trial", "dpi"):
             if key in figures:
                 figures[key] = _coerce(figures[key])
+    stopping = config.get("stopping")
+    if isinstance(stopping, dict):
+        for key in ("half_width", "batch", "max_trials"):
+            if key in stopping:
+                stopping[key] = _coerce(stopping[key])
 
 
 def _apply_defaults(instance: Any, schema: Mapping[str, Any]) -> None:
@@ -377,6 +382,7 @@ def check_config(
             )
     if seeding == "legacy" and len(GROUP_SEPARATOR.join(methods)) > _MAX_GROUP_NAME:
         raise _fail("methods", list(methods), "too many or too long names for legacy seeding")
+    _check_stopping(resolved)
     _check_job_count(resolved)
     _check_figures(resolved)
 
@@ -412,13 +418,41 @@ def _check_components(resolved: dict[str, Any]) -> None:
             raise _fail(f"scenarios.{name}.params", scenario["params"], str(error)) from None
 
 
+def _check_stopping(resolved: dict[str, Any]) -> None:
+    """A precision-driven study's metric must be scored, and it starts below its cap."""
+    stopping = resolved["stopping"]
+    if stopping is None:
+        return
+    if stopping["metric"] not in resolved["metrics"]:
+        raise _fail(
+            "stopping.metric",
+            stopping["metric"],
+            f"is not one of the study's metrics ({', '.join(resolved['metrics'])})",
+        )
+    if stopping["max_trials"] < resolved["n_trials"]:
+        raise _fail(
+            "stopping.max_trials",
+            stopping["max_trials"],
+            f"must be at least n_trials ({resolved['n_trials']}), the trials of the first round",
+        )
+
+
 def _check_job_count(resolved: dict[str, Any]) -> None:
-    """Refuse a study with more chunk jobs than Snakemake can plan in reasonable memory."""
+    """Refuse a study with more chunk jobs than Snakemake can plan in reasonable memory.
+
+    A precision-driven study is counted at its largest: every scenario at
+    ``max_trials``, each round's batch cut into chunks of its own.
+    """
     n_trials, chunk_size = resolved["n_trials"], resolved["chunk_size"]
     groups = len(resolved["scenarios"]) * len(
         method_groups(resolved["methods"], resolved["seeding"])
     )
     jobs = count_chunk_jobs(n_trials, chunk_size, groups)
+    stopping = resolved["stopping"]
+    if stopping is not None:
+        extra, batch = stopping["max_trials"] - n_trials, stopping["batch"]
+        rounds = -(-extra // batch)
+        jobs += groups * rounds * -(-min(batch, max(extra, 1)) // chunk_size)
     if jobs > MAX_CHUNK_JOBS:
         better = recommended_chunk_size(n_trials, groups)
         raise ConfigError(

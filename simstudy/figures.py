@@ -150,6 +150,34 @@ def _summary_values(rows: pd.DataFrame, scenario: str, columns: tuple[str, ...])
     return [float(rows.loc[scenario, column]) for column in columns]
 
 
+def warnings_note(plan: StudyPlan, summary: str | os.PathLike[str]) -> str:
+    """How many trials each compared method warned in, over all scenarios.
+
+    Parameters
+    ----------
+    plan
+        The study's plan.
+    summary
+        ``summary.csv``: its method rows of :data:`DIFFERENCE_METRIC` give ``n_warned``
+        and the trials (``n + n_failed``).
+
+    Returns
+    -------
+    str
+        The line the difference figures show (:func:`simstudy.plots.warnings_line`).
+    """
+    table = pd.read_csv(summary, keep_default_na=False, na_values=[""])
+    rows = table[(table["kind"] == "method") & (table["metric"] == DIFFERENCE_METRIC)]
+    counts = {}
+    for method in plan.config["comparison"]:
+        mine = rows[rows["method"] == method]
+        counts[plan.method_label(method)] = (
+            int(mine["n_warned"].sum()),
+            int((mine["n"] + mine["n_failed"]).sum()),
+        )
+    return plots.warnings_line(counts)
+
+
 def draw_difference(
     plan: StudyPlan,
     *,
@@ -194,6 +222,7 @@ def draw_difference(
             metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
             dpi=config["figures"]["dpi"],
             no_success=_no_success_labels(plan, table),
+            warnings_note=warnings_note(plan, summary),
         ),
         output,
     )
@@ -226,6 +255,7 @@ def draw_design(
     dpi = config["figures"]["dpi"]
     table = read_trials(trials)
     no_success = _no_success_labels(plan, table)
+    note = warnings_note(plan, summary)
     rows = _difference_rows(summary, comparison_label(first, second))
     forest = {}
     columns = ("mean", "ci_low", "ci_high", "p_holm")
@@ -238,7 +268,9 @@ def draw_design(
             for s in config["scenarios"]
         }
     plots.save(
-        plots.difference_by_scenario_figure(forest, **names, dpi=dpi, no_success=no_success),
+        plots.difference_by_scenario_figure(
+            forest, **names, dpi=dpi, no_success=no_success, warnings_note=note
+        ),
         by_scenario,
     )
 
@@ -257,6 +289,7 @@ def draw_design(
             metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
             dpi=dpi,
             no_success=no_success,
+            warnings_note=note,
         ),
         paired,
     )
@@ -308,4 +341,88 @@ def draw_all(
         summary=summary,
         by_scenario=outputs["difference_by_scenario"],
         paired=outputs["paired_scatter"],
+    )
+
+
+def draw_timings(
+    plan: StudyPlan,
+    *,
+    summary: str | os.PathLike[str],
+    timing_summary: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+) -> None:
+    """Write ``score_vs_time.png``: mean ARI against median fit time, per scenario.
+
+    Parameters
+    ----------
+    plan
+        The study's plan.
+    summary, timing_summary
+        ``summary.csv`` (the mean score and its CI) and ``timing_summary.csv`` (the
+        median and quartiles of the wall seconds).
+    output
+        Where to write the figure.
+    """
+    config = plan.config
+    scores = pd.read_csv(summary, keep_default_na=False, na_values=[""])
+    scores = scores[(scores["kind"] == "method") & (scores["metric"] == DIFFERENCE_METRIC)]
+    scores = scores.set_index(["scenario", "method"])
+    times = pd.read_csv(timing_summary).set_index(["scenario", "method"])
+    points = {}
+    for scenario in config["scenarios"]:
+        points[plan.scenario_label(scenario)] = [
+            plots.CostPoint(
+                plan.method_label(method),
+                *_indexed(times, (scenario, method), ("wall_median", "wall_q25", "wall_q75")),
+                *_indexed(scores, (scenario, method), ("mean", "ci_low", "ci_high")),
+            )
+            for method in config["methods"]
+        ]
+    plots.save(
+        plots.score_time_figure(
+            points, metric_label=METRIC_LABELS[DIFFERENCE_METRIC], dpi=config["figures"]["dpi"]
+        ),
+        output,
+    )
+
+
+def _indexed(table: pd.DataFrame, key: tuple[str, str], columns: tuple[str, ...]) -> list[float]:
+    """The ``columns`` of ``table``'s row ``key``; NaN where there is no such row."""
+    if key not in table.index:
+        return [np.nan] * len(columns)
+    return [float(table.loc[key, column]) for column in columns]
+
+
+def draw_stopping(
+    plan: StudyPlan,
+    *,
+    stopping: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+) -> None:
+    """Write ``stopping.png``: each scenario's half-width against its trials, by round.
+
+    Parameters
+    ----------
+    plan
+        The study's plan; its ``stopping`` section gives the target.
+    stopping
+        ``stopping.csv``.
+    output
+        Where to write the figure.
+    """
+    config = plan.config
+    table = pd.read_csv(stopping, keep_default_na=False, na_values=[""])
+    rounds = {}
+    for scenario in config["scenarios"]:
+        rows = table[table["scenario"] == scenario].sort_values("round")
+        rounds[plan.scenario_label(scenario)] = (
+            rows["trials"].tolist(),
+            rows["half_width"].astype(float).tolist(),
+            str(rows["reason"].iloc[-1]),
+        )
+    plots.save(
+        plots.stopping_figure(
+            rounds, target=config["stopping"]["half_width"], dpi=config["figures"]["dpi"]
+        ),
+        output,
     )

@@ -30,6 +30,15 @@ TRIALS = f"{RESULTS}/trials.csv"
 PROVENANCE = f"{RESULTS}/provenance.json"
 SUMMARY = f"{RESULTS}/summary.csv"
 EXAMPLE = f"{RESULTS}/example/trial.json"
+#: Wall and CPU seconds of every fit, kept apart from trials.csv: they vary between runs.
+#: Each chunk job writes its own below TIMING_DIR, named as its chunk file.
+TIMING_DIR = f"{RESULTS}/timings"
+TIMINGS = f"{RESULTS}/timings.csv"
+TIMING_SUMMARY = f"{RESULTS}/timing_summary.csv"
+#: Precision-driven stopping: one decision file per scenario and round below
+#: STOPPING_DIR (``<scenario>/round-<r>.json``), and all of them as one table.
+STOPPING_DIR = f"{RESULTS}/stopping"
+STOPPING = f"{RESULTS}/stopping.csv"
 #: The figures, by name; ``plot_figures`` draws them all in one job.
 FIGURES = {
     name: f"{RESULTS}/figures/{name}.png"
@@ -41,6 +50,10 @@ FIGURES = {
         "paired_scatter",
     )
 }
+#: The figure of mean score against median fit time, per scenario and method.
+TIMING_FIGURE = f"{RESULTS}/figures/score_vs_time.png"
+#: The figure of each scenario's confidence interval half-width, round by round.
+STOPPING_FIGURE = f"{RESULTS}/figures/stopping.png"
 #: The pages that ``snakemake --report`` shows, by name.
 REPORT_PAGES = {name: f"{RESULTS}/report/{name}.html" for name in ("summary", "config")}
 #: What ``make report`` builds (not a default target: it needs ``snakemake --report``).
@@ -87,6 +100,22 @@ class Chunk(NamedTuple):
         return chunk_path(self.scenario, self.group, self.start, self.stop, root)
 
 
+def timing_path(chunk_file: str | os.PathLike[str]) -> str:
+    """The timings file that the job of a chunk file writes beside it, below TIMING_DIR.
+
+    Parameters
+    ----------
+    chunk_file
+        A chunk file's path (see :func:`parse_chunk_path`).
+
+    Returns
+    -------
+    str
+        ``<TIMING_DIR>/<scenario>/<group>/<start>-<stop>.csv``.
+    """
+    return parse_chunk_path(chunk_file).path(TIMING_DIR)
+
+
 def chunk_path(
     scenario: object,
     group: object,
@@ -114,6 +143,10 @@ def chunk_path(
 
 #: The output pattern of rule ``run_chunk``; the chunk's JSON record sits beside it.
 CHUNK_FILE = chunk_path("{scenario}", "{group}", "{start}", "{stop}")
+#: The pattern of the timings file a chunk job writes (see :func:`timing_path`).
+TIMING_FILE = chunk_path("{scenario}", "{group}", "{start}", "{stop}", TIMING_DIR)
+#: The pattern of a precision-driven study's decision files (see simstudy.stopping).
+DECISION_FILE = f"{STOPPING_DIR}/{{scenario}}/round-{{round}}.json"
 
 #: Separates method names in the name of a legacy chunk group ("gmm+kmeans").
 GROUP_SEPARATOR = "+"
@@ -362,3 +395,55 @@ def chunk_files(
                 files.append(Chunk(scenario, group, start, slot_stop).path(root))
             files.append(Chunk(scenario, group, last_start, stop).path(root))
     return files
+
+
+def round_slots(
+    n_trials: int,
+    batch: int,
+    trials: int,
+    chunk_size: int,
+    finished: Mapping[int, Sequence[int]] | None = None,
+) -> list[tuple[int, int]]:
+    """Cut trials ``0 .. trials - 1`` of a precision-driven study into chunk ranges.
+
+    The first round's ``n_trials`` trials, and each later round's ``batch``, are cut
+    into ranges of ``chunk_size`` of their own, so that a new round only adds files.
+    A finished file that starts where a range would start and fits in the round is
+    used as it is, which keeps earlier work when ``max_trials`` is raised after it
+    shortened a round, or after ``chunk_size`` changed. The last range may also be a
+    longer finished file, as in :func:`chunk_files`, when ``max_trials`` was lowered.
+
+    Parameters
+    ----------
+    n_trials
+        The trials of the first round.
+    batch
+        The trials each later round adds.
+    trials
+        The trials to cover (``max_trials`` may cut the last round short).
+    chunk_size
+        Trials per new chunk.
+    finished
+        Start -> stops of the finished files of this scenario and method group
+        (one entry of :func:`finished_chunks`).
+
+    Returns
+    -------
+    list of tuple of int
+        ``(start, stop)`` ranges in order.
+    """
+    finished = finished or {}
+    bounds = [0, *range(n_trials, trials, batch), trials]
+    slots = []
+    for round_start, round_stop in zip(bounds, bounds[1:], strict=False):
+        start = round_start
+        while start < round_stop:
+            existing = finished.get(start, [])
+            fitting = [stop for stop in existing if stop <= round_stop]
+            stop = max(fitting, default=min(start + chunk_size, round_stop))
+            if round_stop == trials and stop == trials and trials not in existing:
+                longer = [s for s in existing if trials < s <= start + max(chunk_size, batch)]
+                stop = min(longer, default=stop)
+            slots.append((start, stop))
+            start = stop
+    return slots

@@ -28,9 +28,9 @@ from simstudy.hints import redo_command, replay_command, trial_failure
 from simstudy.layout import Chunk, group_key, group_methods, parse_chunk_path
 from simstudy.tables import (
     KEY_COLUMNS,
-    PROVENANCE_COLUMNS,
     STATUS_ERROR,
     STATUS_OK,
+    TRAILING_COLUMNS,
     atomic_write,
     file_sha256,
     manifest_seeds,
@@ -66,8 +66,20 @@ def _check_record(chunk: Chunk, path: str, spec: str) -> None:
         )
 
 
+#: The trials a study keeps: one number for every scenario, or scenario -> number.
+Kept = int | Mapping[str, int]
+
+
+def _kept(n_trials: Kept, scenario: str) -> int:
+    if isinstance(n_trials, int):
+        return n_trials
+    if scenario not in n_trials:
+        raise MergeError(f"scenario {scenario!r} has chunks but no number of trials to keep")
+    return n_trials[scenario]
+
+
 def _plan(
-    paths: Sequence[str | os.PathLike[str]], n_trials: int, specs: Mapping[str, str]
+    paths: Sequence[str | os.PathLike[str]], n_trials: Kept, specs: Mapping[str, str]
 ) -> dict[str, list[list[tuple[Chunk, str]]]]:
     """Group chunk files by scenario and method group, and check that they tile the trials.
 
@@ -103,9 +115,10 @@ def _plan(
     for (scenario, group), entries in sorted(by_group.items()):
         entries.sort(key=lambda entry: entry[0].start)
         expected_start = 0
+        kept = _kept(n_trials, scenario)
         for chunk, path in entries:
-            if expected_start >= n_trials:
-                raise MergeError(f"{path}: chunk is not needed, trials stop at {n_trials}")
+            if expected_start >= kept:
+                raise MergeError(f"{path}: chunk is not needed, trials stop at {kept}")
             if chunk.start < expected_start:
                 raise MergeError(
                     f"{path}: chunk overlaps an earlier chunk of {scenario}/{group}, which "
@@ -118,10 +131,10 @@ def _plan(
                     f"{expected_start}-{chunk.start - 1} of {scenario}/{group} are missing"
                 )
             expected_start = chunk.stop
-        if expected_start < n_trials:
+        if expected_start < kept:
             directory = Path(entries[-1][1]).parent
             raise MergeError(
-                f"{directory}/{expected_start}-*.csv: trials {expected_start}-{n_trials - 1} "
+                f"{directory}/{expected_start}-*.csv: trials {expected_start}-{kept - 1} "
                 f"of {scenario}/{group} are in no chunk file (missing chunk)"
             )
         for method in group_methods(group):
@@ -145,7 +158,7 @@ def _read_chunk(
     """
     _check_record(chunk, path, spec)
     methods = set(group_methods(chunk.group))
-    metric_columns = columns[len(KEY_COLUMNS) : -len(PROVENANCE_COLUMNS)]
+    metric_columns = columns[len(KEY_COLUMNS) : -len(TRAILING_COLUMNS)]
     expected_rows = (chunk.stop - chunk.start) * len(methods)
     try:
         text_ends_cleanly = _ends_with_newline(path)
@@ -232,6 +245,12 @@ def _check_row(
                 raise MergeError(f"{where}: {column} is NaN in a row with status 'ok'")
         elif text:
             raise MergeError(f"{where}: {column} {text!r} is set in a failed trial's row")
+    count = row["n_warnings"]
+    if not (count.isascii() and count.isdigit()) or (count == "0") != (row["warning"] == ""):
+        raise MergeError(
+            f"{where}: n_warnings {count!r} with warning {row['warning']!r}: the count must "
+            f"be a whole number, and the warning empty exactly when the count is 0"
+        )
     return trial, row["method"]
 
 
@@ -243,12 +262,50 @@ def _manifest_seeds(path: str | os.PathLike[str]) -> Iterator[str]:
         raise MergeError(str(error)) from None
 
 
+def merged_rows(
+    chunk_paths: Sequence[str | os.PathLike[str]],
+    *,
+    n_trials: Kept,
+    metrics: Sequence[str],
+    specs: Mapping[str, str],
+) -> Iterator[tuple[str, int, str, list[str], str]]:
+    """Yield the rows of chunk files in the order of ``trials.csv``, checking each file.
+
+    Every check of :func:`merge_trials` but the manifest's is made here.
+
+    Parameters
+    ----------
+    chunk_paths, metrics, specs
+        As for :func:`merge_trials`.
+    n_trials
+        The trials kept: one number, or scenario -> number.
+
+    Yields
+    ------
+    tuple
+        ``(scenario, trial, method, cells, path)``: the row's cells as written, and the
+        chunk file it came from; sorted by scenario, trial and method.
+
+    Raises
+    ------
+    MergeError
+        Naming the chunk file at fault.
+    """
+    columns = trial_columns(metrics)
+    plan = _plan(chunk_paths, n_trials, specs)
+    for scenario, groups in plan.items():
+        kept = _kept(n_trials, scenario)
+        streams = [_concat(group, columns, kept, specs) for group in groups]
+        for (trial, method), cells, path in heapq.merge(*streams, key=itemgetter(0)):
+            yield scenario, trial, method, cells, path
+
+
 def merge_trials(
     chunk_paths: Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
     *,
     manifest: str | os.PathLike[str],
-    n_trials: int,
+    n_trials: Kept,
     metrics: Sequence[str],
     specs: Mapping[str, str],
     on_error: str = "raise",
@@ -267,7 +324,8 @@ def merge_trials(
     manifest
         The seed manifest; every row's seed must match it.
     n_trials
-        Number of trials the study keeps.
+        Number of trials the study keeps: one for every scenario, or scenario -> number
+        (a precision-driven study, see :mod:`simstudy.stopping`).
     metrics
         The metric columns every chunk file must have, in order.
     specs
@@ -287,42 +345,43 @@ def merge_trials(
         Naming the chunk file at fault.
     """
     columns = trial_columns(metrics)
-    plan = _plan(chunk_paths, n_trials, specs)
     status_column = columns.index("status")
     seed_column = columns.index("seed")
+    rows = merged_rows(chunk_paths, n_trials=n_trials, metrics=metrics, specs=specs)
     written = 0
+    current = None
     with atomic_write(output) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
-        for scenario, groups in plan.items():
-            streams = [_concat(group, columns, n_trials, specs) for group in groups]
-            seeds = _manifest_seeds(manifest)
-            seed_trial, seed_text = -1, ""
-            for (trial, method), cells, path in heapq.merge(*streams, key=itemgetter(0)):
-                while seed_trial < trial:
-                    seed_text = next(seeds, None)
-                    seed_trial += 1
-                    if seed_text is None:
-                        raise MergeError(f"{manifest}: has no seed for trial {trial}")
-                if cells[seed_column] != seed_text:
-                    raise MergeError(
-                        f"{path}: trial {trial} has seed {cells[seed_column]}, but the "
-                        f"manifest {manifest} gives {seed_text}. The chunk matches the "
-                        f"checksum its job recorded, so the manifest is what changed: remove "
-                        f"{manifest}, then run snakemake again as before (it rebuilds it)"
-                    )
-                if on_error == "raise" and cells[status_column] == STATUS_ERROR:
-                    failure = trial_failure(
-                        scenario, trial, method, seed_text, cells[columns.index("error")]
-                    )
-                    raise MergeError(
-                        f"{path}: {failure}. "
-                        f"It was recorded under on_error: record; with on_error: raise the "
-                        f"study stops here. Replay it with: "
-                        f"{replay_command(scenario, trial, method)}"
-                    )
-                writer.writerow(cells)
-                written += 1
+        for scenario, trial, method, cells, path in rows:
+            if scenario != current:
+                current = scenario
+                seeds = _manifest_seeds(manifest)
+                seed_trial, seed_text = -1, ""
+            while seed_trial < trial:
+                seed_text = next(seeds, None)
+                seed_trial += 1
+                if seed_text is None:
+                    raise MergeError(f"{manifest}: has no seed for trial {trial}")
+            if cells[seed_column] != seed_text:
+                raise MergeError(
+                    f"{path}: trial {trial} has seed {cells[seed_column]}, but the "
+                    f"manifest {manifest} gives {seed_text}. The chunk matches the "
+                    f"checksum its job recorded, so the manifest is what changed: remove "
+                    f"{manifest}, then run snakemake again as before (it rebuilds it)"
+                )
+            if on_error == "raise" and cells[status_column] == STATUS_ERROR:
+                failure = trial_failure(
+                    scenario, trial, method, seed_text, cells[columns.index("error")]
+                )
+                raise MergeError(
+                    f"{path}: {failure}. "
+                    f"It was recorded under on_error: record; with on_error: raise the "
+                    f"study stops here. Replay it with: "
+                    f"{replay_command(scenario, trial, method)}"
+                )
+            writer.writerow(cells)
+            written += 1
     return written
 
 

@@ -207,15 +207,105 @@ class StudyPlan:
             finished=self.finished,
         )
 
-    def chunk_records(self) -> list[str]:
+    def chunk_records(self, chunk_files: list[str] | None = None) -> list[str]:
         """The JSON record that each chunk job writes beside its CSV.
+
+        Parameters
+        ----------
+        chunk_files
+            The chunk files; by default :attr:`chunk_files`.
 
         Returns
         -------
         list of str
-            One path per chunk file of :attr:`chunk_files`, in the same order.
+            One path per chunk file, in the same order.
         """
-        return [path.removesuffix(".csv") + ".json" for path in self.chunk_files]
+        files = self.chunk_files if chunk_files is None else chunk_files
+        return [path.removesuffix(".csv") + ".json" for path in files]
+
+    def timing_files(self, chunk_files: list[str] | None = None) -> list[str]:
+        """The timings file that each chunk job writes (see :func:`layout.timing_path`).
+
+        Parameters
+        ----------
+        chunk_files
+            The chunk files; by default :attr:`chunk_files`.
+
+        Returns
+        -------
+        list of str
+            One path per chunk file, in the same order.
+        """
+        files = self.chunk_files if chunk_files is None else chunk_files
+        return [layout.timing_path(path) for path in files]
+
+    # Precision-driven stopping -------------------------------------------------------------
+
+    @property
+    def manifest_trials(self) -> int:
+        """The trials the seed manifest lists: ``n_trials``, or ``stopping.max_trials``.
+
+        A precision-driven study may run any trial up to its cap, so its manifest lists
+        them all; the merge checks the trials that ran against it.
+        """
+        stopping = self.stopping
+        return self.config["n_trials"] if stopping is None else stopping["max_trials"]
+
+    @property
+    def stopping(self) -> dict[str, Any] | None:
+        """The config's ``stopping`` section, or ``None`` for a fixed number of trials."""
+        return self.config.get("stopping")
+
+    def scenario_chunk_files(self, scenario: str, trials: int) -> list[str]:
+        """The chunk files of every method group that hold ``scenario``'s first trials.
+
+        Used by precision-driven studies, whose trials grow round by round (see
+        :func:`simstudy.layout.round_slots`).
+
+        Parameters
+        ----------
+        scenario
+            A scenario name.
+        trials
+            The number of trials to cover.
+
+        Returns
+        -------
+        list of str
+            The paths, by method group, then trial range.
+        """
+        stopping = self.stopping
+        if stopping is None:
+            raise ValueError("scenario_chunk_files is for studies with a stopping section")
+        files = []
+        for group in self.groups:
+            slots = layout.round_slots(
+                min(self.config["n_trials"], stopping["max_trials"]),
+                stopping["batch"],
+                trials,
+                self.config["chunk_size"],
+                self.finished.get((scenario, group)),
+            )
+            files += [layout.Chunk(scenario, group, a, b).path() for a, b in slots]
+        return files
+
+    def scenario_digests(self, scenario: str) -> dict[str, str]:
+        """The spec digest of each method group of ``scenario`` (see :meth:`group_digests`).
+
+        Parameters
+        ----------
+        scenario
+            A scenario name.
+
+        Returns
+        -------
+        dict
+            ``"<scenario>/<group>"`` -> spec digest.
+        """
+        return {
+            layout.group_key(scenario, group): self.spec(scenario, group).digest
+            for group in self.groups
+        }
 
     def final_outputs(self) -> list[str]:
         """Everything ``snakemake`` builds by default, in pipeline order.
@@ -225,13 +315,18 @@ class StudyPlan:
         list of str
             The paths that rule ``all`` asks for (see :mod:`simstudy.layout`).
         """
+        stopping = [layout.STOPPING, layout.STOPPING_FIGURE] if self.stopping else []
         return [
             layout.MANIFEST,
+            *stopping,
             layout.TRIALS,
             layout.PROVENANCE,
             layout.SUMMARY,
+            layout.TIMINGS,
+            layout.TIMING_SUMMARY,
             layout.EXAMPLE,
             *layout.FIGURES.values(),
+            layout.TIMING_FIGURE,
             *layout.REPORT_PAGES.values(),
         ]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import matplotlib
 
@@ -22,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from scipy.optimize import linear_sum_assignment
 
 from simstudy.tables import atomic_write
@@ -63,6 +64,29 @@ def plain_text(text: object) -> str:
 
 def _no_success_note(names: Sequence[str]) -> str:
     return "\n".join(NO_SUCCESS.format(plain_text(name)) for name in names)
+
+
+@contextmanager
+def warnings_line(counts: Mapping[str, tuple[int, int]]) -> str:
+    """The line that difference figures add about warnings.
+
+    Parameters
+    ----------
+    counts
+        Method display name -> (trials in which it warned, trials it ran on).
+
+    Returns
+    -------
+    str
+        For instance ``"Trials with warnings: GMM 3 of 40, KMeans 0 of 40"``, not yet
+        made plain text (the figures do that).
+    """
+    listed = ", ".join(f"{name} {warned} of {total}" for name, (warned, total) in counts.items())
+    return f"Trials with warnings: {listed}"
+
+
+def _second_line(note: str) -> str:
+    return f"\n{plain_text(note)}" if note else ""
 
 
 @contextmanager
@@ -260,6 +284,7 @@ def difference_figure(
     metric_label: str = "ARI",
     dpi: int = 150,
     no_success: Mapping[str, Sequence[str]] | None = None,
+    warnings_note: str = "",
 ) -> Figure:
     """Histogram, density and rug of the per-trial paired differences, one panel per scenario.
 
@@ -280,6 +305,9 @@ def difference_figure(
         Scenario label -> display names of the compared methods without a single
         successful trial in that scenario; its panel says so instead of showing nothing.
 
+    warnings_note
+        A line saying how many trials each compared method warned in (see
+        :func:`warnings_line`); empty for none.
     Returns
     -------
     Figure
@@ -312,7 +340,8 @@ def difference_figure(
             ax.set_xlabel("")
         figure.supxlabel(f"{metric} of {first} minus {metric} of {second}, per trial")
         figure.suptitle(
-            f"Paired difference in {metric}: {first} vs {second} (black: mean and 95% CI)",
+            f"Paired difference in {metric}: {first} vs {second} (black: mean and 95% CI)"
+            + _second_line(warnings_note),
             fontsize="large",
         )
     return figure
@@ -396,6 +425,7 @@ def difference_by_scenario_figure(
     second: str,
     dpi: int = 150,
     no_success: Mapping[str, Sequence[str]] | None = None,
+    warnings_note: str = "",
 ) -> Figure:
     """Mean paired difference with its 95% CI against the scenario, one panel per metric.
 
@@ -414,6 +444,9 @@ def difference_by_scenario_figure(
         successful trial in that scenario; its row says so in every panel. Other rows
         without a mean say that no trial had both methods run.
 
+    warnings_note
+        A line saying how many trials each compared method warned in (see
+        :func:`warnings_line`); empty for none.
     Returns
     -------
     Figure
@@ -490,7 +523,8 @@ def difference_by_scenario_figure(
             handles, texts, loc="outside lower center", ncols=2, frameon=False, fontsize="small"
         )
         figure.suptitle(
-            f"Mean paired difference {first} − {second} by scenario, with 95% CI",
+            f"Mean paired difference {first} − {second} by scenario, with 95% CI"
+            + _second_line(warnings_note),
             fontsize="medium",
         )
     return figure
@@ -504,6 +538,7 @@ def paired_scatter_figure(
     metric_label: str = "ARI",
     dpi: int = 150,
     no_success: Mapping[str, Sequence[str]] | None = None,
+    warnings_note: str = "",
 ) -> Figure:
     """Per trial, ``first``'s score against ``second``'s, with the line y = x.
 
@@ -522,6 +557,9 @@ def paired_scatter_figure(
         Scenario label -> display names of the compared methods without a single
         successful trial in that scenario; its panel says so.
 
+    warnings_note
+        A line saying how many trials each compared method warned in (see
+        :func:`warnings_line`); empty for none.
     Returns
     -------
     Figure
@@ -567,7 +605,158 @@ def paired_scatter_figure(
         figure.supylabel(f"{metric} of {first}")
         figure.suptitle(
             f"{metric} per trial: {first} against {second}\n"
-            f"above the dashed line y = x, {first} did better",
+            f"above the dashed line y = x, {first} did better" + _second_line(warnings_note),
+            fontsize="medium",
+        )
+    return figure
+
+
+class CostPoint(NamedTuple):
+    """One method in one scenario of the score-against-time figure."""
+
+    method: str
+    median: float
+    q25: float
+    q75: float
+    mean: float
+    ci_low: float
+    ci_high: float
+
+
+def score_time_figure(
+    points: Mapping[str, Sequence[CostPoint]],
+    *,
+    metric_label: str = "ARI",
+    dpi: int = 150,
+) -> Figure:
+    """Mean score against median fit time, one panel per scenario, one colour per method.
+
+    Parameters
+    ----------
+    points
+        Scenario label -> its methods, in panel order; a method without timings has
+        NaN times and is left out of its panel.
+    metric_label
+        Display name of the metric.
+    dpi
+        Resolution of the figure.
+
+    Returns
+    -------
+    Figure
+        The figure: horizontal bars are the fit times' interquartile range, vertical
+        bars the 95% CI of the mean score; the time axis is logarithmic.
+    """
+    scenarios = list(points)
+    methods = list(dict.fromkeys(p.method for ps in points.values() for p in ps))
+    colours = dict(zip(methods, _palette(len(methods)), strict=True))
+    single = len(scenarios) == 1
+    metric = plain_text(metric_label)
+    with _styled():
+        figure, axes = _facets(
+            len(scenarios), 6.5 if single else 3.6, 4.5 if single else 3.2, dpi, sharey=True
+        )
+        for ax, scenario in zip(axes, scenarios, strict=True):
+            for point in points[scenario]:
+                if not np.isfinite(point.median):
+                    continue
+                ax.errorbar(
+                    [point.median],
+                    [point.mean],
+                    xerr=[[point.median - point.q25], [point.q75 - point.median]],
+                    yerr=[[point.mean - point.ci_low], [point.ci_high - point.mean]],
+                    fmt="o",
+                    color=colours[point.method],
+                    capsize=3,
+                    label=plain_text(point.method),
+                )
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.margins(x=0.15, y=0.1)
+            if not single:
+                ax.set_title(plain_text(scenario), fontsize="small", loc="left")
+            sns.despine(ax=ax)
+        handles = [
+            plt.Line2D([], [], marker="o", linestyle="", color=colours[m], label=plain_text(m))
+            for m in methods
+        ]
+        axes[0].legend(handles=handles, loc="best", fontsize="small", title="method")
+        figure.supxlabel("median seconds per fit (log scale; bars: interquartile range)")
+        figure.supylabel(f"mean {metric} (bars: 95% CI)")
+        figure.suptitle(
+            f"Accuracy against compute time: mean {metric} and median fit time per method\n"
+            "one worker thread per fit; times depend on the machine and its load",
+            fontsize="medium",
+        )
+    return figure
+
+
+def stopping_figure(
+    rounds: Mapping[str, tuple[Sequence[int], Sequence[float], str]],
+    *,
+    target: float,
+    dpi: int = 150,
+) -> Figure:
+    """Each scenario's CI half-width against its trials, round by round, with the target.
+
+    Parameters
+    ----------
+    rounds
+        Scenario label -> (trials after each round, the half-width then, why it
+        stopped: ``"precision"`` or ``"max_trials"``). NaN half-widths are not drawn.
+    target
+        The half-width at which a scenario stops.
+    dpi
+        Resolution of the figure.
+
+    Returns
+    -------
+    Figure
+        One line per scenario; the last round is marked with a star where the target
+        was reached and a cross where ``max_trials`` stopped it.
+    """
+    colours = _palette(max(len(rounds), 1))
+    with _styled():
+        figure, ax = plt.subplots(figsize=(7.5, 4.5), dpi=dpi, layout="constrained")
+        for colour, (scenario, (trials, widths, reason)) in zip(
+            colours, rounds.items(), strict=False
+        ):
+            x, y = np.asarray(trials, dtype=float), np.asarray(widths, dtype=float)
+            shown = np.isfinite(y)
+            ax.plot(
+                x[shown],
+                y[shown],
+                marker="o",
+                markersize=4,
+                color=colour,
+                label=f"{plain_text(scenario)} ({int(x[-1])} trials, {reason})",
+            )
+            if shown[-1]:
+                ax.plot(
+                    x[-1],
+                    y[-1],
+                    marker="*" if reason == "precision" else "X",
+                    markersize=13,
+                    color=colour,
+                    linestyle="",
+                )
+        ax.axhline(
+            target,
+            linestyle="--",
+            color="#C44E52",
+            linewidth=1.5,
+            label=f"target half-width {target:g}",
+        )
+        ax.set_xlabel("trials in the scenario")
+        ax.set_ylabel("half-width of the 95% CI of the mean difference")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small", loc="upper right")
+        sns.despine(ax=ax)
+        ax.set_title(
+            "Precision-driven stopping: each round adds trials until the interval is narrow "
+            "enough\n(star: target reached; cross: max_trials reached)",
             fontsize="medium",
         )
     return figure

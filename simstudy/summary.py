@@ -2,11 +2,13 @@
 
 Statistics, per scenario and metric:
 
-- for each method: the number of trials that ran (``n``) and that failed
-  (``n_failed``), the mean, the standard deviation, the Monte Carlo standard error of the
+- for each method: the number of trials that ran (``n``), that failed (``n_failed``)
+  and in which it raised at least one warning (``n_warned``, failed trials included), the
+  mean, the standard deviation, the Monte Carlo standard error of the
   mean (``sd / sqrt(n)``) and a 95% Student-t confidence interval for the mean;
 - for the comparison A - B, over the trials where both ran: the mean paired difference
-  with its Monte Carlo standard error and 95% Student-t confidence interval; wins (A
+  with its Monte Carlo standard error and 95% Student-t confidence interval; the paired
+  trials in which A or B warned (``n_warned``); wins (A
   scored higher), ties (equal scores) and losses; the two-sided Wilcoxon signed-rank
   p-value (zero differences dropped, ``zero_method="wilcox"``); and that p-value adjusted
   for the number of scenarios with Holm's step-down method, within each metric.
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simstudy.tables import KEY_COLUMNS, PROVENANCE_COLUMNS, STATUS_OK, write_table
+from simstudy.tables import KEY_COLUMNS, STATUS_OK, TRAILING_COLUMNS, write_table
 
 CI_LEVEL = 0.95
 
@@ -33,6 +35,7 @@ SUMMARY_COLUMNS = (
     "method",
     "n",
     "n_failed",
+    "n_warned",
     "mean",
     "sd",
     "mcse",
@@ -63,12 +66,13 @@ def read_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
     -------
     DataFrame
         One row per data row of the file: ``trial`` as int, the metric columns (those between
-        :data:`~simstudy.tables.KEY_COLUMNS` and :data:`~simstudy.tables.PROVENANCE_COLUMNS`)
-        as float, every other column as text.
+        :data:`~simstudy.tables.KEY_COLUMNS` and :data:`~simstudy.tables.TRAILING_COLUMNS`)
+        as float, ``trial`` and ``n_warnings`` as int, every other column as text.
     """
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     table["trial"] = table["trial"].astype(int)
-    for column in table.columns[len(KEY_COLUMNS) : -len(PROVENANCE_COLUMNS)]:
+    table["n_warnings"] = table["n_warnings"].astype(int)
+    for column in table.columns[len(KEY_COLUMNS) : -len(TRAILING_COLUMNS)]:
         table[column] = [float(text) if text else math.nan for text in table[column]]
     return table
 
@@ -125,6 +129,25 @@ def paired_scores(
     return paired
 
 
+def warned_trials(trials: pd.DataFrame, methods: Sequence[str]) -> dict[str, set[int]]:
+    """Per scenario, the trials in which any of ``methods`` raised a warning.
+
+    Parameters
+    ----------
+    trials
+        The trials table, as :func:`read_trials` reads it.
+    methods
+        The method names to look at.
+
+    Returns
+    -------
+    dict
+        Scenario name -> the trial indices; scenarios without such a trial are left out.
+    """
+    rows = trials[trials["method"].isin(list(methods)) & (trials["n_warnings"] > 0)]
+    return {scenario: set(group["trial"].tolist()) for scenario, group in rows.groupby("scenario")}
+
+
 def describe(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, float]:
     """Mean, standard deviation, Monte Carlo standard error and t-interval of ``values``.
 
@@ -155,11 +178,9 @@ def describe(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, float]:
             "ci_low": math.nan,
             "ci_high": math.nan,
         }
-    from scipy import stats  # here, not at the top: the figure rule reads tables only
-
     sd = float(values.std(ddof=1))
     mcse = sd / math.sqrt(n)
-    half_width = float(stats.t.ppf(0.5 + level / 2, df=n - 1)) * mcse
+    half_width = t_quantile(n, level) * mcse
     return {
         "mean": mean,
         "sd": sd,
@@ -167,6 +188,26 @@ def describe(values: np.ndarray, level: float = CI_LEVEL) -> dict[str, float]:
         "ci_low": mean - half_width,
         "ci_high": mean + half_width,
     }
+
+
+def t_quantile(n: int, level: float = CI_LEVEL) -> float:
+    """The Student-t quantile that a two-sided ``level`` interval of a mean of ``n`` uses.
+
+    Parameters
+    ----------
+    n
+        The sample size, at least 2.
+    level
+        The confidence level.
+
+    Returns
+    -------
+    float
+        ``t.ppf(0.5 + level / 2, df=n - 1)``; the half-width is this times the MCSE.
+    """
+    from scipy import stats  # here, not at the top: the figure rule reads tables only
+
+    return float(stats.t.ppf(0.5 + level / 2, df=n - 1))
 
 
 def wilcoxon_p(differences: np.ndarray) -> float:
@@ -258,12 +299,14 @@ def summarize(
                         "method": method,
                         "n": len(ran),
                         "n_failed": len(method_rows) - len(ran),
+                        "n_warned": int((method_rows["n_warnings"] > 0).sum()),
                         **describe(ran[metric].to_numpy()),
                     }
                 )
     differences = []
     n_trials = trials.groupby("scenario")["trial"].nunique()
     pairs = {metric: paired_scores(trials, first, second, metric) for metric in metrics}
+    warned = warned_trials(trials, comparison)
     for scenario in sorted(trials["scenario"].unique()):
         for metric in metrics:
             both = pairs[metric][scenario]
@@ -276,6 +319,7 @@ def summarize(
                     "method": comparison_label(first, second),
                     "n": len(d),
                     "n_failed": int(n_trials[scenario]) - len(d),
+                    "n_warned": len(warned.get(scenario, set()) & set(both.index)),
                     **describe(d),
                     "wins": int((d > 0).sum()),
                     "ties": int((d == 0).sum()),
@@ -312,7 +356,7 @@ def write_summary(table: pd.DataFrame, path: str | os.PathLike[str]) -> int:
     """
     records = table.astype(object).where(table.notna(), None).to_dict("records")
     for record in records:
-        for column in ("n", "n_failed", "wins", "ties", "losses"):
+        for column in ("n", "n_failed", "n_warned", "wins", "ties", "losses"):
             if record[column] is not None:
                 record[column] = int(record[column])
     return write_table(path, SUMMARY_COLUMNS, records)

@@ -25,6 +25,17 @@ KEY_COLUMNS = ("scenario", "trial", "method")
 #: the row (see ``provenance.json``), whether the trial ran, and the error if not.
 PROVENANCE_COLUMNS = ("seed", "spec", "status", "error")
 
+#: Columns after those: how many warnings the method raised while it was fitted on the
+#: trial, and the first one as ``<category>: <message>`` on one line (empty if none).
+WARNING_COLUMNS = ("n_warnings", "warning")
+
+#: Everything after the metric columns of a row of ``trials.csv``.
+TRAILING_COLUMNS = (*PROVENANCE_COLUMNS, *WARNING_COLUMNS)
+
+#: Columns of a chunk's timings file and of ``timings.csv``: the wall and CPU seconds
+#: that fitting one method on one trial took (see :mod:`simstudy.timings`).
+TIMING_COLUMNS = ("scenario", "trial", "method", "status", "wall_seconds", "cpu_seconds")
+
 MANIFEST_COLUMNS = ("trial", "seed")
 
 STATUS_OK = "ok"
@@ -53,9 +64,9 @@ def trial_columns(metrics: Sequence[str]) -> list[str]:
     Returns
     -------
     list of str
-        :data:`KEY_COLUMNS`, then ``metrics``, then :data:`PROVENANCE_COLUMNS`.
+        :data:`KEY_COLUMNS`, then ``metrics``, then :data:`TRAILING_COLUMNS`.
     """
-    return [*KEY_COLUMNS, *metrics, *PROVENANCE_COLUMNS]
+    return [*KEY_COLUMNS, *metrics, *TRAILING_COLUMNS]
 
 
 def format_value(value: Any) -> str:
@@ -362,3 +373,32 @@ def recorded_row(
             if (row["scenario"], row["trial"], row["method"]) == key:
                 return row
     return None
+
+
+def kept_trials(
+    n_trials: int, stopping_table: str | os.PathLike[str] | None
+) -> int | dict[str, int]:
+    """The trials each scenario keeps: ``n_trials``, or where ``stopping.csv`` stopped it.
+
+    Parameters
+    ----------
+    n_trials
+        The config's ``n_trials``.
+    stopping_table
+        ``stopping.csv`` of a precision-driven study (see :mod:`simstudy.stopping`),
+        or ``None``.
+
+    Returns
+    -------
+    int or dict
+        ``n_trials`` without a table; else scenario -> the trials of its last round.
+    """
+    if stopping_table is None:
+        return n_trials
+    kept: dict[str, tuple[int, int]] = {}
+    with open(stopping_table, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            round_, trials = int(row["round"]), int(row["trials"])
+            if row["scenario"] not in kept or kept[row["scenario"]][0] < round_:
+                kept[row["scenario"]] = (round_, trials)
+    return {scenario: trials for scenario, (_, trials) in kept.items()}

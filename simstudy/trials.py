@@ -16,6 +16,7 @@ Three guards keep a misbehaving trial from passing unnoticed or blocking a job:
 
 from __future__ import annotations
 
+import csv
 import ctypes
 import logging
 import os
@@ -23,6 +24,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -42,7 +44,14 @@ from simstudy.parallel import (
     restart_task_clock,
 )
 from simstudy.spec import TrialSpec
-from simstudy.tables import STATUS_ERROR, STATUS_OK, atomic_write, trial_columns, write_rows
+from simstudy.tables import (
+    STATUS_ERROR,
+    STATUS_OK,
+    TIMING_COLUMNS,
+    atomic_write,
+    format_value,
+    trial_columns,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +71,11 @@ class TrialOutcome:
     ``labels`` and ``scores`` have an entry for each method that ran; ``errors`` holds a
     formatted traceback for each method that failed (all of them if the data failed).
     ``not_run`` names the methods that failed only because the trial's time limit ran
-    out before their turn. ``step`` is the step in progress (:data:`DATA_STEP` or a
-    method name) while the trial runs, and ``None`` once it is over.
+    out before their turn. ``warnings`` holds, for each method that was fitted, the
+    warnings it raised while it was built and fitted (see :func:`fit_observed`), and
+    ``timings`` the wall and CPU seconds that took. ``step`` is the step in progress
+    (:data:`DATA_STEP` or a method name) while the trial runs, and ``None`` once it is
+    over.
     """
 
     trial: int
@@ -74,6 +86,8 @@ class TrialOutcome:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     not_run: set[str] = field(default_factory=set)
+    warnings: dict[str, list[warnings.WarningMessage]] = field(default_factory=dict)
+    timings: dict[str, tuple[float, float]] = field(default_factory=dict)
     step: str | None = None
 
 
@@ -190,6 +204,38 @@ def _preload(spec: TrialSpec) -> None:
 # --- Trials ---------------------------------------------------------------------------
 
 
+@contextmanager
+def fit_observed(outcome: TrialOutcome, name: str) -> Iterator[None]:
+    """Record the warnings that the block raises, and the time it takes, for ``name``.
+
+    Every warning is caught, repeats included (the ``"always"`` filter), so that the
+    count does not depend on what ran before in the process; none is printed. The wall
+    clock is ``time.perf_counter`` and the CPU clock ``time.thread_time``: the fit runs
+    in this thread, with its BLAS and OpenMP pools pinned to one thread
+    (:mod:`simstudy.parallel`). Both are recorded even if the block fails.
+
+    Parameters
+    ----------
+    outcome
+        Where ``warnings[name]`` and ``timings[name]`` go.
+    name
+        The method being fitted.
+
+    Yields
+    ------
+    None
+        Control, with warnings being caught and the clocks running.
+    """
+    wall, cpu = time.perf_counter(), time.thread_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            outcome.timings[name] = (time.perf_counter() - wall, time.thread_time() - cpu)
+            outcome.warnings[name] = list(caught)
+
+
 def draw_and_fit(
     spec: TrialSpec,
     outcome: TrialOutcome,
@@ -243,10 +289,11 @@ def draw_and_fit(
     for method in spec.methods:
         outcome.step = method.name
         try:
-            estimator = components.build_estimator(
-                method.estimator, method.params, method_rngs[method.name]
-            )
-            labels = np.asarray(estimator.fit_predict(outcome.X))
+            with fit_observed(outcome, method.name):
+                estimator = components.build_estimator(
+                    method.estimator, method.params, method_rngs[method.name]
+                )
+                labels = np.asarray(estimator.fit_predict(outcome.X))
             scores = {metric: score(metric, outcome.y, labels) for metric in spec.metrics}
         except Exception:  # recorded per method; the caller decides whether to raise
             outcome.errors[method.name] = traceback.format_exc()
@@ -467,11 +514,51 @@ def trial_rows(
             "spec": spec.digest,
             "status": STATUS_ERROR if error else STATUS_OK,
             "error": _one_line(error) if error else "",
+            **warning_cells(outcome.warnings.get(method, [])),
+            **timing_cells(outcome.timings.get(method)),
         }
         scores = outcome.scores.get(method, {})
         row.update({metric: scores.get(metric) for metric in spec.metrics})
         rows.append(row)
     return rows
+
+
+def warning_cells(caught: Sequence[warnings.WarningMessage]) -> dict[str, Any]:
+    """The warning columns of a row: how many warnings, and the first on one line.
+
+    Parameters
+    ----------
+    caught
+        The warnings a method raised on a trial, in order.
+
+    Returns
+    -------
+    dict
+        ``n_warnings`` (int) and ``warning``: ``"<category>: <message>"`` of the first
+        one with its whitespace collapsed to single spaces, or ``""`` if there was none.
+    """
+    if not caught:
+        return {"n_warnings": 0, "warning": ""}
+    first = caught[0]
+    text = " ".join(f"{first.category.__name__}: {first.message}".split())
+    return {"n_warnings": len(caught), "warning": text}
+
+
+def timing_cells(timing: tuple[float, float] | None) -> dict[str, float | None]:
+    """The timing columns of a row (:data:`~simstudy.tables.TIMING_COLUMNS`).
+
+    Parameters
+    ----------
+    timing
+        Wall and CPU seconds of the method's fit, or ``None`` if it was not fitted.
+
+    Returns
+    -------
+    dict
+        ``wall_seconds`` and ``cpu_seconds``, ``None`` (an empty cell) when not fitted.
+    """
+    wall, cpu = timing if timing is not None else (None, None)
+    return {"wall_seconds": wall, "cpu_seconds": cpu}
 
 
 def _one_line(formatted_traceback: str) -> str:
@@ -852,6 +939,7 @@ def run_chunk(
     stop: int,
     output: str | Path,
     *,
+    timings: str | Path | None = None,
     n_jobs: int = 1,
     on_error: str = "raise",
     progress_interval: float = 10.0,
@@ -860,7 +948,7 @@ def run_chunk(
 ) -> int:
     """Run trials ``start`` to ``stop - 1`` and write their rows to the CSV ``output``.
 
-    The file appears only when every trial is done; a failure or a kill leaves no
+    The files appear only when every trial is done; a failure or a kill leaves no
     partial file.
 
     Parameters
@@ -869,6 +957,10 @@ def run_chunk(
         As for :func:`iter_chunk_rows`.
     output
         The chunk's CSV file, with the header of :func:`simstudy.tables.trial_columns`.
+    timings
+        If given, a second CSV file for the wall and CPU seconds of each method's fit on
+        each trial, with the header :data:`~simstudy.tables.TIMING_COLUMNS`. They vary
+        from run to run, so they are kept out of ``output``.
 
     Returns
     -------
@@ -894,5 +986,27 @@ def run_chunk(
         time_limit=time_limit,
         job_started=job_started,
     )
-    with atomic_write(output) as handle:
-        return write_rows(handle, trial_columns(spec.metrics), rows)
+    columns = trial_columns(spec.metrics)
+    with atomic_write(output) as handle, _optional_writer(timings) as timing_handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        timing_writer = None
+        if timing_handle is not None:
+            timing_writer = csv.writer(timing_handle, lineterminator="\n")
+            timing_writer.writerow(TIMING_COLUMNS)
+        count = 0
+        for row in rows:
+            writer.writerow([format_value(row[column]) for column in columns])
+            if timing_writer is not None:
+                timing_writer.writerow([format_value(row[column]) for column in TIMING_COLUMNS])
+            count += 1
+        return count
+
+
+@contextmanager
+def _optional_writer(path: str | Path | None) -> Iterator[Any]:
+    if path is None:
+        yield None
+        return
+    with atomic_write(path) as handle:
+        yield handle

@@ -67,7 +67,13 @@ BASE_MODULES = (
 )
 
 #: Modules of the rules that follow the trials, imported after the study's own.
-LATE_MODULES = ("simstudy.summary", "simstudy.report", "simstudy.figures")
+LATE_MODULES = (
+    "simstudy.summary",
+    "simstudy.stopping",
+    "simstudy.timings",
+    "simstudy.report",
+    "simstudy.figures",
+)
 
 _HEADER = struct.Struct("!Q")
 

@@ -14,7 +14,7 @@ from conftest import REPO
 LAYERS = {
     "command line": {"cli", "replay", "__main__"},
     "drawing": {"figures", "plots", "example"},
-    "stages": {"trials", "merge", "summary", "provenance", "report"},
+    "stages": {"trials", "merge", "summary", "stopping", "timings", "provenance", "report"},
     "plan": {"plan", "config"},
     "foundations": {
         "layout",

@@ -18,10 +18,20 @@ from conftest import ONE_WORKER, REPO, finished_config, fresh_copy, planned_jobs
 
 pytestmark = pytest.mark.e2e
 
-DOWNSTREAM = {"merge_trials", "record_provenance", "summarize", "plot_figures", "report_tables"}
-FIGURES = {"plot_figures"}
+# What a new trials.csv reruns.
+DOWNSTREAM = {
+    "merge_trials",
+    "record_provenance",
+    "summarize",
+    "plot_figures",
+    "plot_timings",
+    "report_tables",
+}
+FIGURES = {"plot_figures", "plot_timings"}
+# What chunk jobs that ran again rerun: also the fit times they wrote.
+NEW_CHUNKS = DOWNSTREAM | {"collect_timings"}
 # What an edit that changes trial results reruns besides the chunks: the example trial too.
-RESULTS = DOWNSTREAM | {"run_example"}
+RESULTS = NEW_CHUNKS | {"run_example"}
 
 
 study_config = finished_config
@@ -68,7 +78,7 @@ def test_more_trials_run_only_new_and_partial_chunks(finished, tmp_path, seeding
     config = {**study_config(seeding), "n_trials": 10}
     groups = 2 * 2 if seeding == "spawn" else 1  # (scenario, method group) pairs
     # Trials 0-3 are a full chunk and stay; chunk 4-7 was partial and becomes 4-8; 8-10 is new.
-    assert planned_jobs(workdir, config=config) == plan(2 * groups, 1, DOWNSTREAM)
+    assert planned_jobs(workdir, config=config) == plan(2 * groups, 1, NEW_CHUNKS)
     snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
     after = chunk_fingerprints(workdir)
     full = [name for name in before if name.endswith("/0-4.csv")]
@@ -87,7 +97,7 @@ def test_fewer_trials_rerun_no_trial_and_keep_only_the_first_ones(finished, tmp_
     before = chunk_fingerprints(workdir)
     old_rows = rows(workdir)
     config = {**study_config("spawn"), "n_trials": 5}
-    assert planned_jobs(workdir, config=config) == plan(0, 1, DOWNSTREAM)
+    assert planned_jobs(workdir, config=config) == plan(0, 1, NEW_CHUNKS)
     snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
     assert chunk_fingerprints(workdir) == before
     assert rows(workdir) == [line for line in old_rows if trial_of(line) < 5]
@@ -107,7 +117,7 @@ def test_adding_a_method_runs_only_its_trials(finished, tmp_path):
         "params": {"n_clusters": 3},
     }
     # ward's two chunks in each of two scenarios, nothing else upstream
-    assert planned_jobs(workdir, config=config) == plan(2 * 2, 0, DOWNSTREAM)
+    assert planned_jobs(workdir, config=config) == plan(2 * 2, 0, NEW_CHUNKS)
     snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
     after = chunk_fingerprints(workdir)
     assert {name: after[name] for name in before} == before
@@ -186,7 +196,7 @@ def plan(chunks: int = 0, manifest: int = 0, others=frozenset()) -> dict[str, in
     [
         ("seed=99", plan(8, 1, RESULTS)),
         ("seeding=legacy", plan(2 * 2, 1, RESULTS)),  # one group per scenario
-        ("chunk_size=3", plan(2 * 2 * 3, 0, DOWNSTREAM)),  # same results, new split
+        ("chunk_size=3", plan(2 * 2 * 3, 0, NEW_CHUNKS)),  # same results, new split
         ("metrics=[ari,nmi]", plan(8, 0, RESULTS)),
         ("on_error=record", plan(0, 0, DOWNSTREAM)),
         ("trial_time_limit=100", plan()),

@@ -287,6 +287,8 @@ CAPTION_VALUES = {
     "example_clusterings.rst": (),
     "example_data.rst": ("scenario",),
     "paired_scatter.rst": ("first", "second"),
+    "score_vs_time.rst": (),
+    "stopping.rst": (),
     "summary.rst": (),
     "workflow.rst": ("first", "second", "scenario"),
 }

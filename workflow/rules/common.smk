@@ -17,6 +17,7 @@ from simstudy.config import ConfigError, check_config, read_study
 from simstudy.digests import CACHE_DIR, code_digest, component_modules
 from simstudy.layout import (
     CHUNK_FILE,
+    DECISION_FILE,
     EXAMPLE,
     FIGURES,
     MANIFEST,
@@ -24,13 +25,20 @@ from simstudy.layout import (
     PROVENANCE,
     REPORT_PAGES,
     SETTINGS_DIR,
+    STOPPING,
+    STOPPING_FIGURE,
     SUMMARY,
+    TIMING_FIGURE,
+    TIMING_FILE,
+    TIMING_SUMMARY,
+    TIMINGS,
     TRIALS,
     recommended_chunk_size,
 )
 from simstudy.metrics import METRICS
 from simstudy.plan import StudyPlan
 from simstudy.spec import canonical_json
+from simstudy.stopping import first_trials, read_decision
 from simstudy.tables import remove_stale_temporaries, write_if_changed
 
 # Options of commands that only plan or inspect, and the short ones among them.
@@ -168,6 +176,8 @@ CODE = {
     "figures": code_digest("simstudy.figures"),
     "provenance": code_digest("simstudy.provenance"),
     "report": code_digest("simstudy.report"),
+    "stopping": code_digest("simstudy.stopping"),
+    "timings": code_digest("simstudy.timings"),
 }
 
 # Threads of a chunk job, i.e. its joblib workers (never more than it has trials).
@@ -180,10 +190,13 @@ wildcard_constraints:
     group=r"[A-Za-z][A-Za-z0-9_+-]*",
     start=r"\d+",
     stop=r"\d+",
+    round=r"\d+",
 
 
 def warn_if_too_many_chunks():
     """Say so when the study has more chunk jobs than Snakemake plans quickly."""
+    if PLAN.stopping is not None:  # the chunks are known round by round
+        return
     chunks = len(PLAN.chunk_files)
     if chunks > 2 * MAX_RECOMMENDED_JOBS:
         better = recommended_chunk_size(config["n_trials"], len(PLAN.pairs()))
@@ -233,7 +246,7 @@ write_chunk_settings()
 MANIFEST_SETTINGS = {
     "seed": config["seed"],
     "seeding": config["seeding"],
-    "n_trials": config["n_trials"],
+    "n_trials": PLAN.manifest_trials,
     "code": CODE["manifest"],
 }
 MERGE_SETTINGS = {
@@ -260,6 +273,83 @@ EXAMPLE_SETTINGS = {
     "trial": PLAN.example.trial,
 }
 REPORT_SETTINGS = {"config": PLAN.results_config(), "code": CODE["report"]}
+TIMING_SETTINGS = {"n_trials": config["n_trials"], "code": CODE["timings"]}
+# What a precision-driven study's decisions depend on (see simstudy.stopping).
+STOPPING_SETTINGS = {
+    "stopping": config["stopping"],
+    "n_trials": config["n_trials"],
+    "metrics": config["metrics"],
+    "comparison": config["comparison"],
+    "code": CODE["stopping"],
+}
+
+
+def decision(scenario, round_):
+    """A scenario's decision after a round: (its file, its content).
+
+    Raises Snakemake's IncompleteCheckpointException until the checkpoint of that round
+    has run (or is known to be up to date); Snakemake then runs it and asks again.
+    """
+    path = checkpoints.stopping_round.get(scenario=scenario, round=str(round_)).output.decision
+    return path, read_decision(path)
+
+
+def scenario_decisions(scenario):
+    """Every decision file of ``scenario`` up to the round that stopped it, and its trials."""
+    paths, round_ = [], 0
+    while True:
+        path, content = decision(scenario, round_)
+        paths.append(path)
+        if content["stopped"]:
+            return paths, content["trials"]
+        round_ += 1
+
+
+def round_input(wildcards):
+    """A round's inputs: the previous round's decision, and the chunks it decides on."""
+    scenario, round_ = wildcards.scenario, int(wildcards.round)
+    if round_ == 0:
+        inputs, trials = {}, first_trials(config["n_trials"], config["stopping"])
+    else:
+        path, previous = decision(scenario, round_ - 1)
+        if previous["stopped"]:
+            raise WorkflowError(f"{path}: scenario {scenario} stopped; round {round_} is not run")
+        inputs, trials = {"previous": path}, previous["next_trials"]
+    chunks = PLAN.scenario_chunk_files(scenario, trials)
+    return {**inputs, "chunks": chunks, "records": PLAN.chunk_records(chunks)}
+
+
+def all_decisions(wildcards=None):
+    """Every decision file of every scenario, up to the round that stopped it."""
+    return [path for s in PLAN.scenarios for path in scenario_decisions(s.name)[0]]
+
+
+def study_chunk_files(wildcards=None):
+    """The chunk files that hold every trial the study keeps.
+
+    In a precision-driven study these are known only once each scenario has stopped.
+    """
+    if PLAN.stopping is None:
+        return PLAN.chunk_files
+    return [
+        path
+        for scenario in PLAN.scenarios
+        for path in PLAN.scenario_chunk_files(
+            scenario.name, scenario_decisions(scenario.name)[1]
+        )
+    ]
+
+
+def study_chunk_records(wildcards=None):
+    return PLAN.chunk_records(study_chunk_files())
+
+
+def study_timing_files(wildcards=None):
+    return PLAN.timing_files(study_chunk_files())
+
+
+#: The extra input of the rules that need how many trials each scenario kept.
+KEPT_TRIALS = {"stopping": STOPPING} if PLAN.stopping is not None else {}
 
 
 def remove_products_of_missing_trials():
@@ -272,7 +362,10 @@ def remove_products_of_missing_trials():
     if Path(TRIALS).exists():
         return
     for path in [*PLAN.final_outputs(), layout.HTML_REPORT]:
-        if path not in (MANIFEST, TRIALS, EXAMPLE) and Path(path).exists():
+        not_from_trials = (MANIFEST, TRIALS, EXAMPLE, STOPPING, STOPPING_FIGURE, TIMINGS)
+        if path in (*not_from_trials, TIMING_SUMMARY):
+            continue
+        if Path(path).exists():
             Path(path).unlink()
             logger.warning(f"removed {path}: the trials.csv it was made from is gone")
 

@@ -70,3 +70,50 @@ rule plot_figures:
         **script_safe_params(FIGURE_SETTINGS),
     script:
         "../../scripts/plot_figures.py"
+
+
+rule plot_timings:
+    input:
+        summary=rules.summarize.output.summary,
+        timing_summary=rules.collect_timings.output.summary,
+        settings=settings_file("plot_timings", FIGURE_SETTINGS),
+    output:
+        figure=report(
+            TIMING_FIGURE,
+            caption="../report/score_vs_time.rst",
+            category="Figures",
+            labels={"figure": "6 score against fit time"},
+        ),
+    log:
+        "results/logs/plot_timings.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    params:
+        **script_safe_params(FIGURE_SETTINGS),
+    script:
+        "../../scripts/plot_timings.py"
+
+
+if PLAN.stopping is not None:
+
+    rule plot_stopping:
+        input:
+            stopping=STOPPING,
+            settings=settings_file("plot_stopping", FIGURE_SETTINGS),
+        output:
+            figure=report(
+                STOPPING_FIGURE,
+                caption="../report/stopping.rst",
+                category="Figures",
+                labels={"figure": "7 precision-driven stopping"},
+            ),
+        log:
+            "results/logs/plot_stopping.log",
+        localrule: True
+        conda:
+            "../../environment.yml"
+        params:
+            **script_safe_params(FIGURE_SETTINGS),
+        script:
+            "../../scripts/plot_stopping.py"

@@ -2,9 +2,10 @@
 # chunk: Snakemake 9 maps such references in time quadratic in the number of inputs.
 rule merge_trials:
     input:
-        chunks=PLAN.chunk_files,
-        records=PLAN.chunk_records(),
+        chunks=study_chunk_files,
+        records=study_chunk_records,
         manifest=MANIFEST,
+        **KEPT_TRIALS,
         settings=settings_file("merge_trials", MERGE_SETTINGS),
     output:
         trials=TRIALS,
@@ -22,7 +23,7 @@ rule merge_trials:
 rule record_provenance:
     input:
         trials=TRIALS,
-        records=PLAN.chunk_records(),
+        records=study_chunk_records,
         settings=settings_file("record_provenance", PROVENANCE_SETTINGS),
     output:
         provenance=PROVENANCE,
@@ -35,3 +36,23 @@ rule record_provenance:
         **PROVENANCE_SETTINGS,
     script:
         "../../scripts/record_provenance.py"
+
+
+# Fit times live apart from trials.csv: they differ from run to run (simstudy/timings.py).
+rule collect_timings:
+    input:
+        timings=study_timing_files,
+        settings=settings_file("collect_timings", TIMING_SETTINGS),
+        **KEPT_TRIALS,
+    output:
+        timings=TIMINGS,
+        summary=TIMING_SUMMARY,
+    log:
+        "results/logs/collect_timings.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    params:
+        **TIMING_SETTINGS,
+    script:
+        "../../scripts/collect_timings.py"

@@ -8,6 +8,7 @@ rule run_chunk:
     output:
         rows=CHUNK_FILE,
         record=CHUNK_FILE.removesuffix(".csv") + ".json",
+        timings=TIMING_FILE,
     log:
         "results/logs/run_chunk/{scenario}/{group}/{start}-{stop}.log",
     benchmark:

@@ -1,0 +1,23 @@
+"""Rule plot_stopping: draw results/figures/stopping.png."""
+
+# In a local run, the run's warm process runs this script in this job's place, with its
+# imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
+from simstudy.warm import hand_over
+
+hand_over()
+
+from simstudy.figures import draw_stopping
+from simstudy.logs import logged
+from simstudy.plan import StudyPlan
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], smk.rule) as logger:
+        draw_stopping(
+            StudyPlan(smk.params.config), stopping=smk.input.stopping, output=smk.output.figure
+        )
+        logger.info("wrote %s", smk.output.figure)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - the object Snakemake injects into scripts

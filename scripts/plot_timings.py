@@ -1,0 +1,26 @@
+"""Rule plot_timings: draw results/figures/score_vs_time.png."""
+
+# In a local run, the run's warm process runs this script in this job's place, with its
+# imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
+from simstudy.warm import hand_over
+
+hand_over()
+
+from simstudy.figures import draw_timings
+from simstudy.logs import logged
+from simstudy.plan import StudyPlan
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], smk.rule) as logger:
+        draw_timings(
+            StudyPlan(smk.params.config),
+            summary=smk.input.summary,
+            timing_summary=smk.input.timing_summary,
+            output=smk.output.figure,
+        )
+        logger.info("wrote %s", smk.output.figure)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - the object Snakemake injects into scripts

@@ -1,0 +1,47 @@
+"""Checkpoint stopping_round: decide whether a scenario stops after a round of trials."""
+
+# In a local run, the run's warm process runs this script in this job's place, with its
+# imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
+from simstudy.warm import hand_over
+
+hand_over()
+
+from simstudy.logs import logged
+from simstudy.stopping import decide_round, first_trials, read_decision, write_decision
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], smk.rule) as logger:
+        stopping = smk.params.stopping
+        previous = smk.input.get("previous")
+        trials = (
+            first_trials(smk.params.n_trials, stopping)
+            if previous is None
+            else read_decision(previous)["next_trials"]
+        )
+        decision = decide_round(
+            smk.input.chunks,
+            scenario=smk.wildcards.scenario,
+            round_=int(smk.wildcards.round),
+            trials=trials,
+            specs=smk.params.specs,
+            metrics=smk.params.metrics,
+            comparison=smk.params.comparison,
+            stopping=stopping,
+        )
+        write_decision(smk.output.decision, decision)
+        logger.info(
+            "%s round %s: %d trials, half-width %s (target %g): %s",
+            decision["scenario"],
+            decision["round"],
+            decision["trials"],
+            decision["half_width"],
+            decision["target"],
+            f"stopped ({decision['reason']})"
+            if decision["stopped"]
+            else f"{decision['next_trials']} trials next",
+        )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - the object Snakemake injects into scripts

@@ -1,0 +1,251 @@
+"""Precision-driven studies: add trials to a scenario until its answer is precise enough.
+
+With a ``stopping`` section in the config, each scenario starts with ``n_trials``
+trials. After each round, the paired difference ``A - B`` of the compared methods in
+``stopping.metric`` is summarised over the trials so far, exactly as ``summary.csv``
+does it (:func:`simstudy.summary.paired_scores`, :func:`simstudy.summary.describe`).
+A scenario stops once the half-width of the 95% Student-t interval of its mean
+difference is at most ``half_width``, or once it has ``max_trials`` trials; otherwise it
+gets ``batch`` more (never past ``max_trials``) and the next round decides again.
+
+The rule looks only at the interval's width, never at its mean or at a p-value: that is
+the fixed-width interval procedure (Chow and Robbins, 1965). Stopping when the mean looks
+large, or when a test turns significant, would make the reported difference depend on
+which way chance went; stopping on the width does not favour either sign.
+
+A decision depends only on the trials' results, and every trial's result only on its
+seed, so the rounds, the trials run and ``trials.csv`` are the same whatever the cores,
+chunk size or executor. The workflow runs one Snakemake checkpoint per scenario and
+round (``workflow/rules/stopping.smk``); each writes its :func:`decide` record as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simstudy.merge import merged_rows
+from simstudy.summary import describe, paired_scores, t_quantile
+from simstudy.tables import atomic_write, trial_columns, write_table
+
+#: Why a scenario stopped.
+PRECISION = "precision"
+MAX_TRIALS = "max_trials"
+
+#: Columns of ``stopping.csv``: one row per scenario and round.
+STOPPING_COLUMNS = (
+    "scenario",
+    "round",
+    "trials",
+    "n_paired",
+    "half_width",
+    "target",
+    "stopped",
+    "reason",
+)
+
+
+def first_trials(n_trials: int, stopping: Mapping[str, Any]) -> int:
+    """The trials of a scenario's first round: ``n_trials``, at most ``max_trials``.
+
+    Parameters
+    ----------
+    n_trials
+        The config's ``n_trials``.
+    stopping
+        The config's ``stopping`` section.
+
+    Returns
+    -------
+    int
+        The trials that round 0 decides on.
+    """
+    return min(n_trials, stopping["max_trials"])
+
+
+def decide(
+    differences: np.ndarray,
+    *,
+    scenario: str,
+    round_: int,
+    trials: int,
+    stopping: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Decide whether a scenario stops after a round, from its paired differences.
+
+    Parameters
+    ----------
+    differences
+        The paired differences ``A - B`` of the scenario's trials so far (those in
+        which both compared methods ran).
+    scenario, round_
+        Which scenario and round this is.
+    trials
+        The scenario's trials so far.
+    stopping
+        The config's ``stopping`` section: ``half_width``, ``batch``, ``max_trials``.
+
+    Returns
+    -------
+    dict
+        The decision: ``scenario``, ``round``, ``trials``, ``n_paired``, ``half_width``
+        (``None`` with fewer than two paired trials), ``target``, ``stopped``,
+        ``reason`` (:data:`PRECISION`, :data:`MAX_TRIALS` or ``""``) and
+        ``next_trials`` (the trials after the next round, or ``None`` once stopped).
+    """
+    n = len(differences)
+    width = t_quantile(n) * describe(differences)["mcse"] if n >= 2 else math.nan
+    target = stopping["half_width"]
+    if width <= target:
+        reason = PRECISION
+    elif trials >= stopping["max_trials"]:
+        reason = MAX_TRIALS
+    else:
+        reason = ""
+    return {
+        "scenario": scenario,
+        "round": round_,
+        "trials": trials,
+        "n_paired": n,
+        "half_width": None if math.isnan(width) else width,
+        "target": target,
+        "stopped": bool(reason),
+        "reason": reason,
+        "next_trials": None if reason else min(trials + stopping["batch"], stopping["max_trials"]),
+    }
+
+
+def decide_round(
+    chunk_paths: Sequence[str | os.PathLike[str]],
+    *,
+    scenario: str,
+    round_: int,
+    trials: int,
+    specs: Mapping[str, str],
+    metrics: Sequence[str],
+    comparison: Sequence[str],
+    stopping: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Read a scenario's chunk files and decide its round (see :func:`decide`).
+
+    Parameters
+    ----------
+    chunk_paths
+        The scenario's chunk files, holding at least its first ``trials`` trials; they
+        are checked as the merge checks them (:func:`simstudy.merge.merged_rows`).
+    scenario, round_, trials
+        As for :func:`decide`.
+    specs
+        ``"<scenario>/<group>"`` -> spec digest, for this scenario's method groups.
+    metrics
+        The study's metrics, the columns of the chunk files.
+    comparison
+        The two compared methods ``[A, B]``.
+    stopping
+        The config's ``stopping`` section.
+
+    Returns
+    -------
+    dict
+        The decision.
+
+    Raises
+    ------
+    simstudy.merge.MergeError
+        If a chunk file is missing, changed, or does not hold the study's trials.
+    """
+    columns = trial_columns(metrics)
+    cells = [
+        row
+        for _, _, _, row, _ in merged_rows(
+            chunk_paths, n_trials={scenario: trials}, metrics=metrics, specs=specs
+        )
+    ]
+    table = pd.DataFrame(cells, columns=columns)
+    metric = stopping["metric"]
+    table["trial"] = table["trial"].astype(int)
+    table[metric] = [float(text) if text else math.nan for text in table[metric]]
+    first, second = comparison
+    both = paired_scores(table, first, second, metric).get(scenario)
+    differences = (
+        np.array([], dtype=float)
+        if both is None
+        else (both[first] - both[second]).to_numpy(dtype=float)
+    )
+    return decide(differences, scenario=scenario, round_=round_, trials=trials, stopping=stopping)
+
+
+def write_decision(path: str | os.PathLike[str], decision: Mapping[str, Any]) -> None:
+    """Write a decision as JSON, atomically; floats keep every bit (``repr``).
+
+    Parameters
+    ----------
+    path
+        The decision file.
+    decision
+        As :func:`decide` returns it.
+    """
+    with atomic_write(path) as handle:
+        json.dump(decision, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+
+
+def read_decision(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a decision file.
+
+    Parameters
+    ----------
+    path
+        A file :func:`write_decision` wrote.
+
+    Returns
+    -------
+    dict
+        The decision.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a decision record, naming the file.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            decision = json.load(handle)
+        {key: decision[key] for key in (*STOPPING_COLUMNS, "next_trials")}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{os.fspath(path)}: not a stopping decision ({type(error).__name__}: {error}); "
+            f"remove it and run snakemake again"
+        ) from None
+    return decision
+
+
+def write_stopping_table(
+    decisions: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str]
+) -> int:
+    """Write ``stopping.csv`` from the decision files, sorted by scenario and round.
+
+    Parameters
+    ----------
+    decisions
+        Every decision file of the study.
+    output
+        The CSV file to write (atomically).
+
+    Returns
+    -------
+    int
+        The number of rows written.
+    """
+    rows = sorted(
+        (read_decision(path) for path in decisions), key=lambda d: (d["scenario"], d["round"])
+    )
+    for row in rows:
+        row["stopped"] = "yes" if row["stopped"] else "no"
+    return write_table(output, STOPPING_COLUMNS, rows)

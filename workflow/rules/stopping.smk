@@ -1,0 +1,35 @@
+# Precision-driven stopping (simstudy/stopping.py): one checkpoint per scenario and round.
+# Each decides from the scenario's trials so far whether it stops or gets another batch;
+# the rules that need every kept trial (merge, timings, provenance) find the last round
+# through common.smk's scenario_decisions, so the DAG grows as decisions arrive.
+if PLAN.stopping is not None:
+
+    checkpoint stopping_round:
+        input:
+            unpack(round_input),
+            settings=settings_file("stopping_round", STOPPING_SETTINGS),
+        output:
+            decision=DECISION_FILE,
+        log:
+            "results/logs/stopping_round/{scenario}/round-{round}.log",
+        localrule: True
+        conda:
+            "../../environment.yml"
+        params:
+            **STOPPING_SETTINGS,
+            specs=lambda wildcards: PLAN.scenario_digests(wildcards.scenario),
+        script:
+            "../../scripts/stopping_round.py"
+
+    rule record_stopping:
+        input:
+            decisions=all_decisions,
+        output:
+            stopping=STOPPING,
+        log:
+            "results/logs/record_stopping.log",
+        localrule: True
+        conda:
+            "../../environment.yml"
+        script:
+            "../../scripts/record_stopping.py"
