@@ -17,6 +17,7 @@ of the chunk files on disk (:func:`finished_chunks`), read once when the workflo
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -435,7 +436,7 @@ def round_slots(
     finished = finished or {}
     bounds = [0, *range(n_trials, trials, batch), trials]
     slots = []
-    for round_start, round_stop in zip(bounds, bounds[1:], strict=False):
+    for round_start, round_stop in itertools.pairwise(bounds):
         start = round_start
         while start < round_stop:
             existing = finished.get(start, [])

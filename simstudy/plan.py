@@ -273,6 +273,11 @@ class StudyPlan:
         -------
         list of str
             The paths, by method group, then trial range.
+
+        Raises
+        ------
+        ValueError
+            If the study has no ``stopping`` section.
         """
         stopping = self.stopping
         if stopping is None:

@@ -66,7 +66,6 @@ def _no_success_note(names: Sequence[str]) -> str:
     return "\n".join(NO_SUCCESS.format(plain_text(name)) for name in names)
 
 
-@contextmanager
 def warnings_line(counts: Mapping[str, tuple[int, int]]) -> str:
     """The line that difference figures add about warnings.
 

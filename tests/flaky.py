@@ -21,3 +21,21 @@ def two_moons(random_state, *, n_samples=200, noise=0.08):
     from sklearn.datasets import make_moons
 
     return make_moons(n_samples=n_samples, noise=noise, random_state=random_state)
+
+
+class WarnyKMeans(KMeans):
+    """KMeans that warns twice on datasets whose first point lies left of the origin."""
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        if X[0, 0] < 0:
+            warnings.warn(
+                f"first point {X[0, 0]:.3f}\nlies left of the origin",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+            warnings.warn("and a second warning", UserWarning, stacklevel=2)
+        return super().fit_predict(X, y, sample_weight=sample_weight)

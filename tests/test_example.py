@@ -68,6 +68,8 @@ def rows_for(example: Example, scores: dict[str, float]) -> list[dict]:
             "spec": "x",
             "status": "ok",
             "error": "",
+            "n_warnings": 0,
+            "warning": "",
         }
         for method, score in scores.items()
     ]

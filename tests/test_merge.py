@@ -92,7 +92,7 @@ def test_merge_is_sorted_complete_and_byte_stable(study, tmp_path):
     text = (tmp_path / "a.csv").read_bytes()
     assert text == (tmp_path / "b.csv").read_bytes()
     lines = text.decode().splitlines()
-    assert lines[0] == "scenario,trial,method,ari,seed,spec,status,error"
+    assert lines[0] == "scenario,trial,method,ari,seed,spec,status,error,n_warnings,warning"
     keys = [
         (line.split(",")[0], int(line.split(",")[1]), line.split(",")[2]) for line in lines[1:]
     ]

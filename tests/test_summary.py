@@ -37,6 +37,8 @@ def trials_table(scores: dict[str, dict[str, list[float]]], status=None) -> pd.D
                         "spec": "x",
                         "status": state,
                         "error": "" if state == "ok" else "boom",
+                        "n_warnings": 0,
+                        "warning": "",
                     }
                 )
     return pd.DataFrame(rows)
@@ -124,9 +126,9 @@ def test_read_trials_keeps_128_bit_seeds_and_exact_floats(tmp_path):
     seed = str(2**127 + 12345)
     path = tmp_path / "trials.csv"
     path.write_text(
-        "scenario,trial,method,ari,seed,spec,status,error\n"
-        f"s,0,a,0.41269325786287725,{seed},x,ok,\n"
-        f"s,0,b,,{seed},x,error,ValueError: no\n"
+        "scenario,trial,method,ari,seed,spec,status,error,n_warnings,warning\n"
+        f"s,0,a,0.41269325786287725,{seed},x,ok,,0,\n"
+        f"s,0,b,,{seed},x,error,ValueError: no,1,UserWarning: w\n"
     )
     table = read_trials(path)
     assert table["seed"].tolist() == [seed, seed]

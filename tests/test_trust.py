@@ -102,16 +102,24 @@ def test_a_study_file_given_with_configfile_is_the_whole_study(checkout, tmp_pat
     own = write_config(tmp_path / "own.yaml", study)
     plan = planned_outputs(run_in(checkout, "--dry-run", "--configfile", str(own)))
     assert sorted(o for o in plan if o.startswith("results/chunks/")) == [
-        "results/chunks/wide/birch/0-40.csv, results/chunks/wide/birch/0-40.json",
-        "results/chunks/wide/ward/0-40.csv, results/chunks/wide/ward/0-40.json",
+        "results/chunks/wide/birch/0-40.csv, results/chunks/wide/birch/0-40.json, "
+        "results/timings/wide/birch/0-40.csv",
+        "results/chunks/wide/ward/0-40.csv, results/chunks/wide/ward/0-40.json, "
+        "results/timings/wide/ward/0-40.csv",
     ]
     # --config still overrides single keys, on top of a study file or of the default one.
     plan = planned_outputs(
         run_in(checkout, "--dry-run", "--configfile", str(own), "--config", "n_trials=7")
     )
-    assert "results/chunks/wide/ward/0-7.csv, results/chunks/wide/ward/0-7.json" in plan
+    assert (
+        "results/chunks/wide/ward/0-7.csv, results/chunks/wide/ward/0-7.json, "
+        "results/timings/wide/ward/0-7.csv"
+    ) in plan
     plan = planned_outputs(run_in(checkout, "--dry-run", "--config", "chunk_size=25"))
-    assert "results/chunks/aniso/gmm/25-40.csv, results/chunks/aniso/gmm/25-40.json" in plan
+    assert (
+        "results/chunks/aniso/gmm/25-40.csv, results/chunks/aniso/gmm/25-40.json, "
+        "results/timings/aniso/gmm/25-40.csv"
+    ) in plan
 
 
 USER_MODULE = '''"""A user's own clusterer, written the way the README describes."""

@@ -46,6 +46,8 @@ def test_tiny_study_runs_through_to_the_figures(finished_study):
         "spec",
         "status",
         "error",
+        "n_warnings",
+        "warning",
     ]
     assert len(trials) == 2 * 7 * 2
     assert {row["status"] for row in trials} == {"ok"}
