@@ -279,3 +279,29 @@ def test_a_cancelled_chunk_job_leaves_nothing_half_written_and_a_rerun_completes
     assert not list((cluster_dir / "results").rglob(".*.tmp"))
     expected = (tmp_path / "local" / "results" / "trials.csv").read_bytes()
     assert (cluster_dir / "results" / "trials.csv").read_bytes() == expected
+
+
+def test_a_precision_driven_study_on_slurm_matches_the_local_run(
+    slurm_cluster, tmp_path, tiny_config
+):
+    # Two rounds: the checkpoints run locally, each round's chunks as Slurm jobs.
+    config = {**tiny_config, "n_trials": 4, "chunk_size": 4}
+    config["stopping"] = {"half_width": 1e-9, "batch": 3, "max_trials": 7}
+    targets = ("results/trials.csv", "results/stopping.csv", "results/timings.csv")
+    with Background(tmp_path / "local", "--cores", "2", *targets, config=config) as local:
+        run = snakemake(
+            tmp_path / "slurm",
+            "--profile",
+            str(PROFILE),
+            *targets,
+            config=config,
+            own_process=True,
+        )
+        local.check()
+    submitted = submitted_jobs(run.stdout + run.stderr)
+    assert set(submitted.values()) == {"run_chunk"} and len(submitted) == 2 * 2
+    for name in ("trials.csv", "stopping.csv"):
+        expected = (tmp_path / "local" / "results" / name).read_bytes()
+        assert (tmp_path / "slurm" / "results" / name).read_bytes() == expected
+    rounds = (tmp_path / "slurm" / "results" / "stopping.csv").read_text().splitlines()
+    assert [line.split(",")[2] for line in rounds[1:]] == ["4", "7"]
