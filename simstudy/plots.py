@@ -342,6 +342,7 @@ def difference_figure(
             f"Paired difference in {metric}: {first} vs {second} (black: mean and 95% CI)"
             + _second_line(warnings_note),
             fontsize="large",
+            wrap=True,
         )
     return figure
 
@@ -749,13 +750,13 @@ def stopping_figure(
             label=f"target half-width {target:g}",
         )
         ax.set_xlabel("trials in the scenario")
-        ax.set_ylabel("half-width of the 95% CI of the mean difference")
+        ax.set_ylabel("half-width of the 95% CI\nof the mean paired difference")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize="small", loc="upper right")
         sns.despine(ax=ax)
         ax.set_title(
-            "Precision-driven stopping: each round adds trials until the interval is narrow "
-            "enough\n(star: target reached; cross: max_trials reached)",
+            "Precision-driven stopping: the interval's half-width, round by round\n"
+            "(star: target reached; cross: max_trials reached)",
             fontsize="medium",
         )
     return figure
