@@ -290,7 +290,9 @@ def decision(scenario, round_):
     Raises Snakemake's IncompleteCheckpointException until the checkpoint of that round
     has run (or is known to be up to date); Snakemake then runs it and asks again.
     """
-    path = checkpoints.stopping_round.get(scenario=scenario, round=str(round_)).output.decision
+    path = checkpoints.stopping_round.get(
+        scenario=scenario, round=str(round_)
+    ).output.decision
     return path, read_decision(path)
 
 
@@ -313,7 +315,9 @@ def round_input(wildcards):
     else:
         path, previous = decision(scenario, round_ - 1)
         if previous["stopped"]:
-            raise WorkflowError(f"{path}: scenario {scenario} stopped; round {round_} is not run")
+            raise WorkflowError(
+                f"{path}: scenario {scenario} stopped; round {round_} is not run"
+            )
         inputs, trials = {"previous": path}, previous["next_trials"]
     chunks = PLAN.scenario_chunk_files(scenario, trials)
     return {**inputs, "chunks": chunks, "records": PLAN.chunk_records(chunks)}
@@ -362,7 +366,14 @@ def remove_products_of_missing_trials():
     if Path(TRIALS).exists():
         return
     for path in [*PLAN.final_outputs(), layout.HTML_REPORT]:
-        not_from_trials = (MANIFEST, TRIALS, EXAMPLE, STOPPING, STOPPING_FIGURE, TIMINGS)
+        not_from_trials = (
+            MANIFEST,
+            TRIALS,
+            EXAMPLE,
+            STOPPING,
+            STOPPING_FIGURE,
+            TIMINGS,
+        )
         if path in (*not_from_trials, TIMING_SUMMARY):
             continue
         if Path(path).exists():

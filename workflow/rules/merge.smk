@@ -2,10 +2,10 @@
 # chunk: Snakemake 9 maps such references in time quadratic in the number of inputs.
 rule merge_trials:
     input:
+        **KEPT_TRIALS,
         chunks=study_chunk_files,
         records=study_chunk_records,
         manifest=MANIFEST,
-        **KEPT_TRIALS,
         settings=settings_file("merge_trials", MERGE_SETTINGS),
     output:
         trials=TRIALS,
@@ -41,9 +41,9 @@ rule record_provenance:
 # Fit times live apart from trials.csv: they differ from run to run (simstudy/timings.py).
 rule collect_timings:
     input:
+        **KEPT_TRIALS,
         timings=study_timing_files,
         settings=settings_file("collect_timings", TIMING_SETTINGS),
-        **KEPT_TRIALS,
     output:
         timings=TIMINGS,
         summary=TIMING_SUMMARY,
