@@ -12,7 +12,7 @@ from simstudy.stopping import write_stopping_table
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
-        rows = write_stopping_table(smk.input.decisions, smk.output.stopping)
+        rows = write_stopping_table(list(smk.input), smk.output.stopping)
         logger.info("wrote %d rounds to %s", rows, smk.output.stopping)
 
 

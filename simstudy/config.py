@@ -419,7 +419,7 @@ def _check_components(resolved: dict[str, Any]) -> None:
 
 
 def _check_stopping(resolved: dict[str, Any]) -> None:
-    """A precision-driven study's metric must be scored, and it starts below its cap."""
+    """A precision-driven study's metric must be scored, and it cannot start above its cap."""
     stopping = resolved["stopping"]
     if stopping is None:
         return

@@ -367,7 +367,10 @@ def draw_timings(
     scores = pd.read_csv(summary, keep_default_na=False, na_values=[""])
     scores = scores[(scores["kind"] == "method") & (scores["metric"] == DIFFERENCE_METRIC)]
     scores = scores.set_index(["scenario", "method"])
-    times = pd.read_csv(timing_summary).set_index(["scenario", "method"])
+    times = pd.read_csv(
+        timing_summary, keep_default_na=False, dtype={"scenario": str, "method": str}
+    )
+    times = times.set_index(["scenario", "method"])
     points = {}
     for scenario in config["scenarios"]:
         points[plan.scenario_label(scenario)] = [

@@ -404,6 +404,8 @@ def round_slots(
     trials: int,
     chunk_size: int,
     finished: Mapping[int, Sequence[int]] | None = None,
+    *,
+    max_trials: int | None = None,
 ) -> list[tuple[int, int]]:
     """Cut trials ``0 .. trials - 1`` of a precision-driven study into chunk ranges.
 
@@ -411,8 +413,10 @@ def round_slots(
     into ranges of ``chunk_size`` of their own, so that a new round only adds files.
     A finished file that starts where a range would start and fits in the round is
     used as it is, which keeps earlier work when ``max_trials`` is raised after it
-    shortened a round, or after ``chunk_size`` changed. The last range may also be a
-    longer finished file, as in :func:`chunk_files`, when ``max_trials`` was lowered.
+    shortened a round, or after ``chunk_size`` changed. When ``trials`` is the cap
+    ``max_trials``, so that no later round can follow, the last range may also be a
+    longer finished file, as in :func:`chunk_files` (``max_trials`` was lowered); the
+    ranges of earlier rounds never depend on which round is last.
 
     Parameters
     ----------
@@ -427,6 +431,8 @@ def round_slots(
     finished
         Start -> stops of the finished files of this scenario and method group
         (one entry of :func:`finished_chunks`).
+    max_trials
+        The study's cap; ``None`` never reuses a longer file.
 
     Returns
     -------
@@ -442,7 +448,8 @@ def round_slots(
             existing = finished.get(start, [])
             fitting = [stop for stop in existing if stop <= round_stop]
             stop = max(fitting, default=min(start + chunk_size, round_stop))
-            if round_stop == trials and stop == trials and trials not in existing:
+            final = trials == max_trials and round_stop == trials
+            if final and stop == trials and trials not in existing:
                 longer = [s for s in existing if trials < s <= start + max(chunk_size, batch)]
                 stop = min(longer, default=stop)
             slots.append((start, stop))

@@ -290,6 +290,7 @@ class StudyPlan:
                 trials,
                 self.config["chunk_size"],
                 self.finished.get((scenario, group)),
+                max_trials=stopping["max_trials"],
             )
             files += [layout.Chunk(scenario, group, a, b).path() for a, b in slots]
         return files

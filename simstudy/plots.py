@@ -303,10 +303,10 @@ def difference_figure(
     no_success
         Scenario label -> display names of the compared methods without a single
         successful trial in that scenario; its panel says so instead of showing nothing.
-
     warnings_note
         A line saying how many trials each compared method warned in (see
         :func:`warnings_line`); empty for none.
+
     Returns
     -------
     Figure
@@ -443,10 +443,10 @@ def difference_by_scenario_figure(
         Scenario label -> display names of the compared methods without a single
         successful trial in that scenario; its row says so in every panel. Other rows
         without a mean say that no trial had both methods run.
-
     warnings_note
         A line saying how many trials each compared method warned in (see
         :func:`warnings_line`); empty for none.
+
     Returns
     -------
     Figure
@@ -556,10 +556,10 @@ def paired_scatter_figure(
     no_success
         Scenario label -> display names of the compared methods without a single
         successful trial in that scenario; its panel says so.
-
     warnings_note
         A line saying how many trials each compared method warned in (see
         :func:`warnings_line`); empty for none.
+
     Returns
     -------
     Figure

@@ -65,8 +65,8 @@ def collect_timings(
     Raises
     ------
     TimingError
-        If a file's header is not :data:`~simstudy.tables.TIMING_COLUMNS`, or a row is
-        outside its file's trial range.
+        If a file's header is not :data:`~simstudy.tables.TIMING_COLUMNS`, a row is
+        outside its file's trial range, or a scenario has no number of trials.
     """
     files: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
     for raw in paths:
@@ -78,6 +78,8 @@ def collect_timings(
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(TIMING_COLUMNS)
         for scenario in sorted(files):
+            if not isinstance(n_trials, int) and scenario not in n_trials:
+                raise TimingError(f"scenario {scenario!r} has timings but no number of trials")
             limit = n_trials if isinstance(n_trials, int) else n_trials[scenario]
             streams = [
                 _read_group(sorted(group), limit) for _, group in sorted(files[scenario].items())

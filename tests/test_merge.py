@@ -234,3 +234,20 @@ def test_chunks_must_cover_exactly_the_configured_groups(study, tmp_path):
     expect_error(kmeans_less, manifest, tmp_path, "aniso/kmeans", "blobs/kmeans")
     extra = {k: v for k, v in SPECS.items() if k != "blobs/gmm"}
     expect_error(chunks, manifest, tmp_path, "blobs/gmm", specs=extra)
+
+
+def test_each_scenario_keeps_its_own_number_of_trials(study, tmp_path):
+    chunks, manifest = copy_study(study, tmp_path)
+    # a precision-driven study stopped aniso at 5 trials and blobs at 2: blobs' 0-3 chunk
+    # holds one trial more, which is checked and left out
+    kept = [c for c in chunks if "/blobs/" not in c or c.endswith("/0-3.csv")]
+    assert merge(kept, manifest, tmp_path / "t.csv", n_trials={"aniso": 5, "blobs": 2}) == 14
+    rows = [line.split(",")[:2] for line in (tmp_path / "t.csv").read_text().splitlines()[1:]]
+    assert sorted({int(t) for s, t in rows if s == "blobs"}) == [0, 1]
+    expect_error(
+        chunks,
+        manifest,
+        tmp_path,
+        "chunk is not needed, trials stop at 2",
+        n_trials={"aniso": 5, "blobs": 2},
+    )

@@ -55,18 +55,23 @@ def read_rows(path):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The warning study run twice: chunks of 5 on one core, chunks of 2 on two."""
+    """The warning study run twice: chunks of 5 on one core, chunks of 2 on two cores."""
 
-    def build(chunk_size, cores, *args):
+    def build(chunk_size, cores, *args, env=()):
         def run(workdir):
             config = warning_study(TINY_CONFIG, chunk_size)
-            snakemake(workdir, "--cores", cores, *args, config=config, env=HELPERS)
+            snakemake(workdir, "--cores", cores, *args, config=config, env=HELPERS | dict(env))
 
         return run
 
     return (
         run_once(tmp_path_factory, "warnings-a", build(5, "1")),
-        run_once(tmp_path_factory, "warnings-b", build(2, "2", *ONE_WORKER)),
+        # without the warm process: every chunk job a fresh Python, as on a cluster
+        run_once(
+            tmp_path_factory,
+            "warnings-b",
+            build(2, "2", *ONE_WORKER, env={"SIMSTUDY_WARM_JOBS": "0"}),
+        ),
     )
 
 

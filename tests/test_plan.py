@@ -137,3 +137,38 @@ def test_a_plan_reads_no_file(tmp_path, monkeypatch):
     (tmp_path / "results/chunks/aniso/gmm").mkdir(parents=True)
     (tmp_path / "results/chunks/aniso/gmm/6-9.csv").write_text("")
     assert plan_of().chunk_files[2].endswith("/6-7.csv")
+
+
+def test_rounds_get_chunk_files_of_their_own():
+    # 4 trials, then rounds of 3, cut into chunks of 2; the cap cuts the last round short
+    assert layout.round_slots(4, 3, 4, 2) == [(0, 2), (2, 4)]
+    assert layout.round_slots(4, 3, 10, 2) == [(0, 2), (2, 4), (4, 6), (6, 7), (7, 9), (9, 10)]
+    # a later round never changes the ranges of an earlier one
+    assert layout.round_slots(4, 3, 7, 2) == layout.round_slots(4, 3, 10, 2)[:4]
+
+
+def test_rounds_reuse_finished_files_that_fit():
+    # max_trials raised after it cut round 2 short (7-9 of 7-10), or chunk_size changed
+    finished = {0: [4], 4: [7], 7: [9]}
+    assert layout.round_slots(4, 3, 10, 2, finished) == [(0, 4), (4, 7), (7, 9), (9, 10)]
+    # max_trials lowered from 10 to 8: the last round reuses the longer 7-10 file
+    longer = {0: [4], 4: [7], 7: [10]}
+    assert layout.round_slots(4, 3, 8, 5, longer, max_trials=8) == [(0, 4), (4, 7), (7, 10)]
+    # ... but only a round that ends at the cap, which no round can follow
+    assert layout.round_slots(4, 3, 4, 10, {0: [10]}, max_trials=4) == [(0, 10)]
+    assert layout.round_slots(4, 3, 4, 10, {0: [10]}, max_trials=20) == [(0, 4)]
+
+
+def test_a_precision_driven_plan_lists_each_scenarios_files_and_a_full_manifest():
+    config = check_config(
+        {**TINY_CONFIG, "chunk_size": 5, "stopping": {"half_width": 0.1, "max_trials": 30}}
+    )
+    plan = StudyPlan(config)
+    assert plan.manifest_trials == 30
+    assert plan.scenario_chunk_files("aniso", 7) == [
+        layout.Chunk("aniso", group, a, b).path()
+        for group in ("gmm", "kmeans")
+        for a, b in ((0, 5), (5, 7))
+    ]
+    assert layout.STOPPING in plan.final_outputs()
+    assert layout.STOPPING not in StudyPlan(check_config(TINY_CONFIG)).final_outputs()

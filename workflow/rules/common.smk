@@ -323,9 +323,19 @@ def round_input(wildcards):
     return {**inputs, "chunks": chunks, "records": PLAN.chunk_records(chunks)}
 
 
-def all_decisions(wildcards=None):
-    """Every decision file of every scenario, up to the round that stopped it."""
-    return [path for s in PLAN.scenarios for path in scenario_decisions(s.name)[0]]
+def decisions_by_scenario():
+    """One input function per scenario, naming its decision files up to its last round.
+
+    Snakemake plans the first missing checkpoint of each input function it calls, so
+    separate functions let every scenario's rounds run side by side; one function
+    walking all scenarios would hold each scenario back until the one before it stopped.
+    """
+    return {
+        f"scenario_{index}": lambda wildcards, name=scenario.name: scenario_decisions(
+            name
+        )[0]
+        for index, scenario in enumerate(PLAN.scenarios)
+    }
 
 
 def study_chunk_files(wildcards=None):

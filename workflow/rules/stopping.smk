@@ -23,7 +23,7 @@ if PLAN.stopping is not None:
 
     rule record_stopping:
         input:
-            decisions=all_decisions,
+            **decisions_by_scenario(),
         output:
             stopping=STOPPING,
         log:
