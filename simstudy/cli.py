@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     from simstudy.replay import load_config, replay_trial
+    from simstudy.trials import warning_cells
 
     try:
         config, source = load_config(args.configfile, args.results)
@@ -87,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         for metric, value in replay.scores.items():
             print(f"{METRIC_LABELS.get(metric, metric)} = {value!r}")
+    caught = warning_cells(replay.outcome.warnings.get(args.method, []))
+    if caught["n_warnings"]:
+        print(f"warnings: {caught['n_warnings']}, the first: {caught['warning']}")
     verdict = replay.matches()
     if verdict is None:
         print(f"no row for this trial in {trials} to compare with")

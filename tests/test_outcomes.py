@@ -26,6 +26,7 @@ from conftest import (
     fresh_copy,
     planned_jobs,
     png_pixels,
+    replay,
     run_once,
     snakemake,
 )
@@ -105,6 +106,16 @@ def test_warnings_are_counted_per_trial_and_byte_stable(runs, tiny_config):
             assert row["warning"].endswith(" lies left of the origin")  # one line
         else:
             assert (row["n_warnings"], row["warning"]) == ("0", "")
+
+
+def test_a_replay_shows_the_warnings_of_its_trial(runs, tiny_config):
+    warned = min(left_of_origin(warning_study(tiny_config, 5), 12))
+    result = replay(
+        runs[0], "--scenario", "aniso", "--trial", str(warned), "--method", "warny", env=HELPERS
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warnings: 2, the first: ConvergenceWarning: first point -" in result.stdout
+    assert "matches results/trials.csv: yes" in result.stdout
 
 
 def test_summary_report_and_figures_count_the_trials_that_warned(runs, tiny_config):
