@@ -7,17 +7,16 @@ from simstudy.warm import hand_over
 hand_over()
 
 from simstudy.logs import logged
-from simstudy.stopping import decide_round, first_trials, read_decision, write_decision
+from simstudy.stopping import decide_round, read_decision, write_decision
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
         stopping = smk.params.stopping
         previous = smk.input.get("previous")
+        # round 0 has n_trials (never above max_trials: the config check sees to it)
         trials = (
-            first_trials(smk.params.n_trials, stopping)
-            if previous is None
-            else read_decision(previous)["next_trials"]
+            smk.params.n_trials if previous is None else read_decision(previous)["next_trials"]
         )
         decision = decide_round(
             smk.input.chunks,

@@ -285,7 +285,7 @@ class StudyPlan:
         files = []
         for group in self.groups:
             slots = layout.round_slots(
-                min(self.config["n_trials"], stopping["max_trials"]),
+                self.config["n_trials"],
                 stopping["batch"],
                 trials,
                 self.config["chunk_size"],

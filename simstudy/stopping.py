@@ -51,24 +51,6 @@ STOPPING_COLUMNS = (
 )
 
 
-def first_trials(n_trials: int, stopping: Mapping[str, Any]) -> int:
-    """The trials of a scenario's first round: ``n_trials``, at most ``max_trials``.
-
-    Parameters
-    ----------
-    n_trials
-        The config's ``n_trials``.
-    stopping
-        The config's ``stopping`` section.
-
-    Returns
-    -------
-    int
-        The trials that round 0 decides on.
-    """
-    return min(n_trials, stopping["max_trials"])
-
-
 def decide(
     differences: np.ndarray,
     *,

@@ -38,7 +38,7 @@ from simstudy.layout import (
 from simstudy.metrics import METRICS
 from simstudy.plan import StudyPlan
 from simstudy.spec import canonical_json
-from simstudy.stopping import first_trials, read_decision
+from simstudy.stopping import read_decision
 from simstudy.tables import remove_stale_temporaries, write_if_changed
 
 # Options of commands that only plan or inspect, and the short ones among them.
@@ -311,7 +311,7 @@ def round_input(wildcards):
     """A round's inputs: the previous round's decision, and the chunks it decides on."""
     scenario, round_ = wildcards.scenario, int(wildcards.round)
     if round_ == 0:
-        inputs, trials = {}, first_trials(config["n_trials"], config["stopping"])
+        inputs, trials = {}, config["n_trials"]  # at most max_trials (checked)
     else:
         path, previous = decision(scenario, round_ - 1)
         if previous["stopped"]:
