@@ -375,16 +375,11 @@ def remove_products_of_missing_trials():
     """
     if Path(TRIALS).exists():
         return
+    # Made from something else: the manifest, the example, the stopping rounds, the timings.
+    not_from_trials = {MANIFEST, TRIALS, EXAMPLE, STOPPING, STOPPING_FIGURE}
+    not_from_trials |= {TIMINGS, TIMING_SUMMARY}
     for path in [*PLAN.final_outputs(), layout.HTML_REPORT]:
-        not_from_trials = (
-            MANIFEST,
-            TRIALS,
-            EXAMPLE,
-            STOPPING,
-            STOPPING_FIGURE,
-            TIMINGS,
-        )
-        if path in (*not_from_trials, TIMING_SUMMARY):
+        if path in not_from_trials:
             continue
         if Path(path).exists():
             Path(path).unlink()
