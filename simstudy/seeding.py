@@ -37,6 +37,15 @@ LEGACY_ROOT_SEED_LIMIT = 2**32
 
 _SPAWN_SEED_WORDS = 4  # 4 x 32 bits = 128-bit trial seeds
 
+# The constants of NumPy's numpy.random.SeedSequence, whose mixing
+# :func:`spawn_seeds` repeats for many trials at once.
+_POOL_SIZE = 4
+_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
+_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
+_MIX_MULT_L, _MIX_MULT_R = np.uint32(0xCA01F9DD), np.uint32(0x4973F715)
+_XSHIFT = 16
+_MASK32 = 0xFFFFFFFF
+
 # Serialises every use of NumPy's global generator: legacy trials reseed and consume it,
 # so two of them running in threads of one process at once would interleave their draws.
 _GLOBAL_STATE_LOCK = threading.Lock()
@@ -84,6 +93,95 @@ def spawn_seed(root_seed: int, trial: int) -> int:
         _SPAWN_SEED_WORDS, dtype=np.uint32
     )
     return int.from_bytes(words.astype("<u4").tobytes(), "little")
+
+
+def _uint32_words(value: int) -> list[int]:
+    """A non-negative integer as NumPy's SeedSequence reads it: 32-bit words, low first."""
+    if value < 0:
+        raise ValueError(f"seed {value!r} must be a non-negative integer")
+    words = [value & _MASK32]
+    while value := value >> 32:
+        words.append(value & _MASK32)
+    return words
+
+
+class _Hasher:
+    """SeedSequence's ``hashmix``: its constant advances with every call, whatever the data."""
+
+    def __init__(self) -> None:
+        self.constant = _INIT_A
+
+    def __call__(self, value: np.ndarray) -> np.ndarray:
+        value = value ^ np.uint32(self.constant)
+        self.constant = (self.constant * _MULT_A) & _MASK32
+        value = value * np.uint32(self.constant)
+        return value ^ (value >> _XSHIFT)
+
+
+def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    result = _MIX_MULT_L * x - _MIX_MULT_R * y
+    return result ^ (result >> _XSHIFT)
+
+
+def _spawn_states(root_seed: int, trials: np.ndarray) -> list[np.ndarray]:
+    """``SeedSequence(root_seed, spawn_key=(t,)).generate_state(4)`` for every ``t``.
+
+    NumPy's mixing, on arrays: uint32 arithmetic wraps as its C code does. The root's
+    words (padded with zeros to the pool size, as NumPy does when there is a spawn key)
+    come first and are the same for every trial; the trial's word (``trials`` must be
+    below 2**32) comes last. Returns the four state words, one array each.
+    """
+    root = _uint32_words(root_seed)
+    root += [0] * (_POOL_SIZE - len(root))
+    entropy = [np.array([word], dtype=np.uint32) for word in root]
+    entropy.append(trials.astype(np.uint32))
+    hashmix = _Hasher()
+    pool = [hashmix(word) for word in entropy[:_POOL_SIZE]]
+    for source in range(_POOL_SIZE):
+        for target in range(_POOL_SIZE):
+            if source != target:
+                pool[target] = _mix(pool[target], hashmix(pool[source]))
+    for word in entropy[_POOL_SIZE:]:
+        for target in range(_POOL_SIZE):
+            pool[target] = _mix(pool[target], hashmix(word))
+    constant, state = _INIT_B, []
+    for word in pool:  # generate_state(4, uint32): one output word per pool word
+        word = word ^ np.uint32(constant)
+        constant = (constant * _MULT_B) & _MASK32
+        word = word * np.uint32(constant)
+        state.append(word ^ (word >> _XSHIFT))
+    return state
+
+
+def spawn_seeds(root_seed: int, start: int, stop: int) -> list[int]:
+    """Return the ``spawn`` seeds of trials ``start`` to ``stop - 1``, computed together.
+
+    Each seed equals :func:`spawn_seed` of its trial, to the bit; the mixing of NumPy's
+    ``SeedSequence`` runs on arrays of trials instead of once per trial, so that the
+    seeds of millions of trials take seconds. Trials from 2**32 on (never reached: a
+    study has at most 10**8) are computed one by one with NumPy's ``SeedSequence``.
+
+    Parameters
+    ----------
+    root_seed
+        The study's root seed (a non-negative integer).
+    start, stop
+        The half-open range of trial indices, ``0 <= start <= stop``.
+
+    Returns
+    -------
+    list of int
+        One 128-bit seed per trial, in trial order.
+    """
+    fast_stop = min(stop, 2**32)
+    seeds: list[int] = []
+    if start < fast_stop:
+        words = _spawn_states(root_seed, np.arange(start, fast_stop, dtype=np.uint64))
+        low = words[0].astype(np.uint64) | (words[1].astype(np.uint64) << np.uint64(32))
+        high = words[2].astype(np.uint64) | (words[3].astype(np.uint64) << np.uint64(32))
+        seeds = [(h << 64) | lo for h, lo in zip(high.tolist(), low.tolist(), strict=True)]
+    seeds += [spawn_seed(root_seed, i) for i in range(max(start, fast_stop), stop)]
+    return seeds
 
 
 def legacy_seeds(root_seed: int, stop: int) -> np.ndarray:
@@ -134,8 +232,8 @@ def trial_seeds(root_seed: int, seeding: str, start: int, stop: int) -> list[int
     Returns
     -------
     list of int
-        One seed per trial, in trial order: 128-bit seeds (:func:`spawn_seed`) or legacy
-        seeds (:func:`legacy_seeds`).
+        One seed per trial, in trial order: 128-bit seeds (:func:`spawn_seeds`, equal to
+        :func:`spawn_seed` of each trial) or legacy seeds (:func:`legacy_seeds`).
 
     Raises
     ------
@@ -147,7 +245,7 @@ def trial_seeds(root_seed: int, seeding: str, start: int, stop: int) -> list[int
     if not 0 <= start <= stop:
         raise ValueError(f"trial range [{start}, {stop}) is not a valid range")
     if seeding == "spawn":
-        return [spawn_seed(root_seed, i) for i in range(start, stop)]
+        return spawn_seeds(root_seed, start, stop)
     return [int(s) for s in legacy_seeds(root_seed, stop)[start:stop]]
 
 

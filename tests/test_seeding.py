@@ -127,3 +127,52 @@ def test_bad_seeding_inputs_are_refused_with_the_value(root, scheme, start, stop
     with pytest.raises(ValueError) as caught:
         seeding.trial_seeds(root, scheme, start, stop)
     assert message in str(caught.value)
+
+
+def numpy_spawn_state(root: int, trial: int) -> list[int]:
+    """The four words NumPy's own SeedSequence gives trial ``trial`` of root ``root``."""
+    sequence = np.random.SeedSequence(root, spawn_key=(trial,))
+    return [int(word) for word in sequence.generate_state(4, dtype=np.uint32)]
+
+
+def as_words(seed: int) -> list[int]:
+    return [(seed >> (32 * i)) & 0xFFFFFFFF for i in range(4)]
+
+
+ROOTS = [0, 1, 8888, 2**32 - 1, 2**32, 2**63, 2**127 + 5, 3**100, 2**256 - 1, 7**200]
+TRIALS = [0, 1, 2, 2**31, 2**32 - 1, *np.random.default_rng(19).integers(0, 2**32, 6).tolist()]
+
+
+@pytest.mark.parametrize("root", ROOTS)
+@pytest.mark.parametrize("trial", TRIALS)
+def test_computed_spawn_seeds_equal_numpys_seedsequence(root, trial):
+    (seed,) = seeding.spawn_seeds(root, trial, trial + 1)
+    assert as_words(seed) == numpy_spawn_state(root, trial)
+    assert seed == seeding.spawn_seed(root, trial)
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_computed_spawn_seeds_of_a_range_equal_numpys_trial_by_trial(root):
+    start = int(np.random.default_rng(root % 1000).integers(0, 2**31))
+    expected = [seeding.spawn_seed(root, trial) for trial in range(start, start + 300)]
+    assert seeding.spawn_seeds(root, start, start + 300) == expected
+    assert seeding.trial_seeds(root, "spawn", start, start + 300) == expected
+
+
+def test_spawn_seeds_past_two_to_the_32_equal_numpys():
+    start = 2**32 - 3  # the trial index takes two words from 2**32 on
+    expected = [seeding.spawn_seed(8888, trial) for trial in range(start, start + 6)]
+    assert seeding.spawn_seeds(8888, start, start + 6) == expected
+
+
+def test_trial_seeds_do_not_build_a_seedsequence_per_trial(monkeypatch):
+    # A seed manifest of 10**7 trials took minutes when every trial built its own
+    # SeedSequence; the seeds are now computed on arrays of trials.
+    expected = seeding.trial_seeds(8888, "spawn", 0, 1000)
+
+    def one_by_one(*args, **kwargs):
+        raise AssertionError("a SeedSequence was built for one trial")
+
+    monkeypatch.setattr(np.random, "SeedSequence", one_by_one)
+    assert seeding.trial_seeds(8888, "spawn", 0, 1000) == expected
+    assert seeding.trial_seeds(8888, "spawn", 0, 0) == []
