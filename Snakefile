@@ -35,3 +35,7 @@ include: "workflow/rules/merge.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+
+
+# A planning command says what it cannot know about a real run's reruns (common.smk).
+warn_of_unseen_changes()

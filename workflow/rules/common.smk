@@ -1,12 +1,29 @@
 # Reads and checks the study, builds its plan (simstudy.plan.StudyPlan) and derives each
 # rule's params from it. No rules here.
+import copy
 import sys
 from pathlib import Path
+
+#: Whether this workflow runs as a module of the user's own Snakefile, as snakedeploy
+#: deploys it (a `module` given `config`, whose rules the user's Snakefile uses). The
+#: config given there is then the whole study, and Snakemake would run only the main
+#: Snakefile's onstart/onsuccess/onerror handlers (see the end of this file).
+AS_MODULE = not workflow.modifier.is_main_snakefile()
+
+#: The checkout this file belongs to (None when Snakemake reads it from a remote source,
+#: where the simstudy package must be installed instead). workflow.basedir would be the
+#: user's folder when the workflow is a module.
+CHECKOUT = (
+    str(Path(workflow.current_basedir).parents[1])
+    if isinstance(workflow.current_basedir, str)
+    else None
+)
 
 # Make the simstudy package of this checkout importable without installing it (as in a
 # conda environment built from environment.yml). Snakemake passes this search path on to
 # the rule scripts it runs.
-sys.path.insert(0, workflow.basedir)
+if CHECKOUT is not None:
+    sys.path.insert(0, CHECKOUT)
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
@@ -135,30 +152,55 @@ def start_warm_process(study):
     """
     if not workflow.is_main_process or PLANNING_ONLY:
         return None
-    return warm.start(study_modules(study), workflow.basedir)
+    return warm.start(study_modules(study), CHECKOUT)
 
 
-# A study file given with --configfile is the whole study: it is read here on its own,
-# rather than deep-merged into the default study as Snakemake's `configfile:` would.
-# Validate before any job is planned: a bad config stops here, naming key and value.
-# Estimator and generator checks that passed before are remembered (see check_config).
-try:
+def command_line_study():
+    """The study of a `snakemake` command run in this workflow's own folder.
+
+    A study file given with --configfile is the whole study: it is read on its own,
+    rather than deep-merged into the default study as Snakemake's `configfile:` would.
+    """
     if not workflow.overwrite_configfiles and not Path(DEFAULT_STUDY).is_file():
         raise ConfigError(
             f"no study to run: {DEFAULT_STUDY} does not exist in the working directory "
             f"{Path.cwd()}; run from the checkout (or give --directory a folder that has "
             f"it), or give a study file with --configfile FILE"
         )
-    _study = read_study(
+    return read_study(
         [str(path) for path in workflow.overwrite_configfiles] or [DEFAULT_STUDY],
         workflow.config_settings.config,
     )
+
+
+def module_study(given):
+    """The study of a module deployment: the config the user's Snakefile gave the module.
+
+    The user's own Snakefile has already read its config files and --config overrides
+    into it, the way Snakemake does for any workflow.
+    """
+    if not given:
+        raise ConfigError(
+            "this workflow runs as a module but was given no study: in your Snakefile, "
+            "give the module your config (`module simstudy: ... config: config`), read "
+            'from your study file (`configfile: "config/config.yaml"`)'
+        )
+    return copy.deepcopy(dict(given))
+
+
+# Validate before any job is planned: a bad config stops here, naming key and value.
+# Estimator and generator checks that passed before are remembered (see check_config).
+try:
+    _study = module_study(config) if AS_MODULE else command_line_study()
     WARM = start_warm_process(_study)
     _study = check_config(_study, cache_dir=CHECKED_COMPONENTS)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
-config.clear()
-config.update(_study)
+if AS_MODULE:  # the user's own config stays as their Snakefile made it
+    config = _study
+else:
+    config.clear()
+    config.update(_study)
 
 #: The study's plan: scenarios, method groups and their specs, chunk files, the example
 #: trial and the final outputs. The chunk files on disk are read here, once: a shorter
@@ -220,11 +262,38 @@ def settings_file(name, settings):
     metadata (a fresh clone of results/, `rm -rf .snakemake`): the file is then newer
     than the rule's outputs. A command that only plans or inspects (see
     PLANNING_ONLY) creates missing files but changes none: previewing another config
-    must not make the real one rerun.
+    must not make the real one rerun; it notes the files it leaves different instead
+    (see warn_of_unseen_changes).
     """
     path = f"{SETTINGS_DIR}/{name}.json"
-    write_if_changed(path, canonical_json(settings) + "\n", create_only=PLANNING_ONLY)
+    text = canonical_json(settings) + "\n"
+    if not write_if_changed(path, text, create_only=PLANNING_ONLY) and PLANNING_ONLY:
+        if Path(path).read_text(encoding="utf-8") != text:
+            UNSEEN_CHANGES.append(name)
     return path
+
+
+#: Settings files that a planning command found different from this study's settings
+#: and left as they are.
+UNSEEN_CHANGES = []
+
+
+def warn_of_unseen_changes():
+    """Say, in one line, what a dry run cannot know about the real run's reruns.
+
+    A dry run leaves changed settings files alone, so it sees their change only through
+    Snakemake's records in .snakemake/; without them (a fresh clone of results/, a
+    removed .snakemake/) it lists fewer jobs than the real run, which rewrites the files,
+    will run.
+    """
+    if UNSEEN_CHANGES:
+        names = ", ".join(UNSEEN_CHANGES[:4])
+        more = f" and {len(UNSEEN_CHANGES) - 4} more" if len(UNSEEN_CHANGES) > 4 else ""
+        logger.warning(
+            f"Settings changed since the last real run ({names}{more}): a real run "
+            f"reruns every job that reads them, which this listing shows only while "
+            f".snakemake/ still holds Snakemake's records of that run."
+        )
 
 
 def chunk_settings(wildcards):
@@ -366,39 +435,83 @@ def study_timing_files(wildcards=None):
 KEPT_TRIALS = {"stopping": STOPPING} if PLAN.stopping is not None else {}
 
 
-def remove_products_of_missing_trials():
-    """Remove the tables and figures made from trials.csv when trials.csv is gone.
+#: The folders of results/ that hold the study's tables, figures and report pages, with
+#: results/ itself; chunks, timings, decisions, settings and logs are kept for reuse.
+PRODUCT_FOLDERS = [
+    layout.RESULTS,
+    *{str(Path(path).parent) for path in PLAN.final_outputs()},
+]
+PRODUCT_SUFFIXES = {".csv", ".json", ".png", ".html"}
 
-    Snakemake deletes the output of a failed job, so a failed merge leaves no
-    trials.csv; the summary, figures, report pages, HTML report and provenance of the
-    previous one must not stay behind looking current.
+
+def remove_products_not_made():
+    """Remove every table, figure and page in results/ that this study does not make.
+
+    A run that exits 0 then leaves only what the current study made: after `stopping:`
+    is dropped, say, no stopping.csv stays behind. Runs while the workflow is read, so
+    that a run with nothing to do cleans up too, but never for a command that only
+    plans. The HTML report of `snakemake --report` is the one exception.
     """
-    if Path(TRIALS).exists():
+    made = {Path(path) for path in [*PLAN.final_outputs(), layout.HTML_REPORT]}
+    for folder in PRODUCT_FOLDERS:
+        for path in sorted(Path(folder).glob("*")):
+            if path.suffix in PRODUCT_SUFFIXES and path.is_file() and path not in made:
+                path.unlink()
+                logger.warning(f"removed {path}: the current study does not make it")
+
+
+def remove_outputs_to_rebuild():
+    """Remove the outputs of every job this run is going to run, before any job starts.
+
+    Snakemake removes a job's old outputs only when that job starts, so a run that
+    fails earlier would leave the previous config's trials.csv, summary and figures
+    looking current. Removed up front, a failed run leaves nothing the current config
+    would have rebuilt. `--touch` keeps them: it only marks them up to date.
+    """
+    if workflow.touch:
         return
-    # Made from something else: the manifest, the example, the stopping rounds, the timings.
-    not_from_trials = {MANIFEST, TRIALS, EXAMPLE, STOPPING, STOPPING_FIGURE}
-    not_from_trials |= {TIMINGS, TIMING_SUMMARY}
-    for path in [*PLAN.final_outputs(), layout.HTML_REPORT]:
-        if path in not_from_trials:
-            continue
-        if Path(path).exists():
+    outputs = {path for job in workflow.dag.needrun_jobs() for path in job.output}
+    if TRIALS in outputs:  # the report of `snakemake --report` shows the trials too
+        outputs.add(layout.HTML_REPORT)
+    for path in outputs:
+        if Path(path).is_file():
             Path(path).unlink()
-            logger.warning(f"removed {path}: the trials.csv it was made from is gone")
 
 
-# A run killed with SIGKILL leaves the temporary files of the jobs it was running
-# behind (outputs only ever appear by renaming a complete file). Clear them out.
-onstart:
+def study_onstart(log):
+    # A run killed with SIGKILL leaves the temporary files of the jobs it was running
+    # behind (outputs only ever appear by renaming a complete file). Clear them out.
     remove_stale_temporaries(layout.RESULTS)
+    remove_outputs_to_rebuild()
     # Cluster jobs run elsewhere; local rules then start their own Python.
     if not workflow.local_exec:
         warm.stop(WARM)
 
 
-onsuccess:
+def study_onfinish(log):
     warm.stop(WARM)
+
+
+if workflow.is_main_process and not PLANNING_ONLY:
+    remove_products_not_made()
+
+if AS_MODULE:
+    # Snakemake runs only the main Snakefile's handlers: register these with it, unless
+    # the user's Snakefile has its own (README, "Use as a Snakemake module").
+    workflow._onstart, workflow._onsuccess, workflow._onerror = (
+        study_onstart,
+        study_onfinish,
+        study_onfinish,
+    )
+
+
+onstart:
+    study_onstart(log)
+
+
+onsuccess:
+    study_onfinish(log)
 
 
 onerror:
-    warm.stop(WARM)
-    remove_products_of_missing_trials()
+    study_onfinish(log)
