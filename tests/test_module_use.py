@@ -23,6 +23,10 @@ USER_SNAKEFILE = """\
 configfile: "config/{study}"
 
 
+onstart:
+    open("user-onstart-ran", "w").close()
+
+
 module simstudy:
     snakefile:
         "{repo}/Snakefile"
@@ -115,6 +119,15 @@ def test_the_config_given_to_the_module_is_the_study(tmp_path):
     changed = run(root, "--cores", "2", "--config", "n_trials=4")
     assert changed.returncode == 0, changed.stdout + changed.stderr
     assert {r["seed"] for r in rows(root)}.isdisjoint({r["seed"] for r in got})
+    assert (root / "user-onstart-ran").exists()  # the user's own handler ran too
+
+    # The module's handlers run: a failed run leaves no product of the previous study.
+    methods = root / "code" / "mymethods.py"
+    methods.write_text(methods.read_text().replace("return model", "raise ValueError(); model"))
+    failed = run(root, "--cores", "2", "--config", "n_trials=4")
+    assert failed.returncode != 0
+    for product in ("trials.csv", "summary.csv", "figures/ari_difference.png"):
+        assert not (root / "results" / product).exists(), product
 
 
 def test_a_module_given_no_config_says_so(tmp_path):

@@ -495,14 +495,24 @@ def study_onfinish(log):
 if workflow.is_main_process and not PLANNING_ONLY:
     remove_products_not_made()
 
+
+def chained(first, then):
+    """A handler that calls ``first``, then ``then`` (a handler registered earlier)."""
+
+    def handler(log):
+        first(log)
+        then(log)
+
+    return handler
+
+
 if AS_MODULE:
-    # Snakemake runs only the main Snakefile's handlers: register these with it, unless
-    # the user's Snakefile has its own (README, "Use as a Snakemake module").
-    workflow._onstart, workflow._onsuccess, workflow._onerror = (
-        study_onstart,
-        study_onfinish,
-        study_onfinish,
-    )
+    # Snakemake runs only the main Snakefile's handlers: add these to any the user's
+    # Snakefile registered before the module; one it defines later replaces them (README,
+    # "Use as a Snakemake module").
+    workflow._onstart = chained(study_onstart, workflow._onstart)
+    workflow._onsuccess = chained(study_onfinish, workflow._onsuccess)
+    workflow._onerror = chained(study_onfinish, workflow._onerror)
 
 
 onstart:
