@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simstudy import seeding
+from simstudy.hints import unrepeatable_hint
 from simstudy.spec import TrialSpec
 from simstudy.tables import atomic_write, matches_row, recorded_row
 
@@ -165,15 +166,27 @@ def check_against_rows(
     Raises
     ------
     ReproducibilityError
-        If a method's example differs from its recorded row, or if ``trials`` is missing
-        or holds no row for it.
+        If a method's example differs from its recorded row (the message names the
+        method and ends with :func:`simstudy.hints.unrepeatable_hint`), or if
+        ``trials`` is missing or holds no row for it.
     """
     for method in methods:
         row = recorded_row(trials, example.scenario, example.trial, method)
         scores: Mapping[str, Any] | None = example.scores.get(method)
-        if not matches_row(scores, row):
-            found = scores if scores is not None else example.errors.get(method)
+        if matches_row(scores, row):
+            continue
+        found = scores if scores is not None else example.errors.get(method)
+        where = (
+            f"example trial {example.trial} of {example.scenario} (seed {example.seed}), "
+            f"method {method}"
+        )
+        if row is None:
             raise ReproducibilityError(
-                f"example trial {example.trial} of {example.scenario}, method {method}: the "
-                f"example run gives {found!r}, trials.csv holds {row!r}"
+                f"{where}: trials.csv holds no row for it (the example run gives {found!r})"
             )
+        raise ReproducibilityError(
+            f"{where}: the example run gives {found!r}, trials.csv holds {row!r}. The values "
+            f"of method {method!r} differ between two runs of the same seed (the example "
+            f"job's and the chunk job's), so its results cannot be reproduced.\n"
+            f"{unrepeatable_hint()}"
+        )

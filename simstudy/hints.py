@@ -65,3 +65,31 @@ def redo_command(path: str | os.PathLike[str]) -> str:
         f"rm {csv_path} {csv_path.with_suffix('.json')}, then run snakemake again as before "
         f"(with the same --configfile and --config)"
     )
+
+
+def unrepeatable_hint() -> str:
+    """Say why code gives other values for the same seed, and how to make it repeat.
+
+    The chunk jobs' repeat check and the figure step's check of the example trial end
+    their messages with this text, after naming the method or data generator.
+
+    Returns
+    -------
+    str
+        The likely causes, one a line, then the fix.
+    """
+    return (
+        "Likely causes: randomness that does not come from the random_state the workflow "
+        "passes in, or state kept from one call to the next:\n"
+        "  - an unseeded np.random.default_rng() or np.random.RandomState();\n"
+        "  - Python's random module;\n"
+        "  - the time or a clock (time.time(), time.perf_counter(), datetime.now());\n"
+        "  - os.urandom (or secrets, uuid.uuid4());\n"
+        "  - state kept between calls, such as a class attribute, a module global or a "
+        "cache;\n"
+        "  - multithreaded code whose result depends on which thread finishes first.\n"
+        "Fix: draw every random number from the random_state the workflow passes in (an "
+        "estimator's random_state parameter, a data generator's random_state argument), "
+        "pass it on to whatever estimator or function the code uses inside, and keep "
+        "nothing from one call to the next."
+    )

@@ -5,10 +5,13 @@ predicted labels against the true ones. Its results depend only on the
 :class:`~simstudy.spec.TrialSpec` and the trial's seed, never on which process, chunk or
 machine runs it.
 
-Three guards keep a misbehaving trial from passing unnoticed or blocking a job:
+Four guards keep a misbehaving trial from passing unnoticed or blocking a job:
 
 - under ``spawn`` seeding, a method or data generator that draws from NumPy's global
   generator fails (its numbers would depend on what ran before it in the process);
+- every chunk runs its first trial a second time, after the others, and fails if the
+  rows (or the dataset) differ: a method or generator with randomness of its own, or
+  with state kept between calls, would make ``trials.csv`` differ from run to run;
 - a worker process that dies is reported with the trials it was running;
 - with a time limit, a trial that runs too long is stopped and fails, and a heartbeat
   logs the trials in flight while none finishes.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import ctypes
+import hashlib
 import logging
 import os
 import re
@@ -35,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from simstudy import components, seeding
-from simstudy.hints import replay_command, trial_failure
+from simstudy.hints import replay_command, trial_failure, unrepeatable_hint
 from simstudy.metrics import score, score_function
 from simstudy.parallel import (
     RunningTask,
@@ -76,7 +80,7 @@ class TrialOutcome:
     warnings it raised while it was built and fitted (see :func:`fit_observed`), and
     ``timings`` the wall and CPU seconds that took. ``step`` is the step in progress
     (:data:`DATA_STEP` or a method name) while the trial runs, and ``None`` once it is
-    over.
+    over. ``timed_out`` says whether the trial's time limit stopped a step.
     """
 
     trial: int
@@ -90,10 +94,15 @@ class TrialOutcome:
     warnings: dict[str, list[warnings.WarningMessage]] = field(default_factory=dict)
     timings: dict[str, tuple[float, float]] = field(default_factory=dict)
     step: str | None = None
+    timed_out: bool = False
 
 
 class TrialError(RuntimeError):
     """A trial failed; the message says which one and how to replay it."""
+
+
+class NotRepeatableError(TrialError):
+    """A trial gave other values when it ran a second time with the same seed."""
 
 
 class GlobalRandomStateError(RuntimeError):
@@ -175,10 +184,13 @@ def _global_draw_error(culprit: str, fix: str) -> str:
     return "".join(traceback.format_exception_only(error))
 
 
+def _estimator(spec: TrialSpec, name: str) -> str:
+    return next(method.estimator for method in spec.methods if method.name == name)
+
+
 def _method_drew(spec: TrialSpec, name: str) -> str:
-    estimator = next(method.estimator for method in spec.methods if method.name == name)
     return _global_draw_error(
-        f"method {name!r} ({estimator})",
+        f"method {name!r} ({_estimator(spec, name)})",
         "give the estimator a random_state parameter, draw only from the random_state it "
         "is given, and pass it on to any estimator or function it uses inside",
     )
@@ -447,6 +459,7 @@ def _record_time_limit(
     step = outcome.step
     if step is None:  # the limit came as the trial ended: it did finish
         return
+    outcome.timed_out = True
     if step == DATA_STEP:
         while_doing = f"its data generator {spec.scenario.generator} ran"
         interrupted, not_run = list(spec.method_names), []
@@ -584,6 +597,131 @@ def _one_line(formatted_traceback: str) -> str:
     return lines[-1].strip() if lines else "unknown error"
 
 
+# --- Does a trial repeat? -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPrint:
+    """What one run of a trial gave, in the form that :func:`check_repeated` compares.
+
+    ``cells`` holds, for each method, the cells of its row as a chunk file holds them
+    (the columns of :func:`simstudy.tables.trial_columns`, which leave out the fit
+    times), with any memory address written ``0x...``. ``data`` is a digest of the
+    dataset and its true labels, ``None`` if the data generator failed. ``timed_out``
+    says whether the trial's time limit stopped one of its steps.
+    """
+
+    cells: dict[str, tuple[str, ...]]
+    data: str | None
+    timed_out: bool = False
+
+
+def run_print(spec: TrialSpec, outcome: TrialOutcome) -> RunPrint:
+    """Take the print of a trial's run: its rows' cells and a digest of its dataset.
+
+    Parameters
+    ----------
+    spec
+        The spec the trial ran.
+    outcome
+        What the run produced (see :func:`run_trial`).
+
+    Returns
+    -------
+    RunPrint
+        The cells of each method's row (failures as error rows), the data's digest and
+        whether the time limit ran out.
+    """
+    columns = trial_columns(spec.metrics)
+    cells = {
+        row["method"]: tuple(_ADDRESS.sub("0x...", format_value(row[c])) for c in columns)
+        for row in trial_rows(spec, outcome, on_error="record")
+    }
+    return RunPrint(cells, _data_digest(outcome.X, outcome.y), outcome.timed_out)
+
+
+def _data_digest(X: np.ndarray | None, y: np.ndarray | None) -> str | None:
+    if X is None or y is None:
+        return None
+    digest = hashlib.sha256()
+    for array in (np.asarray(X), np.asarray(y)):
+        digest.update(f"{array.dtype.str} {array.shape};".encode())
+        if array.dtype.hasobject:  # the bytes would be pointers
+            digest.update(repr(array.tolist()).encode())
+        else:
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def check_repeated(
+    spec: TrialSpec, trial: int, seed: int, first: RunPrint, again: RunPrint
+) -> bool:
+    """Check that a trial's second run with its seed gave what its first run gave.
+
+    A different dataset is blamed on the data generator; otherwise each method whose
+    row differs is named, with the cells that differ. When the time limit stopped
+    either run, the runs are not compared: where a trial stops depends on the clock.
+
+    Parameters
+    ----------
+    spec, trial, seed
+        The spec, the trial's index and its seed.
+    first, again
+        The prints of the two runs (see :func:`run_print`).
+
+    Returns
+    -------
+    bool
+        ``True`` if the runs were compared (and agree), ``False`` if a time limit ran out.
+
+    Raises
+    ------
+    NotRepeatableError
+        If the datasets or any row differ: the message names the scenario, trial, seed
+        and the data generator or methods, lists the likely causes and the fix (see
+        :func:`simstudy.hints.unrepeatable_hint`) and gives the command that replays it.
+    """
+    if first.timed_out or again.timed_out:
+        return False
+    scenario = spec.scenario.name
+    if first.data != again.data:
+        key = f"generator={spec.scenario.generator}"
+        culprit = f"data generator {spec.scenario.generator} of scenario {scenario!r}"
+        what = "drew a different dataset"
+        if first.data is None or again.data is None:
+            what = "failed in only one of the two runs"
+        details, replayed = [], spec.method_names[0]
+    else:
+        methods = [m for m in spec.method_names if first.cells.get(m) != again.cells.get(m)]
+        if not methods:
+            return True
+        key = f"method={'+'.join(methods)}"
+        culprit = " and ".join(f"method {m!r} ({_estimator(spec, m)})" for m in methods)
+        what, replayed = "gave other values", methods[0]
+        columns = trial_columns(spec.metrics)
+        details = [
+            f"  {method} {column}: {one!r} on the first run, {two!r} on the second"
+            for method in methods
+            for column, one, two in zip(
+                columns, first.cells[method], again.cells[method], strict=True
+            )
+            if one != two
+        ]
+    raise NotRepeatableError(
+        "\n".join(
+            [
+                f"not repeatable: scenario={scenario} trial={trial} {key} seed={seed}: "
+                f"{culprit} {what} when the trial ran a second time with the same seed, "
+                f"in the same job after the chunk's other trials. The values differ between "
+                f"two runs of the same seed, so trials.csv would differ from run to run.",
+                *details,
+                unrepeatable_hint(),
+                f"Replay it with: {replay_command(scenario, trial, replayed)}",
+            ]
+        )
+    )
+
+
 @dataclass(frozen=True)
 class _TrialTask:
     spec: TrialSpec
@@ -591,11 +729,18 @@ class _TrialTask:
     seed: int
     on_error: str
     time_limit: float | None = None
+    #: Also take the run's print (the first trial of a chunk, for the repeat check).
+    watch: bool = False
+    #: The repeat check's second run: only its print is wanted.
+    again: bool = False
 
 
-def _run_task(task: _TrialTask) -> list[dict[str, Any]]:
+def _run_task(task: _TrialTask) -> tuple[list[dict[str, Any]], RunPrint | None]:
     outcome = run_trial(task.spec, task.trial, task.seed, time_limit=task.time_limit)
-    return trial_rows(task.spec, outcome, on_error=task.on_error)
+    if task.again:  # its failures are compared, not raised
+        return [], run_print(task.spec, outcome)
+    rows = trial_rows(task.spec, outcome, on_error=task.on_error)
+    return rows, run_print(task.spec, outcome) if task.watch else None
 
 
 class Progress:
@@ -688,7 +833,9 @@ def stuck_grace(time_limit: float) -> float:
 class _ChunkMonitor:
     """A daemon thread that watches a chunk's running trials from the chunk process.
 
-    Every ``interval`` seconds it logs the trials in flight and how long each has run,
+    ``plan`` holds the (trial, seed) of each task, by task index; the tasks past
+    ``progress.total`` are the repeat check's second runs. Every ``interval`` seconds it
+    logs the trials in flight and how long each has run,
     so the log shows a trial that hangs even though no trial finishes. With a time
     limit, it also kills the worker process of a trial that ignores its alarm (see
     :func:`stuck_grace`); loky then reports the worker's death, which names the trial.
@@ -698,16 +845,14 @@ class _ChunkMonitor:
         self,
         tracker: TaskTracker,
         progress: Progress,
-        first_trial: int,
-        seeds: Sequence[int],
+        plan: Sequence[tuple[int, int]],
         *,
         interval: float,
         time_limit: float | None,
     ) -> None:
         self.tracker = tracker
         self.progress = progress
-        self.first_trial = first_trial
-        self.seeds = seeds
+        self.plan = plan
         self.interval = interval
         self.time_limit = time_limit
         #: Trial -> seconds it had run when it was found stuck past its limit.
@@ -746,9 +891,10 @@ class _ChunkMonitor:
         """The heartbeat line: each running trial with its seed and how long it has run."""
         now = time.time()
         trials = ", ".join(
-            f"trial {self.first_trial + task.index} "
-            f"(seed {self.seeds[task.index]}, {_age(now - task.started)}"
-            f"{'' if task.restarted else ', starting'})"
+            f"trial {self.plan[task.index][0]} "
+            f"(seed {self.plan[task.index][1]}, {_age(now - task.started)}"
+            f"{'' if task.restarted else ', starting'}"
+            f"{', second run' if task.index >= self.progress.total else ''})"
             for task in running
         )
         return (
@@ -760,7 +906,7 @@ class _ChunkMonitor:
         assert self.time_limit is not None
         now = time.time()
         for task in running:
-            trial = self.first_trial + task.index
+            trial = self.plan[task.index][0]
             ran = now - task.started
             if not task.restarted:  # still importing: the limit has not started
                 continue
@@ -795,8 +941,7 @@ class _ChunkMonitor:
 
 def _worker_death_message(
     spec: TrialSpec,
-    first_trial: int,
-    seeds: Sequence[int],
+    plan: Sequence[tuple[int, int]],
     death: WorkerDiedError,
     stuck: Mapping[int, float],
     time_limit: float | None,
@@ -804,7 +949,8 @@ def _worker_death_message(
 ) -> str:
     """Name the scenario, method(s), trials and seeds a dead worker took with it."""
     methods = "+".join(spec.method_names)
-    trials = [(first_trial + task.index, seeds[task.index]) for task in death.running]
+    # dict: the repeat check's second run of a trial may be in flight beside its first
+    trials = list(dict.fromkeys(plan[task.index] for task in death.running))
     where = f"scenario={spec.scenario.name} method={methods}"
     if not trials:
         lines = [f"worker process died while no trial of {where} was running in it"]
@@ -861,6 +1007,15 @@ def iter_chunk_rows(
     chunk has got and, while any run, the trials in flight. Under ``on_error: record``,
     the first :data:`MAX_LOGGED_FAILURES` failed rows are logged as warnings.
 
+    Once every row is yielded, trial ``start`` runs a second time with its seed, as the
+    last task (so that state a method keeps between calls has had the other trials to
+    build up), and its rows and dataset must equal those of its first run (see
+    :func:`check_repeated`): this costs one trial per chunk. A difference raises
+    :class:`NotRepeatableError` under both ``on_error`` settings, after the rows were
+    yielded, so a caller must discard them (:func:`run_chunk` writes nothing). It is
+    not turned into error rows: values that change from run to run put every row of
+    the method in doubt, not only those of one trial.
+
     Parameters
     ----------
     spec
@@ -890,6 +1045,8 @@ def iter_chunk_rows(
         If a trial fails and ``on_error`` is ``"raise"``, or if a worker process dies:
         the message names the scenario, trials, methods and seeds, with the commands
         that replay them.
+    NotRepeatableError
+        If trial ``start`` gives other rows, or another dataset, when it runs again.
     ValueError
         If ``time_limit`` is not positive, ``on_error`` is not one of
         :data:`ON_ERROR_CHOICES` (raised by the first trial) or the range is invalid.
@@ -897,9 +1054,13 @@ def iter_chunk_rows(
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time limit {time_limit!r} must be a positive number of seconds")
     seeds = seeding.trial_seeds(spec.seed, spec.seeding, start, stop)
+    # (trial, seed) of each task: every trial, then the first one again.
+    plan = [*zip(range(start, stop), seeds, strict=True), (start, seeds[0])]
     tasks = (
-        _TrialTask(spec, trial, seed, on_error, time_limit)
-        for trial, seed in zip(range(start, stop), seeds, strict=True)
+        _TrialTask(
+            spec, trial, seed, on_error, time_limit, watch=index == 0, again=index == len(seeds)
+        )
+        for index, (trial, seed) in enumerate(plan)
     )
     label = f"{spec.scenario.name}/{'+'.join(spec.method_names)} trials {start}-{stop - 1}"
     progress = Progress(stop - start, label, interval=progress_interval)
@@ -910,13 +1071,20 @@ def iter_chunk_rows(
     with (
         TaskTracker() as tracker,
         _ChunkMonitor(
-            tracker, progress, start, seeds, interval=progress_interval, time_limit=time_limit
+            tracker, progress, plan, interval=progress_interval, time_limit=time_limit
         ) as monitor,
     ):
         if workers > 1:
             _preload(spec)  # once, here: the forked workers inherit the imports
+        first: RunPrint | None = None
         try:
-            for rows in ordered_map(_run_task, tasks, n_jobs=workers, tracker=tracker):
+            results = ordered_map(_run_task, tasks, n_jobs=workers, tracker=tracker)
+            for index, (rows, run) in enumerate(results):
+                if index == len(seeds):
+                    assert first is not None and run is not None
+                    _check_chunk_repeat(label, spec, plan[0], first, run)
+                    continue
+                first = run if index == 0 else first
                 if job_started is not None and progress.done == 0:
                     logger.info(
                         "%s: first trial done %.2f s after the job started",
@@ -930,11 +1098,24 @@ def iter_chunk_rows(
                     yield row
                 progress.advance()
         except WorkerDiedError as death:
-            message = _worker_death_message(
-                spec, start, seeds, death, monitor.stuck, time_limit, on_error
-            )
+            message = _worker_death_message(spec, plan, death, monitor.stuck, time_limit, on_error)
             # The message holds joblib's report; its traceback is only joblib's insides.
             raise TrialError(message) from None
+
+
+def _check_chunk_repeat(
+    label: str, spec: TrialSpec, trial_seed: tuple[int, int], first: RunPrint, again: RunPrint
+) -> None:
+    trial, seed = trial_seed
+    if check_repeated(spec, trial, seed, first, again):
+        logger.info("%s: trial %d ran a second time and gave the same rows", label, trial)
+    else:
+        logger.warning(
+            "%s: trial %d ran out of time in one of its two runs, so whether its rows "
+            "repeat was not checked",
+            label,
+            trial,
+        )
 
 
 def _log_failure(label: str, row: Mapping[str, Any], count: int) -> None:
@@ -989,7 +1170,8 @@ def run_chunk(
     ValueError
         If the range is empty or negative, or as :func:`iter_chunk_rows`.
     TrialError
-        As :func:`iter_chunk_rows`.
+        As :func:`iter_chunk_rows`, which also raises its subclass
+        :class:`NotRepeatableError` when the chunk's first trial does not repeat.
     """
     if not 0 <= start < stop:
         raise ValueError(f"trial range [{start}, {stop}) is empty or negative")

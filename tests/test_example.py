@@ -17,6 +17,7 @@ from simstudy.example import (
     run_example,
     write_example,
 )
+from simstudy.hints import unrepeatable_hint
 from simstudy.plan import StudyPlan
 from simstudy.tables import trial_columns, write_table
 from simstudy.trials import run_trial
@@ -83,5 +84,12 @@ def test_the_check_passes_on_the_recorded_scores_and_names_a_changed_one(tmp_pat
 
     changed = {**recorded, "kmeans": recorded["kmeans"] + 1e-12}
     write_table(trials, trial_columns(["ari"]), rows_for(example, changed))
-    with pytest.raises(ReproducibilityError, match="method kmeans"):
+    with pytest.raises(ReproducibilityError, match="method kmeans") as caught:
         check_against_rows(example, trials, ["gmm", "kmeans"])
+    assert "values of method 'kmeans' differ between two runs of the same seed" in str(
+        caught.value
+    )
+    assert str(caught.value).endswith(unrepeatable_hint())
+
+    with pytest.raises(ReproducibilityError, match=r"trials\.csv holds no row for it"):
+        check_against_rows(example, tmp_path / "missing.csv", ["gmm"])
