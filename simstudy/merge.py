@@ -174,7 +174,8 @@ def _read_chunk(
                 if len(cells) != len(columns):
                     raise MergeError(
                         f"{path}: line {count + 1} has {len(cells)} fields, expected "
-                        f"{len(columns)} (truncated or corrupt chunk)"
+                        f"{len(columns)} (truncated or corrupt chunk). Redo the chunk: "
+                        f"{redo_command(path)}"
                     )
                 row = dict(zip(columns, cells, strict=True))
                 key = _check_row(row, chunk, methods, metric_columns, path, count + 1)
@@ -196,7 +197,7 @@ def _read_chunk(
                 raise MergeError(
                     f"{path}: holds {count} rows, expected {expected_rows} "
                     f"({chunk.stop - chunk.start} trials x {len(methods)} methods); "
-                    f"the chunk is truncated"
+                    f"the chunk is truncated. Redo the chunk: {redo_command(path)}"
                 )
     except (UnicodeDecodeError, csv.Error, OSError) as error:
         raise MergeError(f"{path}: chunk file is unreadable: {error}") from None

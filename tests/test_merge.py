@@ -163,6 +163,27 @@ def test_chunk_cut_at_a_line_end_is_named(study, tmp_path):
     expect_error(chunks, manifest, tmp_path, chunks[2], "truncated")
 
 
+def cut_fields(text: str) -> str:
+    lines = text.splitlines()
+    lines[-1] = ",".join(lines[-1].split(",")[:-2])  # the last row lost its last cells
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("cut", "fragment"),
+    [
+        (cut_fields, "truncated or corrupt chunk"),
+        (lambda text: "".join(text.splitlines(keepends=True)[:-1]), "the chunk is truncated"),
+        (lambda text: text[:-1], "the chunk is truncated"),  # no final line end
+    ],
+)
+def test_a_truncated_chunk_says_how_to_redo_it(study, tmp_path, cut, fragment):
+    chunks, manifest = copy_study(study, tmp_path)
+    rewrite(chunks[2], cut(Path(chunks[2]).read_text()))
+    message = expect_error(chunks, manifest, tmp_path, chunks[2], fragment, "Redo the chunk")
+    assert f"rm {chunks[2]} {Path(chunks[2]).with_suffix('.json')}, then run" in message
+
+
 def test_unreadable_chunk_is_named(study, tmp_path):
     chunks, manifest = copy_study(study, tmp_path)
     Path(chunks[3]).write_bytes(b"\xff\xfe\x00garbage")
