@@ -2,7 +2,8 @@
 
 Exit status of ``replay``: 0 when the trial reproduces its row of ``trials.csv`` (or
 runs, when there is no row), 1 when it does not (scores, seed, or failure differ), 2 for
-a bad request, 3 when the trial fails again as recorded (or fails, with no row).
+a bad request (or no study or results where it looked), 3 when the trial fails again as
+recorded (or fails, with no row). Run it from the study's folder, where snakemake ran.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay",
         help="rerun one trial from the manifest and compare it with its row in trials.csv",
+        description="Rerun one trial from RESULTS/manifest.csv and compare it with its row "
+        "in RESULTS/trials.csv. Run it from the study's folder (where snakemake ran it).",
     )
     replay.add_argument("--scenario", required=True)
     replay.add_argument("--trial", required=True, type=int)
@@ -50,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit status of ``replay``: :data:`REPRODUCED`, :data:`DIFFERS`,
-        :data:`BAD_REQUEST` (the config or the request cannot be used) or
+        :data:`BAD_REQUEST` (the config or the request cannot be used, or there is no
+        study or results where it looked) or
         :data:`FAILED_AS_RECORDED` (the trial failed, as its row records or with no row).
     """
     args = _parser().parse_args(argv)

@@ -19,6 +19,18 @@ from simstudy.spec import TrialSpec, from_json_text
 from simstudy.tables import matches_row, read_manifest, recorded_row
 from simstudy.trials import TrialOutcome, run_trial
 
+#: The study a replay reads when there is neither ``--configfile`` nor a provenance record.
+DEFAULT_STUDY = Path("config/config.yaml")
+
+
+class NoStudyError(ValueError):
+    """There is no study, or no results of one, where the replay looked."""
+
+
+def _here(path: Path) -> str:
+    """``path`` as given, and where that is when it is relative."""
+    return str(path) if path.is_absolute() else f"{path} (in {Path.cwd()})"
+
 
 def load_config(
     configfile: str | os.PathLike[str] | None, results: str | os.PathLike[str]
@@ -45,19 +57,33 @@ def load_config(
 
     Raises
     ------
+    NoStudyError
+        Without ``configfile``, if neither ``provenance.json`` nor ``config/config.yaml``
+        exists: this is not a study's folder. The message names both files.
     ConfigError
         If the study file cannot be read or the config is invalid.
-    OSError, ValueError, KeyError
+    OSError, ValueError
         If ``provenance.json`` cannot be read, is not JSON, or holds no ``config``.
     """
     provenance = Path(results) / "provenance.json"
     if configfile is None and provenance.is_file():
-        text = provenance.read_text(encoding="utf-8")
-        raw, source = from_json_text(text)["config"], str(provenance)
-    else:
-        path = Path(configfile) if configfile is not None else Path("config/config.yaml")
-        raw, source = read_study_file(path), str(path)
-    return check_config(raw), source
+        try:
+            raw = from_json_text(provenance.read_text(encoding="utf-8"))["config"]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"{provenance}: not a provenance record holding the study's config "
+                f"({type(error).__name__}: {error}); give the study with --configfile FILE"
+            ) from None
+        return check_config(raw), str(provenance)
+    if configfile is None and not DEFAULT_STUDY.is_file():
+        raise NoStudyError(
+            f"no study here: neither {_here(provenance)}, the config of a study's results, "
+            f"nor {_here(DEFAULT_STUDY)}, a study to run, exists. Run simstudy replay from "
+            f"the study's folder (where snakemake ran it), or name the study and its "
+            f"results with --configfile FILE and --results FOLDER"
+        )
+    path = Path(configfile) if configfile is not None else DEFAULT_STUDY
+    return check_config(read_study_file(path)), str(path)
 
 
 def replay_spec(config: dict[str, Any], scenario: str, method: str) -> TrialSpec:
@@ -148,6 +174,8 @@ def replay_trial(
 
     Raises
     ------
+    NoStudyError
+        If there is no ``manifest.csv`` in ``results``: the study has not run there.
     ValueError
         If the trial is not in the manifest, the manifest is invalid, or the scenario or
         method not in the study.
@@ -155,7 +183,14 @@ def replay_trial(
         If the manifest cannot be read.
     """
     spec = replay_spec(config, scenario, method)
-    seeds = read_manifest(Path(results) / "manifest.csv")
+    manifest = Path(results) / "manifest.csv"
+    if not manifest.is_file():
+        raise NoStudyError(
+            f"no results here: {_here(manifest)} does not exist, so there is no trial seed "
+            f"to replay. Run simstudy replay from the study's folder once snakemake has run "
+            f"the study there, or give its results folder with --results FOLDER"
+        )
+    seeds = read_manifest(manifest)
     if not 0 <= trial < len(seeds):
         raise ValueError(f"trial {trial} is not in the manifest (trials 0-{len(seeds) - 1})")
     outcome = run_trial(spec, trial, seeds[trial])

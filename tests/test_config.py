@@ -16,7 +16,7 @@ from simstudy.config import (
 )
 
 from bad_configs import BAD_CONFIGS
-from conftest import REPO, TINY_CONFIG, forget_code_digests
+from conftest import REPO, TINY_CONFIG, forget_code_digests, replay, write_config
 
 SCHEMA = load_schema()
 
@@ -160,3 +160,53 @@ def test_components_from_a_users_own_module_are_fingerprinted_by_their_code(tmp_
     module.write_text(module.read_text().replace("pass", "n_init = 3"))
     forget_code_digests()
     assert components_fingerprint(config) != before
+
+
+# Where simstudy replay finds its study: the config recorded with the results, else the
+# folder's config/config.yaml. Outside a study's folder there is neither.
+
+
+def replay_here(*args: str) -> int:
+    from simstudy.cli import main
+
+    return main(["replay", "--scenario", "aniso", "--trial", "0", "--method", "gmm", *args])
+
+
+def test_replay_outside_a_study_folder_says_there_is_no_study(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert replay_here() == 2
+    message = capsys.readouterr().err
+    for fragment in [
+        "no study here",
+        "results/provenance.json",
+        "config/config.yaml",
+        str(tmp_path),
+        "from the study's folder",
+    ]:
+        assert fragment in message, message
+
+
+def test_replay_without_results_says_there_are_none(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    write_config(tmp_path / "config/config.yaml", TINY_CONFIG)
+    assert replay_here() == 2
+    message = capsys.readouterr().err
+    for fragment in ["no results here", "results/manifest.csv", "from the study's folder"]:
+        assert fragment in message, message
+    assert replay_here("--results", str(tmp_path / "elsewhere")) == 2
+    assert f"{tmp_path / 'elsewhere' / 'manifest.csv'} does not exist" in capsys.readouterr().err
+
+
+def test_replay_with_a_provenance_record_without_config_names_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results/provenance.json").write_text('{"seed": 1}')
+    assert replay_here() == 2
+    assert "results/provenance.json: not a provenance record" in capsys.readouterr().err
+
+
+def test_replay_in_an_empty_folder_prints_no_traceback(tmp_path):
+    result = replay(tmp_path, "--scenario", "aniso", "--trial", "0", "--method", "gmm")
+    assert result.returncode == 2
+    assert "no study here" in result.stderr and "Traceback" not in result.stderr
