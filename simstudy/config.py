@@ -18,7 +18,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -228,8 +228,21 @@ def _is_strict_integer(_checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
+def _whole_pattern(
+    validator: Any, pattern: str, instance: Any, _schema: Any
+) -> Iterator[jsonschema.ValidationError]:
+    # JSON Schema's patterns are searched for (jsonschema calls re.search), and Python's
+    # "$" also matches before a final newline: "^[a-z]+$" would let "abc\n" through. The
+    # schema's patterns are meant for the whole text, so they must match all of it.
+    if validator.is_type(instance, "string") and re.fullmatch(pattern, instance) is None:
+        yield jsonschema.ValidationError(
+            f"{instance!r} does not match {pattern!r} (the whole text must match)"
+        )
+
+
 _Validator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator,
+    validators={"pattern": _whole_pattern},
     type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", _is_strict_integer
     ),
@@ -327,6 +340,52 @@ def _fail(key: str, value: Any, reason: str) -> ConfigError:
     return ConfigError(f"config key {key!r} = {value!r}: {reason}")
 
 
+# Control characters (C0, DEL, C1) and Unicode's line and paragraph separators: text
+# holding one would break the lines of tables and logs, or hide in a file name.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _texts(value: Any, path: tuple[Any, ...], free: bool) -> Iterator[tuple[str, str, bool, bool]]:
+    """Yield ``(where, text, is_key, free)`` for every key and string below ``value``.
+
+    ``free`` marks the values inside ``params``: free text, which may start or end with
+    a space. Keys (names) are never free.
+    """
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield _key(path), key, True, False
+            params = len(path) == 2 and path[0] in ("scenarios", "methods") and key == "params"
+            yield from _texts(item, (*path, key), free or params)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _texts(item, (*path, index), free)
+    elif isinstance(value, str):
+        yield _key(path), value, False, free
+
+
+def _check_text(config: Mapping[str, Any]) -> None:
+    """Refuse control characters in any text, and whitespace around names, labels, paths.
+
+    Every key and every string of the config is looked at, params included: no control
+    character anywhere. Outside the values of ``params`` (free text), no text may start
+    or end with whitespace either: a name ``"gmm "`` looks like ``"gmm"`` but is another.
+    """
+    for where, text, is_key, free in _texts(config, (), False):
+        shown = f"config key {where!r} " + (f"has the key {text!r}" if is_key else f"= {text!r}")
+        if match := _CONTROL.search(text):
+            raise ConfigError(
+                f"{shown}, which holds U+{ord(match[0]):04X}, a control character or line "
+                f"break; no name, label, path or value of a study config may hold one (they "
+                f"would break the lines of tables and logs, or hide in file names)"
+            )
+        if not free and text != text.strip():
+            raise ConfigError(
+                f"{shown}, which starts or ends with whitespace; names, labels, dotted paths "
+                f"and settings may not (only text values inside params may)"
+            )
+
+
 def check_config(
     config: Mapping[str, Any],
     schema: Mapping[str, Any] | None = None,
@@ -359,6 +418,7 @@ def check_config(
     """
     if schema is None:
         schema = load_schema()
+    _check_text(config)
     resolved = copy.deepcopy(dict(config))
     _coerce_params(resolved)
     _apply_defaults(resolved, schema)

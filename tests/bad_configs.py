@@ -94,4 +94,12 @@ BAD_CONFIGS = {
         _edit(_set("figures", {"example_trial": 7})),
         ["figures.example_trial", "7"],
     ),
+    "scenario_name_ending_in_newline": (
+        _edit(lambda c: c.__setitem__("scenarios", {"abc\n": c["scenarios"]["aniso"]})),
+        ["config key 'scenarios' has the key 'abc\\n'", "control character"],
+    ),
+    "label_with_trailing_space": (
+        _edit(lambda c: c["methods"]["gmm"].__setitem__("label", "GMM ")),
+        ["methods.gmm.label", "'GMM '", "whitespace"],
+    ),
 }
