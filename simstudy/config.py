@@ -442,6 +442,7 @@ def check_config(
             )
     if seeding == "legacy" and len(GROUP_SEPARATOR.join(methods)) > _MAX_GROUP_NAME:
         raise _fail("methods", list(methods), "too many or too long names for legacy seeding")
+    _check_labels(resolved)
     _check_stopping(resolved)
     _check_job_count(resolved)
     _check_figures(resolved)
@@ -476,6 +477,34 @@ def _check_components(resolved: dict[str, Any]) -> None:
             components.check_generator(scenario["generator"], scenario["params"])
         except ValueError as error:
             raise _fail(f"scenarios.{name}.params", scenario["params"], str(error)) from None
+
+
+def _check_labels(resolved: dict[str, Any]) -> None:
+    """Refuse two scenarios, or two methods, that figures would show under one label.
+
+    An entry without ``label`` is shown under its key, so a label equal to another
+    entry's key counts too.
+    """
+    for section in ("scenarios", "methods"):
+        owners: dict[str, str] = {}
+        for name, entry in resolved[section].items():
+            label = entry.get("label") or name
+            if label in owners:
+                first = owners[label]
+                raise ConfigError(
+                    f"config keys {section}.{first} and {section}.{name} have the same label "
+                    f"{label!r} ({_label_source(resolved, section, first)}; "
+                    f"{_label_source(resolved, section, name)}): the figures would not tell "
+                    f"them apart; give each its own label"
+                )
+            owners[label] = name
+
+
+def _label_source(resolved: dict[str, Any], section: str, name: str) -> str:
+    label = resolved[section][name].get("label")
+    if label:
+        return f"{section}.{name}.label = {label!r}"
+    return f"{section}.{name} has no label, so its key is its label"
 
 
 def _check_stopping(resolved: dict[str, Any]) -> None:

@@ -102,4 +102,8 @@ BAD_CONFIGS = {
         _edit(lambda c: c["methods"]["gmm"].__setitem__("label", "GMM ")),
         ["methods.gmm.label", "'GMM '", "whitespace"],
     ),
+    "two_methods_with_one_label": (
+        _edit(lambda c: c["methods"]["kmeans"].__setitem__("label", "GMM")),
+        ["methods.gmm", "methods.kmeans", "same label 'GMM'"],
+    ),
 }

@@ -1,4 +1,5 @@
-"""Names, labels and paths: matched whole, no control characters, no stray whitespace."""
+"""Names, labels and paths: matched whole, no control characters, no stray whitespace,
+no two scenarios or methods under one label."""
 
 from __future__ import annotations
 
@@ -164,6 +165,51 @@ def test_a_name_with_a_newline_is_refused_from_a_study_file(tmp_path):
     with pytest.raises(ConfigError) as caught:
         check_config(read_study([path]), SCHEMA)
     assert "config key 'scenarios' has the key 'abc\\n'" in str(caught.value)
+
+
+def drop_label(section: str, name: str):
+    return lambda config: config[section][name].pop("label", None)
+
+
+# Two entries shown under one label: (change, fragments of the error).
+SAME_LABEL = {
+    "two_method_labels": (
+        set_in("methods", "kmeans", "label", "GMM"),
+        ["methods.gmm", "methods.kmeans", "'GMM'"],
+    ),
+    "method_label_is_another_key": (
+        lambda c: (
+            set_in("methods", "gmm", "label", "kmeans")(c),
+            drop_label("methods", "kmeans")(c),
+        ),
+        ["methods.gmm", "methods.kmeans", "'kmeans'", "no label"],
+    ),
+    "scenario_label_is_another_key": (
+        lambda c: c["scenarios"].update(round={"label": "aniso"}),
+        ["scenarios.aniso", "scenarios.round", "'aniso'", "no label"],
+    ),
+    "two_scenario_labels": (
+        lambda c: (
+            c["scenarios"]["aniso"].update(label="Blobs"),
+            c["scenarios"].update(round={"label": "Blobs"}),
+        ),
+        ["scenarios.aniso", "scenarios.round", "'Blobs'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAME_LABEL))
+def test_two_entries_under_one_label_are_refused_naming_both(name):
+    change, fragments = SAME_LABEL[name]
+    with pytest.raises(ConfigError) as caught:
+        check_config(edited(change), SCHEMA)
+    for fragment in fragments:
+        assert fragment in str(caught.value), str(caught.value)
+
+
+def test_labels_may_repeat_across_scenarios_and_methods():
+    config = edited(set_in("scenarios", "aniso", "label", "GMM"))
+    assert check_config(config, SCHEMA)["scenarios"]["aniso"]["label"] == "GMM"
 
 
 def fingerprint(folder: Path) -> dict[str, tuple[int, str]]:
