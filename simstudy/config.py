@@ -30,6 +30,7 @@ from simstudy.digests import code_digest, component_modules
 from simstudy.layout import (
     GROUP_SEPARATOR,
     MAX_CHUNK_JOBS,
+    MAX_RECOMMENDED_JOBS,
     count_chunk_jobs,
     method_groups,
     recommended_chunk_size,
@@ -38,6 +39,7 @@ from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
 from simstudy.spec import canonical_json
 
 _MAX_GROUP_NAME = 200  # keeps chunk directory names well inside filesystem limits
+_MAX_CHUNK_SIZE = 10_000_000  # the schema's maximum of chunk_size
 
 
 class ConfigError(ValueError):
@@ -537,12 +539,7 @@ def _check_job_count(resolved: dict[str, Any]) -> None:
         method_groups(resolved["methods"], resolved["seeding"])
     )
     jobs = count_chunk_jobs(n_trials, chunk_size, groups)
-    stopping = resolved["stopping"]
-    if stopping is not None:
-        extra, batch = stopping["max_trials"] - n_trials, stopping["batch"]
-        rounds = -(-extra // batch)
-        jobs += groups * rounds * -(-min(batch, max(extra, 1)) // chunk_size)
-    if jobs > MAX_CHUNK_JOBS:
+    if jobs > MAX_CHUNK_JOBS:  # the first (or only) round alone has too many
         better = recommended_chunk_size(n_trials, groups)
         raise ConfigError(
             f"config keys 'n_trials' = {n_trials} and 'chunk_size' = {chunk_size} give "
@@ -551,6 +548,86 @@ def _check_job_count(resolved: dict[str, Any]) -> None:
             f"chunk_size {better} would give {count_chunk_jobs(n_trials, better, groups):,} "
             f"(see the README, 'Choosing a chunk size')"
         )
+    stopping = resolved["stopping"]
+    if stopping is not None:
+        batch, max_trials = stopping["batch"], stopping["max_trials"]
+        jobs = _stopping_jobs(n_trials, chunk_size, groups, batch, max_trials)
+        if jobs > MAX_CHUNK_JOBS:
+            raise _too_many_rounds(resolved, groups, jobs)
+
+
+def _stopping_jobs(n_trials: int, chunk_size: int, groups: int, batch: int, cap: int) -> int:
+    """A precision-driven study's chunk jobs at most: every scenario reaches ``cap``."""
+    extra = cap - n_trials
+    rounds = -(-extra // batch)
+    per_round = -(-min(batch, max(extra, 1)) // chunk_size)
+    return count_chunk_jobs(n_trials, chunk_size, groups) + groups * rounds * per_round
+
+
+def _smallest_batch(
+    n_trials: int, chunk_size: int, groups: int, cap: int, limit: int = MAX_CHUNK_JOBS
+) -> int | None:
+    """The smallest ``stopping.batch`` that gives at most ``limit`` chunk jobs, if any.
+
+    Up to one chunk per round (a batch of at most ``chunk_size``), the job count falls
+    as the batch grows; a larger batch cuts each round into more chunks and does not
+    give fewer jobs than a batch of ``chunk_size`` (or of all the trials past the first
+    round), so the search stops there.
+    """
+
+    def fits(batch: int) -> bool:
+        return _stopping_jobs(n_trials, chunk_size, groups, batch, cap) <= limit
+
+    low, high = 1, max(1, min(chunk_size, cap - n_trials))
+    if not fits(high):
+        return None
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if fits(middle) else (middle + 1, high)
+    return low
+
+
+def _batch_option(n_trials: int, chunk_size: int, groups: int, cap: int) -> str | None:
+    """A ``stopping.batch`` that passes, with a larger chunk size if need be; None if none.
+
+    It aims at the README's recommended number of jobs, else at the limit. With a batch
+    of at most the chunk size, each round is one chunk per pair, so a chunk size of
+    ``groups * cap / (limit - 2 * groups)`` trials is always large enough.
+    """
+    for limit in (MAX_RECOMMENDED_JOBS, MAX_CHUNK_JOBS):
+        if limit <= 2 * groups:
+            continue
+        size = max(chunk_size, -(-groups * cap // (limit - 2 * groups)))
+        batch = _smallest_batch(n_trials, size, groups, cap, limit)
+        if batch is not None and size <= _MAX_CHUNK_SIZE:
+            count = _stopping_jobs(n_trials, size, groups, batch, cap)
+            larger = f"chunk_size {size} and " if size != chunk_size else ""
+            return f"{larger}stopping.batch {batch} would give {count:,}"
+    return None
+
+
+def _too_many_rounds(resolved: dict[str, Any], groups: int, jobs: int) -> ConfigError:
+    """The refusal of a precision-driven study whose rounds give too many chunk jobs."""
+    n_trials, chunk_size = resolved["n_trials"], resolved["chunk_size"]
+    batch, cap = resolved["stopping"]["batch"], resolved["stopping"]["max_trials"]
+    options = [_batch_option(n_trials, chunk_size, groups, cap)]
+    per_round = groups * -(-batch // chunk_size)
+    rounds = (MAX_CHUNK_JOBS - count_chunk_jobs(n_trials, chunk_size, groups)) // per_round
+    if rounds > 0:
+        fewer = n_trials + rounds * batch
+        count = _stopping_jobs(n_trials, chunk_size, groups, batch, fewer)
+        options.append(f"stopping.max_trials {fewer} (at most) would give {count:,}")
+    options = [option for option in options if option] or ["fewer scenarios or methods"]
+    trials = f"{batch} trial{'s' if batch != 1 else ''}"
+    return ConfigError(
+        f"config keys 'stopping.batch' = {batch} and 'stopping.max_trials' = {cap} give up "
+        f"to {jobs:,} chunk jobs: {groups} scenario and method group pairs, each with up to "
+        f"{-(-(cap - n_trials) // batch):,} rounds of {trials} after the first n_trials = "
+        f"{n_trials}, in chunks of chunk_size = {chunk_size} at most; more than the "
+        f"{MAX_CHUNK_JOBS:,} Snakemake can plan in reasonable time and memory. "
+        + "; or ".join(options)
+        + " (see the README, 'Precision-driven studies' and 'Choosing a chunk size')"
+    )
 
 
 def _check_figures(resolved: dict[str, Any]) -> None:

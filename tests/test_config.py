@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 import yaml
@@ -160,6 +161,55 @@ def test_components_from_a_users_own_module_are_fingerprinted_by_their_code(tmp_
     module.write_text(module.read_text().replace("pass", "n_init = 3"))
     forget_code_digests()
     assert components_fingerprint(config) != before
+
+
+def stopping_config(chunk_size: int, batch: int, max_trials: int, scenarios: int = 1) -> dict:
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(chunk_size=chunk_size)
+    for index in range(1, scenarios):
+        config["scenarios"][f"s{index}"] = copy.deepcopy(config["scenarios"]["aniso"])
+    config["stopping"] = {"half_width": 0.01, "batch": batch, "max_trials": max_trials}
+    return config
+
+
+@pytest.mark.parametrize(
+    ("chunk_size", "batch", "max_trials", "scenarios"),
+    [
+        (500, 100, 10**7, 1),  # the batch alone can fix it
+        (3, 1, 10**6, 1),  # the chunk size must grow with the batch
+        (10_000, 50, 10**8, 3),
+        (7, 7, 200_000, 2),
+    ],
+)
+def test_a_stopping_study_with_too_many_rounds_names_batch_and_max_trials_and_what_passes(
+    tmp_path, chunk_size, batch, max_trials, scenarios
+):
+    config = stopping_config(chunk_size, batch, max_trials, scenarios)
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, SCHEMA, cache_dir=tmp_path)
+    message = str(caught.value)
+    assert f"'stopping.batch' = {batch}" in message
+    assert f"'stopping.max_trials' = {max_trials}" in message
+    assert "'n_trials' = " not in message, "n_trials and chunk_size do not set this count"
+    suggested = re.search(r"(?:chunk_size (\d+) and )?stopping\.batch (\d+) would give", message)
+    changed = stopping_config(int(suggested[1] or chunk_size), int(suggested[2]), max_trials)
+    changed["scenarios"] = config["scenarios"]
+    check_config(changed, SCHEMA, cache_dir=tmp_path)  # passes
+    fewer = re.search(r"stopping\.max_trials (\d+) \(at most\) would give", message)
+    changed = stopping_config(chunk_size, batch, int(fewer[1]))
+    changed["scenarios"] = config["scenarios"]
+    check_config(changed, SCHEMA, cache_dir=tmp_path)  # passes
+    changed["stopping"]["max_trials"] += batch  # one round more is too many
+    with pytest.raises(ConfigError, match=r"stopping\.batch"):
+        check_config(changed, SCHEMA, cache_dir=tmp_path)
+
+
+def test_a_stopping_study_whose_first_round_is_too_large_names_n_trials_and_chunk_size():
+    config = stopping_config(1, 10, 10**6)
+    config["n_trials"] = 50_000
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, SCHEMA)
+    assert "'n_trials' = 50000 and 'chunk_size' = 1" in str(caught.value)
 
 
 # Where simstudy replay finds its study: the config recorded with the results, else the
