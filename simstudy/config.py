@@ -321,7 +321,18 @@ def _key(path: Sequence[Any]) -> str:
     return ".".join(str(part) for part in path) or "(top level)"
 
 
+#: Why ``metrics`` must hold ``ari``: the figures are drawn in it, whatever else is scored.
+ARI_REQUIRED = (
+    "must include 'ari' (for example [ari, ami]): the figures show the adjusted Rand "
+    "index, whatever else is scored: example_clusterings.png titles each clustering with "
+    "its ARI, ari_difference.png and paired_scatter.png plot the compared methods' ARI "
+    "trial by trial, and score_vs_time.png their mean ARI"
+)
+
+
 def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> str:
+    if error.validator == "contains" and list(error.absolute_path) == ["metrics"]:
+        return f"config key 'metrics' = {error.instance!r}: {ARI_REQUIRED}"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {}))
         unknown = [key for key in error.instance if key not in known]

@@ -106,6 +106,10 @@ BAD_CONFIGS = {
         _edit(lambda c: c["methods"]["kmeans"].__setitem__("label", "GMM")),
         ["methods.gmm", "methods.kmeans", "same label 'GMM'"],
     ),
+    "metrics_without_ari": (
+        _edit(_set("metrics", ["ami", "nmi"])),
+        ["metrics", "['ami', 'nmi']", "must include 'ari'", "ari_difference.png"],
+    ),
     "stopping_with_too_many_rounds": (
         _edit(_set("stopping", {"half_width": 0.01, "batch": 10, "max_trials": 10**7})),
         ["'stopping.batch' = 10", "'stopping.max_trials' = 10000000", "chunk jobs"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -210,6 +211,22 @@ def test_a_stopping_study_whose_first_round_is_too_large_names_n_trials_and_chun
     with pytest.raises(ConfigError) as caught:
         check_config(config, SCHEMA)
     assert "'n_trials' = 50000 and 'chunk_size' = 1" in str(caught.value)
+
+
+def test_the_reason_ari_is_required_names_figures_that_show_it():
+    from simstudy.config import ARI_REQUIRED
+    from simstudy.figures import DIFFERENCE_METRIC
+    from simstudy.layout import FIGURES, TIMING_FIGURE
+
+    assert DIFFERENCE_METRIC == "ari", "the figures no longer need ARI: update ARI_REQUIRED"
+    named = set(re.findall(r"(\w+)\.png", ARI_REQUIRED))
+    drawn = {*FIGURES, Path(TIMING_FIGURE).stem}
+    assert named and named <= drawn, named - drawn
+    config = copy.deepcopy(TINY_CONFIG)
+    config["metrics"] = ["nmi"]
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, SCHEMA)
+    assert f"config key 'metrics' = ['nmi']: {ARI_REQUIRED}" in str(caught.value)
 
 
 # Where simstudy replay finds its study: the config recorded with the results, else the
