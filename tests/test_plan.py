@@ -63,7 +63,11 @@ def test_spec_records_map_every_digest_to_its_spec():
 
 def test_the_example_runs_the_compared_methods_under_spawn_and_all_under_legacy():
     methods = copy.deepcopy(TINY_CONFIG["methods"])
-    methods = {"kmeans": methods["kmeans"], "spare": methods["kmeans"], "gmm": methods["gmm"]}
+    methods = {
+        "kmeans": methods["kmeans"],
+        "spare": {**methods["kmeans"], "label": "Spare"},
+        "gmm": methods["gmm"],
+    }
     spawn = plan_of(methods=methods, comparison=["gmm", "kmeans"], figures={"example_trial": 4})
     assert spawn.example.methods == ("kmeans", "gmm")  # config order
     assert spawn.example_spec().method_names == ("kmeans", "gmm")
