@@ -9,10 +9,10 @@ hand_over()
 import os
 import time
 
+from simstudy.chunks import run_chunk
 from simstudy.logs import logged
 from simstudy.provenance import chunk_record, write_json
 from simstudy.spec import TrialSpec
-from simstudy.trials import run_chunk
 from simstudy.warm import job_started
 
 #: Environment variable: seconds between the progress and in-flight lines of a chunk's

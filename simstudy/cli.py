@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     from simstudy.replay import load_config, replay_trial
-    from simstudy.trials import warning_cells
+    from simstudy.rows import warning_cells
 
     try:
         config, source = load_config(args.configfile, args.results)

@@ -34,8 +34,11 @@ from simstudy.spec import Method, Scenario, TrialSpec
 RUN_ONLY_KEYS = ("trial_time_limit",)
 
 #: The library modules whose code decides a chunk's results (with the study's own
-#: generator and estimator modules, see :meth:`StudyPlan.spec`).
-TRIAL_CODE = ("simstudy.trials",)
+#: generator and estimator modules, see :meth:`StudyPlan.spec`): a trial, and its rows
+#: as the chunk file holds them. Running the chunk around them (:mod:`simstudy.chunks`:
+#: workers, progress, the repeat check, failure reports) decides no value, so it is left
+#: out, and neither module may import it (tests/test_digests.py).
+TRIAL_CODE = ("simstudy.trials", "simstudy.rows")
 
 
 @dataclass(frozen=True)

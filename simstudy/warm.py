@@ -63,7 +63,7 @@ BASE_MODULES = (
     "simstudy.seeding",
     "simstudy.provenance",
     "simstudy.merge",
-    "simstudy.trials",
+    "simstudy.chunks",
 )
 
 #: Modules of the rules that follow the trials, imported after the study's own.

@@ -15,19 +15,14 @@ import pytest
 import unrepeatable
 
 from simstudy import seeding
+from simstudy.chunks import iter_chunk_rows
 from simstudy.components import DEFAULT_GENERATOR
+from simstudy.failures import trial_rows
 from simstudy.hints import unrepeatable_hint
+from simstudy.repeat import NotRepeatableError, RunPrint, check_repeated, run_print
 from simstudy.spec import Method, Scenario, TrialSpec
 from simstudy.tables import TIMING_COLUMNS, trial_columns
-from simstudy.trials import (
-    NotRepeatableError,
-    RunPrint,
-    check_repeated,
-    iter_chunk_rows,
-    run_print,
-    run_trial,
-    trial_rows,
-)
+from simstudy.trials import run_trial
 
 from conftest import ONE_WORKER, REPO, TINY_CONFIG, snakemake
 
@@ -198,7 +193,7 @@ def test_randomness_of_its_own_is_caught_under_legacy_seeding_too():
 @pytest.mark.parametrize("seeding_scheme", ["spawn", "legacy"])
 def test_well_behaved_methods_repeat_and_keep_the_rows_of_single_trials(seeding_scheme, caplog):
     spec = make_spec(GMM, KMEANS, seeding_scheme=seeding_scheme)
-    with caplog.at_level(logging.INFO, logger="simstudy.trials"):
+    with caplog.at_level(logging.INFO, logger="simstudy"):
         rows = list(iter_chunk_rows(spec, 1, 4))
     single = [
         row
@@ -230,7 +225,7 @@ def test_a_trial_that_ran_out_of_time_is_not_compared(caplog):
         methods=(Method(*KMEANS, {"n_clusters": 3, "n_init": 1}),),
         metrics=("ari",),
     )
-    with caplog.at_level(logging.INFO, logger="simstudy.trials"):
+    with caplog.at_level(logging.INFO, logger="simstudy"):
         rows = list(iter_chunk_rows(spec, 0, 1, on_error="record", time_limit=0.2))
     assert [row["status"] for row in rows] == ["error"]
     assert "whether its rows repeat was not checked" in caplog.text

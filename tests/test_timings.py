@@ -7,13 +7,13 @@ import csv
 import pandas as pd
 import pytest
 
+from simstudy.chunks import run_chunk
 from simstudy.config import check_config
 from simstudy.layout import TIMING_DIR, Chunk
 from simstudy.plan import StudyPlan
 from simstudy.stopping import write_decision, write_stopping_table
 from simstudy.tables import TIMING_COLUMNS, kept_trials
 from simstudy.timings import TimingError, collect_timings, summarize_timings
-from simstudy.trials import run_chunk
 
 from conftest import TINY_CONFIG
 

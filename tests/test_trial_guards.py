@@ -18,18 +18,14 @@ import numpy as np
 import pytest
 
 from simstudy import seeding
+from simstudy.chunks import iter_chunk_rows
 from simstudy.components import DEFAULT_GENERATOR
+from simstudy.failures import TrialError, trial_rows
+from simstudy.guard import GlobalGeneratorGuard
 from simstudy.parallel import WorkerDiedError, ordered_map
 from simstudy.seeding import trial_seeds
 from simstudy.spec import Method, Scenario, TrialSpec
-from simstudy.trials import (
-    TrialError,
-    _GlobalGeneratorGuard,
-    iter_chunk_rows,
-    run_trial,
-    trial_rows,
-    trial_time_limit,
-)
+from simstudy.trials import run_trial, trial_time_limit
 
 from conftest import REPO, SNAKEMAKE, TINY_CONFIG, write_config
 
@@ -164,7 +160,7 @@ def test_record_mode_in_workers_records_global_draws_and_keeps_the_rest():
 def test_the_guard_costs_microseconds():
     start = time.perf_counter()
     for _ in range(1000):
-        _GlobalGeneratorGuard().drawn()
+        GlobalGeneratorGuard().drawn()
     assert time.perf_counter() - start < 0.2  # 2 of ~3 per trial: far below 10 ms trials
 
 
@@ -272,7 +268,7 @@ def _limit_outside_main_thread() -> str:
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_a_hanging_trial_shows_in_the_log_and_is_recorded(caplog, n_jobs):
     spec = make_spec(("sleeper", "misbehaving.SleepyKMeans"))
-    with caplog.at_level(logging.INFO, logger="simstudy.trials"):
+    with caplog.at_level(logging.INFO, logger="simstudy"):
         rows = list(
             iter_chunk_rows(
                 spec,
@@ -295,7 +291,7 @@ def test_a_hanging_trial_shows_in_the_log_and_is_recorded(caplog, n_jobs):
 
 def test_the_heartbeat_reports_while_no_trial_finishes_and_stops_on_failure(caplog):
     spec = make_spec(KMEANS, generator="misbehaving.slow_blobs", scenario_params={"delay": 1})
-    with caplog.at_level(logging.INFO, logger="simstudy.trials"), pytest.raises(TrialError):
+    with caplog.at_level(logging.INFO, logger="simstudy"), pytest.raises(TrialError):
         # on_error raise: the first trial fails at its limit, after heartbeats
         list(iter_chunk_rows(spec, 0, 3, progress_interval=0.2, time_limit=0.8))
     lines = [r.getMessage() for r in caplog.records if "in flight" in r.getMessage()]

@@ -12,20 +12,14 @@ import pytest
 import yaml
 
 from simstudy import seeding
+from simstudy.chunks import iter_chunk_rows, run_chunk
 from simstudy.components import DEFAULT_GENERATOR
 from simstudy.config import check_config, load_schema
+from simstudy.failures import TrialError, trial_rows
 from simstudy.parallel import CAN_FORK, ordered_map, thread_counts
 from simstudy.plan import StudyPlan
 from simstudy.spec import Method, Scenario, TrialSpec
-from simstudy.trials import (
-    TrialError,
-    TrialOutcome,
-    draw_and_fit,
-    iter_chunk_rows,
-    run_chunk,
-    run_trial,
-    trial_rows,
-)
+from simstudy.trials import TrialOutcome, draw_and_fit, run_trial
 
 from blog_reference import experiment, master_seeds
 from conftest import REPO, TINY_CONFIG
@@ -256,7 +250,7 @@ def test_record_mode_writes_failures_as_rows_and_keeps_the_rest():
 
 def test_long_chunks_log_progress_with_rate_and_eta(caplog):
     spec = StudyPlan(tiny()).spec("aniso", "kmeans")
-    with caplog.at_level(logging.INFO, logger="simstudy.trials"):
+    with caplog.at_level(logging.INFO, logger="simstudy"):
         list(iter_chunk_rows(spec, 0, 5, progress_interval=0.0))
     progress = [r.getMessage() for r in caplog.records if "trials (" in r.getMessage()]
     assert len(progress) == 5
