@@ -2,14 +2,63 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import sys
 
 import pytest
 
 from simstudy import digests
+from simstudy.plan import TRIAL_CODE
 
+from conftest import REPO
 from conftest import forget_code_digests as forget
+
+#: Every module of the package, and whether a chunk's digest (``TRIAL_CODE`` and what it
+#: imports) covers it: the code that decides a trial's rows does, and nothing else, so
+#: that editing code that only runs, watches or reports on chunks reruns no chunk. A new
+#: module must be added here, on the side the README's digest table puts it.
+CHUNK_DIGEST = {
+    # The trial and its rows.
+    "trials": True,  # the trial: draw the data, fit, score, record failures
+    "rows": True,  # its outcome as the cells of a chunk file
+    "guard": True,  # NumPy's global generator under spawn seeding
+    "timelimit": True,  # the time limit, which decides whether a row is an error
+    "components": True,
+    "metrics": True,
+    "seeding": True,
+    "spec": True,
+    "tables": True,  # format_value and trial_columns, which rows.py uses for now
+    # Running chunks: workers, progress, the repeat check, failure reports, logs.
+    "chunks": False,
+    "failures": False,
+    "repeat": False,
+    "monitor": False,
+    "parallel": False,
+    "hints": False,
+    "logs": False,
+    "warm": False,
+    # A study's generators: in the digest of each spec that names one, not in TRIAL_CODE.
+    "data": False,
+    # The other stages, the plan and the command line.
+    "merge": False,
+    "summary": False,
+    "stopping": False,
+    "timings": False,
+    "provenance": False,
+    "report": False,
+    "example": False,
+    "figures": False,
+    "plots": False,
+    "plan": False,
+    "config": False,
+    "layout": False,
+    "digests": False,
+    "cli": False,
+    "replay": False,
+    "__main__": False,
+    "__init__": False,
+}
 
 
 @pytest.fixture
@@ -104,3 +153,67 @@ def test_source_facts_kept_on_disk_give_the_same_digests_and_follow_edits(
     (tmp_path / "unwritable").write_text("a file, not a folder")
     forget()
     assert digests.code_digest("userpkg.methods") == changed  # worked out without it
+
+
+def chunk_digest_coverage() -> dict[str, bool]:
+    """Each module of the package -> whether the digest of ``TRIAL_CODE`` covers it."""
+    covered = set(digests.code_entries(TRIAL_CODE))
+    return {
+        path.stem: (digests.PACKAGE if path.stem == "__init__" else f"simstudy.{path.stem}")
+        in covered
+        for path in sorted((REPO / "simstudy").glob("*.py"))
+    }
+
+
+def import_chain(target: str) -> str:
+    """How ``TRIAL_CODE`` reaches ``simstudy.<target>``: the imports, one after another."""
+    paths = {module: [module] for module in TRIAL_CODE}
+    pending = list(TRIAL_CODE)
+    while pending:
+        module = pending.pop(0)
+        if module == f"simstudy.{target}":
+            return " -> ".join(paths[module])
+        for imported in sorted(digests._imports(module)[0] - paths.keys()):
+            paths[imported] = [*paths[module], imported]
+            pending.append(imported)
+    return "not imported"
+
+
+def test_the_chunk_digest_covers_the_code_that_decides_rows_and_nothing_else(fresh_digests):
+    coverage = chunk_digest_coverage()
+    unlisted, gone = coverage.keys() - CHUNK_DIGEST.keys(), CHUNK_DIGEST.keys() - coverage.keys()
+    assert not unlisted and not gone, f"CHUNK_DIGEST: add {sorted(unlisted)}, drop {sorted(gone)}"
+    wrong = [
+        f"{module}: covered ({import_chain(module)})"
+        if covered
+        else f"{module}: not covered, though it decides rows"
+        for module, covered in coverage.items()
+        if covered != CHUNK_DIGEST[module]
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("orchestration", ["hints", "parallel", "chunks"])
+def test_the_check_fails_when_the_trial_code_imports_orchestration(
+    orchestration, tmp_path, monkeypatch, fresh_digests
+):
+    """The check above sees an import of orchestration code, as an edit would add it."""
+    edited = tmp_path / "trials.py"
+    source = (digests.PACKAGE_DIR / "trials.py").read_text(encoding="utf-8")
+    anchor = "from simstudy.guard import"
+    assert anchor in source
+    edited.write_text(
+        source.replace(anchor, f"from simstudy import {orchestration}\n{anchor}", 1),
+        encoding="utf-8",
+    )
+    real = digests.module_file
+
+    @functools.cache
+    def module_file(module: str):
+        return edited if module == "simstudy.trials" else real(module)
+
+    monkeypatch.setattr(digests, "module_file", module_file)
+    monkeypatch.setattr(digests, "CACHE_DIR", tmp_path / "cache")
+    coverage = chunk_digest_coverage()
+    assert coverage[orchestration] and coverage != CHUNK_DIGEST
+    assert import_chain(orchestration) == f"simstudy.trials -> simstudy.{orchestration}"
