@@ -1,7 +1,10 @@
 """What to tell a user to do next: the commands that replay a trial or redo a chunk.
 
-Error messages of the trial code and of the merge end with one of these, so that every
-failure says how to look into it or get past it.
+Error messages of the chunk jobs and of the merge end with one of these, so that every
+failure says how to look into it or get past it. These texts go only into exceptions and
+logs, never into a row: this module is not part of a chunk's code digest, so editing it
+reruns no chunk. Text that a row holds belongs with the code that decides rows
+(:mod:`simstudy.trials`, :mod:`simstudy.rows`), which must not import this module.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def trial_failure(scenario: str, trial: int, method: str, seed: object, error: s
     Returns
     -------
     str
-        One message that the trial code and the merge both raise with.
+        One message that the chunk jobs (:func:`simstudy.failures.trial_rows`) and the
+        merge both raise with.
     """
     return f"trial failed: scenario={scenario} trial={trial} method={method} seed={seed}: {error}"
 
