@@ -9,12 +9,13 @@ hand_over()
 import pandas as pd
 
 from simstudy.logs import logged
-from simstudy.tables import kept_trials
+from simstudy.tables import checked_inputs, kept_trials
 from simstudy.timings import collect_timings, summarize_timings, write_timing_summary
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
+        checked_inputs(smk.input)  # nothing is read before this
         rows = collect_timings(
             smk.input.timings,
             smk.output.timings,

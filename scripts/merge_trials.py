@@ -8,11 +8,12 @@ hand_over()
 
 from simstudy.logs import logged
 from simstudy.merge import merge_trials
-from simstudy.tables import kept_trials
+from simstudy.tables import checked_inputs, kept_trials
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
+        checked_inputs(smk.input)  # nothing is read before this
         rows = merge_trials(
             smk.input.chunks,
             smk.output.trials,

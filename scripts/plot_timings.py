@@ -9,10 +9,12 @@ hand_over()
 from simstudy.figures import draw_timings
 from simstudy.logs import logged
 from simstudy.plan import StudyPlan
+from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
+        checked_inputs(smk.input)  # nothing is read before this
         draw_timings(
             StudyPlan(smk.params.config),
             summary=smk.input.summary,

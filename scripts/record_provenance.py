@@ -10,10 +10,12 @@ from pathlib import Path
 
 from simstudy.logs import logged
 from simstudy.provenance import study_record, write_json
+from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
+        checked_inputs(smk.input)  # nothing is read before this
         record = study_record(
             smk.params.config,
             specs=smk.params.specs,

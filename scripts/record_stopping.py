@@ -8,10 +8,12 @@ hand_over()
 
 from simstudy.logs import logged
 from simstudy.stopping import write_stopping_table
+from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
+        checked_inputs(smk.input)  # nothing is read before this
         rows = write_stopping_table(list(smk.input), smk.output.stopping)
         logger.info("wrote %d rounds to %s", rows, smk.output.stopping)
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from simstudy.logs import logged
 from simstudy.report import config_html, summary_html
-from simstudy.tables import atomic_write
+from simstudy.tables import atomic_write, checked_inputs
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
+        checked_inputs(smk.input)  # nothing is read before this
         pages = {
             smk.output.summary: summary_html(smk.input.summary),
             smk.output.config: config_html(smk.params.config),

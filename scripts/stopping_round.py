@@ -8,10 +8,12 @@ hand_over()
 
 from simstudy.logs import logged
 from simstudy.stopping import decide_round, read_decision, write_decision
+from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
+        checked_inputs(smk.input)  # nothing is read before this
         stopping = smk.params.stopping
         previous = smk.input.get("previous")
         # round 0 has n_trials (never above max_trials: the config check sees to it)

@@ -8,10 +8,12 @@ hand_over()
 
 from simstudy.logs import logged
 from simstudy.summary import read_trials, summarize, write_summary
+from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
+        checked_inputs(smk.input)  # nothing is read before this
         table = summarize(
             read_trials(smk.input.trials),
             metrics=smk.params.metrics,

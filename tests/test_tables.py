@@ -14,7 +14,8 @@ def test_a_finished_write_replaces_the_file_with_the_permissions_open_gives(tmp_
     with atomic_write(target) as handle:
         handle.write("a,b\n1,2\n")
     assert target.read_text() == "a,b\n1,2\n"
-    assert [p.name for p in target.parent.iterdir()] == ["table.csv"]
+    # The file, and the record of its SHA-256 (see test_edited_tables.py); no temporary.
+    assert sorted(p.name for p in target.parent.iterdir()) == [".table.csv.sha256", "table.csv"]
     # tempfile.mkstemp alone gives 0o600; results must be as readable as any file the
     # user writes (under the usual umask 022, by the group and others too).
     plain = tmp_path / "plain.csv"
