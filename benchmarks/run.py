@@ -436,7 +436,7 @@ from simstudy.merge import merge_trials
 root = Path(sys.argv[1])
 chunks = sorted(str(p) for p in (root / "chunks").rglob("*.csv"))
 merge_trials(chunks, root / "trials.csv", manifest=root / "manifest.csv",
-             n_trials=int(sys.argv[2]), metrics=["ari"])
+             n_trials=int(sys.argv[2]), values=["ari"])
 """
 
 

@@ -19,8 +19,9 @@ def main(smk) -> None:
             smk.output.trials,
             manifest=smk.input.manifest,
             n_trials=kept_trials(smk.params.n_trials, smk.input.get("stopping")),
-            metrics=smk.params.metrics,
+            values=smk.params.values,
             specs=smk.params.specs,
+            group_values=smk.params.group_values,
             on_error=smk.params.on_error,
         )
         logger.info("merged %d chunk files into %d rows", len(smk.input.chunks), rows)

@@ -26,7 +26,8 @@ def main(smk) -> None:
             round_=int(smk.wildcards.round),
             trials=trials,
             specs=smk.params.specs,
-            metrics=smk.params.metrics,
+            values=smk.params.values,
+            group_values=smk.params.group_values,
             comparison=smk.params.comparison,
             stopping=stopping,
         )

@@ -16,7 +16,8 @@ def main(smk) -> None:
         checked_inputs(smk.input)  # nothing is read before this
         table = summarize(
             read_trials(smk.input.trials),
-            metrics=smk.params.metrics,
+            values=smk.params.values,
+            method_values=smk.params.method_values,
             comparison=smk.params.comparison,
         )
         rows = write_summary(table, smk.output.summary)

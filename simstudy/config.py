@@ -19,13 +19,14 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-from simstudy import components
+from simstudy import contract
 from simstudy.digests import code_digest, component_modules
 from simstudy.layout import (
     GROUP_SEPARATOR,
@@ -37,6 +38,7 @@ from simstudy.layout import (
 )
 from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
 from simstudy.spec import canonical_json
+from simstudy.tables import atomic_write
 
 _MAX_GROUP_NAME = 200  # keeps chunk directory names well inside filesystem limits
 _MAX_CHUNK_SIZE = 10_000_000  # the schema's maximum of chunk_size
@@ -321,18 +323,13 @@ def _key(path: Sequence[Any]) -> str:
     return ".".join(str(part) for part in path) or "(top level)"
 
 
-#: Why ``metrics`` must hold ``ari``: the figures are drawn in it, whatever else is scored.
-ARI_REQUIRED = (
-    "must include 'ari' (for example [ari, ami]): the figures show the adjusted Rand "
-    "index, whatever else is scored: example_clusterings.png titles each clustering with "
-    "its ARI, ari_difference.png and paired_scatter.png plot the compared methods' ARI "
-    "trial by trial, and score_vs_time.png their mean ARI"
-)
-
-
 def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> str:
-    if error.validator == "contains" and list(error.absolute_path) == ["metrics"]:
-        return f"config key 'metrics' = {error.instance!r}: {ARI_REQUIRED}"
+    if error.validator == "oneOf" and len(error.absolute_path) == 2:
+        return (
+            f"config key {_key(error.absolute_path)!r} = {error.instance!r}: give exactly one "
+            f"of estimator (a scikit-learn-style estimator class) or function (a function "
+            f"f(data, [rng], **params) that returns named numbers)"
+        )
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {}))
         unknown = [key for key in error.instance if key not in known]
@@ -433,6 +430,7 @@ def check_config(
         schema = load_schema()
     _check_text(config)
     resolved = copy.deepcopy(dict(config))
+    _drop_found(resolved)
     _coerce_params(resolved)
     _apply_defaults(resolved, schema)
     errors = sorted(_Validator(schema).iter_errors(resolved), key=lambda e: list(e.path))
@@ -461,35 +459,53 @@ def check_config(
     _check_figures(resolved)
 
     passed = Path(cache_dir, components_fingerprint(resolved)) if cache_dir is not None else None
-    if passed is None or not passed.exists():
-        _check_components(resolved)
-        if passed is not None:
-            passed.parent.mkdir(parents=True, exist_ok=True)
-            passed.touch()
+    _note_components(resolved, passed)
+    _check_stopping_value(resolved)
     return resolved
 
 
-def _check_components(resolved: dict[str, Any]) -> None:
-    """Import every estimator and generator and check that it takes its params."""
-    methods = resolved["methods"]
-    for name, method in methods.items():
-        try:
-            components.load_estimator(method["estimator"])
-        except ValueError as error:
-            raise _fail(f"methods.{name}.estimator", method["estimator"], str(error)) from None
-        try:
-            components.check_estimator_params(method["estimator"], method["params"])
-        except ValueError as error:
-            raise _fail(f"methods.{name}.params", method["params"], str(error)) from None
-    for name, scenario in resolved["scenarios"].items():
-        try:
-            components.load_generator(scenario["generator"])
-        except ValueError as error:
-            raise _fail(f"scenarios.{name}.generator", scenario["generator"], str(error)) from None
-        try:
-            components.check_generator(scenario["generator"], scenario["params"])
-        except ValueError as error:
-            raise _fail(f"scenarios.{name}.params", scenario["params"], str(error)) from None
+def _drop_found(config: dict[str, Any]) -> None:
+    """Remove what the check adds to a config, so that a resolved config checks again.
+
+    ``provenance.json`` records a resolved config, which ``simstudy replay`` checks.
+    """
+    config.pop("values", None)
+    methods = config.get("methods")
+    if isinstance(methods, dict):
+        for method in methods.values():
+            if isinstance(method, dict):
+                method.pop("values", None)
+
+
+def _check_components(resolved: dict[str, Any]) -> dict[str, Any]:
+    """Check every generator, method and metric on a sample trial (seconds, at times)."""
+    try:
+        return contract.check_study(resolved)
+    except contract.ContractError as error:
+        raise _fail(error.key, error.value, str(error)) from None
+
+
+def _note_components(resolved: dict[str, Any], passed: Path | None) -> None:
+    """Run :func:`_check_components`, or read back its result; note it in ``resolved``.
+
+    ``resolved`` gains the study's ``values``, and each method its ``task`` (an
+    estimator) and ``values``. A check that passed is kept in ``passed``, as JSON.
+    """
+    found = None
+    if passed is not None and passed.is_file():
+        with suppress(OSError, ValueError):
+            found = json.loads(passed.read_text(encoding="utf-8"))
+    if not isinstance(found, dict):
+        found = _check_components(resolved)
+        if passed is not None:
+            passed.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(passed, record=False) as handle:
+                handle.write(json.dumps(found))
+    resolved["values"] = found["values"]
+    for name, method in resolved["methods"].items():
+        if found["tasks"][name] is not None:
+            method["task"] = found["tasks"][name]
+        method["values"] = found["method_values"][name]
 
 
 def _check_labels(resolved: dict[str, Any]) -> None:
@@ -521,21 +537,30 @@ def _label_source(resolved: dict[str, Any], section: str, name: str) -> str:
 
 
 def _check_stopping(resolved: dict[str, Any]) -> None:
-    """A precision-driven study's metric must be scored, and it cannot start above its cap."""
+    """A precision-driven study cannot start above its cap."""
     stopping = resolved["stopping"]
     if stopping is None:
         return
-    if stopping["metric"] not in resolved["metrics"]:
-        raise _fail(
-            "stopping.metric",
-            stopping["metric"],
-            f"is not one of the study's metrics ({', '.join(resolved['metrics'])})",
-        )
     if stopping["max_trials"] < resolved["n_trials"]:
         raise _fail(
             "stopping.max_trials",
             stopping["max_trials"],
             f"must be at least n_trials ({resolved['n_trials']}), the trials of the first round",
+        )
+
+
+def _check_stopping_value(resolved: dict[str, Any]) -> None:
+    """A precision-driven study stops on one of its named values (by default the first)."""
+    stopping = resolved["stopping"]
+    if stopping is None:
+        return
+    if stopping["metric"] is None:
+        stopping["metric"] = resolved["values"][0]
+    elif stopping["metric"] not in resolved["values"]:
+        raise _fail(
+            "stopping.metric",
+            stopping["metric"],
+            f"is not one of the study's named values ({', '.join(resolved['values'])})",
         )
 
 
@@ -659,6 +684,10 @@ def _check_figures(resolved: dict[str, Any]) -> None:
         )
 
 
+#: What of a method its sample-trial check depends on.
+_CHECKED_KEYS = ("estimator", "function", "task", "params")
+
+
 def components_fingerprint(resolved: Mapping[str, Any]) -> str:
     """Identify the estimator and generator checks of a config.
 
@@ -677,13 +706,16 @@ def components_fingerprint(resolved: Mapping[str, Any]) -> str:
     str
         The SHA-256 hex digest of those inputs.
     """
+    methods = resolved["methods"]
     paths = [s["generator"] for s in resolved["scenarios"].values()] + [
-        m["estimator"] for m in resolved["methods"].values()
+        m.get("estimator") or m["function"] for m in methods.values()
     ]
     checked = {
         "scenarios": {n: [s["generator"], s["params"]] for n, s in resolved["scenarios"].items()},
-        "methods": {n: [m["estimator"], m["params"]] for n, m in resolved["methods"].items()},
+        "methods": {n: {k: m.get(k) for k in _CHECKED_KEYS} for n, m in methods.items()},
+        "metrics": resolved["metrics"],
+        "seeding": resolved["seeding"],
         "python": sys.version,
-        "code": code_digest("simstudy.components", *component_modules(paths)),
+        "code": code_digest("simstudy.contract", *component_modules(paths)),
     }
     return hashlib.sha256(canonical_json(checked).encode("utf-8")).hexdigest()

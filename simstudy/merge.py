@@ -158,7 +158,7 @@ def _read_chunk(
     """
     _check_record(chunk, path, spec)
     methods = set(group_methods(chunk.group))
-    metric_columns = columns[len(KEY_COLUMNS) : -len(TRAILING_COLUMNS)]
+    value_columns = columns[len(KEY_COLUMNS) : -len(TRAILING_COLUMNS)]
     expected_rows = (chunk.stop - chunk.start) * len(methods)
     try:
         text_ends_cleanly = _ends_with_newline(path)
@@ -178,7 +178,7 @@ def _read_chunk(
                         f"{redo_command(path)}"
                     )
                 row = dict(zip(columns, cells, strict=True))
-                key = _check_row(row, chunk, methods, metric_columns, path, count + 1)
+                key = _check_row(row, chunk, methods, value_columns, path, count + 1)
                 if row["spec"] != spec:
                     raise MergeError(
                         f"{path}: line {count + 1} names spec {row['spec']!r}, not the study's "
@@ -215,7 +215,7 @@ def _check_row(
     row: dict[str, str],
     chunk: Chunk,
     methods: set[str],
-    metric_columns: list[str],
+    value_columns: list[str],
     path: str,
     line: int,
 ) -> tuple[int, str]:
@@ -235,7 +235,7 @@ def _check_row(
     status = row["status"]
     if status not in (STATUS_OK, STATUS_ERROR):
         raise MergeError(f"{where}: status {status!r} is not 'ok' or 'error'")
-    for column in metric_columns:
+    for column in value_columns:
         text = row[column]
         if status == STATUS_OK:
             try:
@@ -267,8 +267,9 @@ def merged_rows(
     chunk_paths: Sequence[str | os.PathLike[str]],
     *,
     n_trials: Kept,
-    metrics: Sequence[str],
+    values: Sequence[str],
     specs: Mapping[str, str],
+    group_values: Mapping[str, Sequence[str]] | None = None,
 ) -> Iterator[tuple[str, int, str, list[str], str]]:
     """Yield the rows of chunk files in the order of ``trials.csv``, checking each file.
 
@@ -276,7 +277,7 @@ def merged_rows(
 
     Parameters
     ----------
-    chunk_paths, metrics, specs
+    chunk_paths, values, specs, group_values
         As for :func:`merge_trials`.
     n_trials
         The trials kept: one number, or scenario -> number.
@@ -284,19 +285,20 @@ def merged_rows(
     Yields
     ------
     tuple
-        ``(scenario, trial, method, cells, path)``: the row's cells as written, and the
-        chunk file it came from; sorted by scenario, trial and method.
+        ``(scenario, trial, method, cells, path)``: the row's cells as written, in the
+        columns of ``trials.csv`` (a value the row's method does not give is empty), and
+        the chunk file it came from; sorted by scenario, trial and method.
 
     Raises
     ------
     MergeError
         Naming the chunk file at fault.
     """
-    columns = trial_columns(metrics)
+    columns = trial_columns(values)
     plan = _plan(chunk_paths, n_trials, specs)
     for scenario, groups in plan.items():
         kept = _kept(n_trials, scenario)
-        streams = [_concat(group, columns, kept, specs) for group in groups]
+        streams = [_concat(group, columns, kept, specs, group_values) for group in groups]
         for (trial, method), cells, path in heapq.merge(*streams, key=itemgetter(0)):
             yield scenario, trial, method, cells, path
 
@@ -307,8 +309,9 @@ def merge_trials(
     *,
     manifest: str | os.PathLike[str],
     n_trials: Kept,
-    metrics: Sequence[str],
+    values: Sequence[str],
     specs: Mapping[str, str],
+    group_values: Mapping[str, Sequence[str]] | None = None,
     on_error: str = "raise",
 ) -> int:
     """Merge chunk files into ``output``, sorted by scenario, trial and method.
@@ -327,11 +330,15 @@ def merge_trials(
     n_trials
         Number of trials the study keeps: one for every scenario, or scenario -> number
         (a precision-driven study, see :mod:`simstudy.stopping`).
-    metrics
-        The metric columns every chunk file must have, in order.
+    values
+        The value columns of ``trials.csv``, in order.
     specs
         ``"<scenario>/<group>"`` (:func:`simstudy.layout.group_key`) -> the digest of
         the spec that scenario's method group runs with in the study as configured now.
+    group_values
+        ``"<scenario>/<group>"`` -> the value columns that group's chunk files have, in
+        order (a method gives only its own values); by default every group has
+        ``values``.
     on_error
         ``"raise"`` refuses chunks that recorded failed trials; ``"record"`` keeps them.
 
@@ -345,10 +352,12 @@ def merge_trials(
     MergeError
         Naming the chunk file at fault.
     """
-    columns = trial_columns(metrics)
+    columns = trial_columns(values)
     status_column = columns.index("status")
     seed_column = columns.index("seed")
-    rows = merged_rows(chunk_paths, n_trials=n_trials, metrics=metrics, specs=specs)
+    rows = merged_rows(
+        chunk_paths, n_trials=n_trials, values=values, specs=specs, group_values=group_values
+    )
     written = 0
     current = None
     with atomic_write(output) as handle:
@@ -387,9 +396,19 @@ def merge_trials(
 
 
 def _concat(
-    group: list[tuple[Chunk, str]], columns: list[str], n_trials: int, specs: Mapping[str, str]
+    group: list[tuple[Chunk, str]],
+    columns: list[str],
+    n_trials: int,
+    specs: Mapping[str, str],
+    group_values: Mapping[str, Sequence[str]] | None,
 ) -> Iterator[tuple[tuple[int, str], list[str], str]]:
     for chunk, path in group:
-        spec = specs[group_key(chunk.scenario, chunk.group)]
-        for key, cells in _read_chunk(chunk, path, columns, n_trials, spec):
-            yield key, cells, path
+        key = group_key(chunk.scenario, chunk.group)
+        own = columns if group_values is None else trial_columns(group_values[key])
+        if own == columns:
+            for row_key, cells in _read_chunk(chunk, path, own, n_trials, specs[key]):
+                yield row_key, cells, path
+            continue
+        where = [own.index(column) if column in own else None for column in columns]
+        for row_key, cells in _read_chunk(chunk, path, own, n_trials, specs[key]):
+            yield row_key, ["" if i is None else cells[i] for i in where], path

@@ -27,6 +27,7 @@ from typing import Any
 
 from simstudy import layout
 from simstudy.digests import code_digest, component_modules
+from simstudy.metrics import metric_column
 from simstudy.spec import Method, Scenario, TrialSpec
 
 #: Keys that set how chunk jobs run, not what they compute: a trial that keeps within
@@ -80,13 +81,48 @@ class StudyPlan:
             for name, entry in config["scenarios"].items()
         )
         self.methods = tuple(
-            Method(name=name, estimator=entry["estimator"], params=dict(entry["params"]))
+            Method(
+                name=name,
+                estimator=entry.get("estimator"),
+                function=entry.get("function"),
+                params=dict(entry["params"]),
+                task=entry.get("task"),
+            )
             for name, entry in config["methods"].items()
         )
         self.groups = layout.method_groups(config["methods"], config["seeding"])
         self._specs: dict[tuple[str, str], TrialSpec] = {}
 
     # What runs -------------------------------------------------------------------------
+
+    @property
+    def values(self) -> list[str]:
+        """The study's named values: the value columns of ``trials.csv``, in order.
+
+        The config check finds them (:func:`simstudy.contract.check_study`); a config
+        that has not been through it has its metrics' columns.
+        """
+        if "values" in self.config:
+            return list(self.config["values"])
+        return [metric_column(metric) for metric in self.config["metrics"]]
+
+    def method_values(self, method: str) -> list[str]:
+        """The named values that ``method`` gives each trial.
+
+        Parameters
+        ----------
+        method
+            A method name.
+
+        Returns
+        -------
+        list of str
+            Its value columns (the metrics' columns for an estimator).
+        """
+        entry = self.config["methods"][method]
+        if "values" in entry:
+            return list(entry["values"])
+        return [metric_column(metric) for metric in self.config["metrics"]]
 
     def spec(self, scenario: str, group: str) -> TrialSpec:
         """The spec that ``scenario``'s chunks of method group ``group`` run with.
@@ -130,13 +166,17 @@ class StudyPlan:
                 f"(methods are {', '.join(methods)})"
             )
         chosen = tuple(methods[name] for name in names)
-        paths = [scenarios[scenario].generator, *(m.estimator for m in chosen)]
+        paths = [scenarios[scenario].generator, *(m.path for m in chosen)]
+        given = {value for name in names for value in self.method_values(name)}
+        supervised = any(m.task in ("classifier", "regressor") for m in chosen)
         return TrialSpec(
             seeding=self.config["seeding"],
             seed=self.config["seed"],
             scenario=scenarios[scenario],
             methods=chosen,
-            metrics=tuple(self.config["metrics"]),
+            metrics=tuple(self.config["metrics"]) if any(m.estimator for m in chosen) else (),
+            values=tuple(value for value in self.values if value in given),
+            test_size=self.config.get("test_size") if supervised else None,
             code=code_digest(*TRIAL_CODE, *component_modules(paths)),
         )
 
@@ -185,6 +225,25 @@ class StudyPlan:
             the merge checks every chunk against it.
         """
         return {layout.group_key(s, g): self.spec(s, g).digest for s, g in self.pairs()}
+
+    def group_values(self, scenario: str | None = None) -> dict[str, list[str]]:
+        """The value columns of each (scenario, method group)'s chunk files.
+
+        Parameters
+        ----------
+        scenario
+            Only this scenario's groups; all of them by default.
+
+        Returns
+        -------
+        dict
+            ``"<scenario>/<group>"`` -> the group's value columns, in the study's order.
+        """
+        return {
+            layout.group_key(s, g): list(self.spec(s, g).values)
+            for s, g in self.pairs()
+            if scenario in (None, s)
+        }
 
     def spec_records(self) -> dict[str, dict[str, Any]]:
         """Every spec of the study, by digest, as ``provenance.json`` records them.

@@ -58,7 +58,7 @@ def run_print(spec: TrialSpec, outcome: TrialOutcome) -> RunPrint:
         The cells of each method's row (failures as error rows), the data's digest and
         whether the time limit ran out.
     """
-    columns = trial_columns(spec.metrics)
+    columns = trial_columns(spec.values)
     cells = {
         row["method"]: tuple(hide_addresses(cell) for cell in row_cells(row, columns))
         for row in outcome_rows(spec, outcome)
@@ -125,7 +125,7 @@ def check_repeated(
         estimators = {method.name: method.estimator for method in spec.methods}
         culprit = " and ".join(f"method {m!r} ({estimators[m]})" for m in methods)
         what, replayed = "gave other values", methods[0]
-        columns = trial_columns(spec.metrics)
+        columns = trial_columns(spec.values)
         details = [
             f"  {method} {column}: {one!r} on the first run, {two!r} on the second"
             for method in methods

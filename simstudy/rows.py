@@ -79,7 +79,7 @@ def outcome_rows(spec: TrialSpec, outcome: TrialOutcome) -> list[dict[str, Any]]
             **timing_cells(outcome.timings.get(method)),
         }
         scores = outcome.scores.get(method, {})
-        row.update({metric: scores.get(metric) for metric in spec.metrics})
+        row.update({name: scores.get(name) for name in spec.values})
         rows.append(row)
     return rows
 
@@ -179,7 +179,7 @@ class RowWriter:
         RowWriter
             The writer, with the header written.
         """
-        return cls(handle, trial_columns(spec.metrics))
+        return cls(handle, trial_columns(spec.values))
 
     @classmethod
     def timings(cls, handle: IO[str]) -> RowWriter:

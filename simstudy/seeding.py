@@ -326,6 +326,34 @@ def method_stream(trial_seed: int, method: str) -> np.random.RandomState:
     return stream(trial_seed, f"method/{method}")
 
 
+def stream_of_kind(trial_seed: int, label: str, kind: str | None):
+    """Return stream ``label`` of a trial as the kind a function's parameter asks for.
+
+    Following Scientific Python's SPEC 7, a function that names its stream ``rng`` gets
+    a ``numpy.random.Generator`` (PCG64); one that names it ``random_state`` gets the
+    ``RandomState`` of :func:`stream`. Both are seeded from the same ``SeedSequence``
+    (the trial seed and the label), so a stream never depends on anything else.
+
+    Parameters
+    ----------
+    trial_seed
+        The trial's seed (``spawn`` scheme).
+    label
+        The stream's label (see :func:`stream_key`).
+    kind
+        ``"rng"``, ``"random_state"`` or None (the function takes no stream).
+
+    Returns
+    -------
+    numpy.random.Generator or numpy.random.RandomState or None
+        A new stream, or None for a function without one.
+    """
+    if kind == "rng":
+        seed_sequence = np.random.SeedSequence(trial_seed, spawn_key=stream_key(label))
+        return np.random.Generator(np.random.PCG64(seed_sequence))
+    return stream(trial_seed, label) if kind == "random_state" else None
+
+
 @contextmanager
 def legacy_global_state(seed: int) -> Iterator[None]:
     """Seed NumPy's global generator with ``seed`` for the duration of a legacy trial.

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from simstudy.metrics import metric_column
 from simstudy.seeding import check_seeding
 
 #: JSON has no infinity or NaN; such a float (OPTICS's ``max_eps: .inf``) is written as
@@ -125,11 +126,27 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Method:
-    """A named clustering method: an estimator class and its params."""
+    """A named method: an estimator class or a function, with its params.
+
+    ``task`` is how an estimator runs (``"clusterer"``, ``"classifier"`` or
+    ``"regressor"``, see :func:`simstudy.components.estimator_task`); a function has
+    none. ``values`` are the names of the values the method gives each trial.
+    """
 
     name: str
-    estimator: str
+    estimator: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    function: str | None = None
+    task: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.estimator is None) == (self.function is None):
+            raise ValueError(f"method {self.name!r} needs an estimator or a function, not both")
+
+    @property
+    def path(self) -> str:
+        """The dotted path of the method's estimator class or function."""
+        return self.estimator if self.estimator is not None else self.function
 
     def to_dict(self) -> dict[str, Any]:
         """Return the method as a mapping of its fields, as :meth:`TrialSpec.to_dict` writes it.
@@ -137,9 +154,14 @@ class Method:
         Returns
         -------
         dict
-            ``name``, ``estimator`` and ``params`` (the method's own params mapping).
+            ``name``, ``estimator`` or ``function``, ``params`` (the method's own params
+            mapping) and, for an estimator whose task is known, ``task``.
         """
-        return {"name": self.name, "estimator": self.estimator, "params": self.params}
+        kind = "estimator" if self.estimator is not None else "function"
+        data = {"name": self.name, kind: self.path, "params": self.params}
+        if self.task is not None:
+            data["task"] = self.task
+        return data
 
 
 @dataclass(frozen=True)
@@ -157,9 +179,16 @@ class TrialSpec:
     methods: tuple[Method, ...]
     metrics: tuple[str, ...]
     code: str = ""
+    #: The value columns of the rows: the metrics' columns when left empty.
+    values: tuple[str, ...] = ()
+    #: The share of each trial's data held out to score classifiers and regressors
+    #: (None when the spec runs none).
+    test_size: float | None = None
 
     def __post_init__(self) -> None:
         check_seeding(self.seeding)
+        if not self.values:
+            object.__setattr__(self, "values", tuple(map(metric_column, self.metrics)))
         if not self.methods:
             raise ValueError("a trial spec needs at least one method")
         names = [method.name for method in self.methods]
@@ -178,7 +207,7 @@ class TrialSpec:
         -------
         dict
             ``seeding``, ``seed``, ``scenario`` and ``methods`` (as their ``to_dict``),
-            ``metrics`` (a list) and ``code``.
+            ``metrics`` and ``values`` (lists), ``test_size`` (when set) and ``code``.
         """
         return {
             "seeding": self.seeding,
@@ -186,6 +215,8 @@ class TrialSpec:
             "scenario": self.scenario.to_dict(),
             "methods": [method.to_dict() for method in self.methods],
             "metrics": list(self.metrics),
+            "values": list(self.values),
+            **({"test_size": self.test_size} if self.test_size is not None else {}),
             "code": self.code,
         }
 
@@ -232,6 +263,8 @@ class TrialSpec:
             methods=tuple(Method(**method) for method in data["methods"]),
             metrics=tuple(data["metrics"]),
             code=data.get("code", ""),
+            values=tuple(data.get("values", ())),
+            test_size=data.get("test_size"),
         )
 
     @classmethod

@@ -110,9 +110,10 @@ def decide_round(
     round_: int,
     trials: int,
     specs: Mapping[str, str],
-    metrics: Sequence[str],
+    values: Sequence[str],
     comparison: Sequence[str],
     stopping: Mapping[str, Any],
+    group_values: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Read a scenario's chunk files and decide its round (see :func:`decide`).
 
@@ -125,12 +126,15 @@ def decide_round(
         As for :func:`decide`.
     specs
         ``"<scenario>/<group>"`` -> spec digest, for this scenario's method groups.
-    metrics
-        The study's metrics, the columns of the chunk files.
+    values
+        The study's named values, the value columns of ``trials.csv``.
     comparison
         The two compared methods ``[A, B]``.
     stopping
         The config's ``stopping`` section.
+    group_values
+        ``"<scenario>/<group>"`` -> that group's value columns (see
+        :func:`simstudy.merge.merge_trials`).
 
     Returns
     -------
@@ -142,13 +146,15 @@ def decide_round(
     simstudy.merge.MergeError
         If a chunk file is missing, changed, or does not hold the study's trials.
     """
-    columns = trial_columns(metrics)
-    cells = [
-        row
-        for _, _, _, row, _ in merged_rows(
-            chunk_paths, n_trials={scenario: trials}, metrics=metrics, specs=specs
-        )
-    ]
+    columns = trial_columns(values)
+    rows = merged_rows(
+        chunk_paths,
+        n_trials={scenario: trials},
+        values=values,
+        specs=specs,
+        group_values=group_values,
+    )
+    cells = [row for _, _, _, row, _ in rows]
     table = pd.DataFrame(cells, columns=columns)
     metric = stopping["metric"]
     table["trial"] = table["trial"].astype(int)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -257,7 +257,11 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 
 def summarize(
-    trials: pd.DataFrame, *, metrics: Sequence[str], comparison: Sequence[str]
+    trials: pd.DataFrame,
+    *,
+    values: Sequence[str],
+    comparison: Sequence[str],
+    method_values: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Compute the summary table of a study (see the module docstring).
 
@@ -265,10 +269,13 @@ def summarize(
     ----------
     trials
         The rows of ``trials.csv``.
-    metrics
-        Metric columns to summarise.
+    values
+        Named values to summarise (columns of ``trials.csv``; summary.csv's ``metric``).
     comparison
         ``[A, B]``: the difference A - B is compared.
+    method_values
+        Method -> the values it gives; a method is summarised, and a difference taken,
+        only on values it gives. By default every method gives every value.
 
     Returns
     -------
@@ -287,9 +294,16 @@ def summarize(
             raise ValueError(f"comparison method {method!r} has no rows in the trials table")
     ok = trials["status"] == STATUS_OK
     rows: list[dict[str, Any]] = []
+
+    def gives(method: str, value: str) -> bool:
+        return method_values is None or value in method_values[method]
+
+    metrics = [v for v in values if gives(first, v) and gives(second, v)]
     for scenario, scenario_rows in trials.groupby("scenario", sort=True):
-        for metric in metrics:
+        for metric in values:
             for method, method_rows in scenario_rows.groupby("method", sort=True):
+                if not gives(method, metric):
+                    continue
                 ran = method_rows[ok.loc[method_rows.index]]
                 rows.append(
                     {

@@ -1,7 +1,10 @@
-"""Run one seeded trial: one dataset, several clusterings, their scores.
+"""Run one seeded trial: one dataset, every method on it, their named values.
 
-A trial draws a dataset from its scenario, fits each method on it and scores the
-predicted labels against the true ones. Its results depend only on the
+A trial draws its data from its scenario, then runs each method on it. A method
+function returns its values itself; an estimator is run by its task: a clusterer is
+fitted on all the data and its labels scored against the truth, a classifier or
+regressor is fitted on a training part and scored on the held-out rest (the split is
+drawn from the trial's data stream, after the data). Its results depend only on the
 :class:`~simstudy.spec.TrialSpec` and the trial's seed, never on which process, chunk or
 machine runs it.
 
@@ -25,19 +28,21 @@ is :mod:`simstudy.chunks`' job, and none of it is imported here.
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from simstudy import components, seeding
+from simstudy import components, functions, seeding
 from simstudy.guard import GlobalGeneratorGuard
-from simstudy.metrics import score, score_function
-from simstudy.spec import TrialSpec
+from simstudy.metrics import metric_column, score, score_function
+from simstudy.spec import Method, TrialSpec
 from simstudy.timelimit import expiry_errors, time_limit
 
 #: The step of a trial that draws its dataset (the other steps are named by method).
@@ -48,7 +53,11 @@ DATA_STEP = "data"
 class TrialOutcome:
     """Everything one trial produced.
 
-    ``labels`` and ``scores`` have an entry for each method that ran; ``errors`` holds a
+    ``data`` is what the generator returned; ``X`` and ``y`` its features and truth,
+    for estimator methods, and ``split`` the (train, test) indices of the held-out
+    scoring, once a classifier or regressor has asked for them. ``labels`` (a
+    clusterer's) and ``scores`` (every method's named values) have an entry for each
+    method that ran; ``errors`` holds a
     formatted traceback for each method that failed (all of them if the data failed).
     ``not_run`` names the methods that failed only because the trial's time limit ran
     out before their turn. ``warnings`` holds, for each method that was fitted, the
@@ -60,8 +69,10 @@ class TrialOutcome:
 
     trial: int
     seed: int
+    data: Any = None
     X: np.ndarray | None = None
     y: np.ndarray | None = None
+    split: tuple[np.ndarray, np.ndarray] | None = None
     labels: dict[str, np.ndarray] = field(default_factory=dict)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
@@ -97,23 +108,24 @@ def _global_draw_error(culprit: str, fix: str) -> str:
     return "".join(traceback.format_exception_only(error))
 
 
-def _estimator(spec: TrialSpec, name: str) -> str:
-    return next(method.estimator for method in spec.methods if method.name == name)
+def _method_path(spec: TrialSpec, name: str) -> str:
+    return next(method.path for method in spec.methods if method.name == name)
 
 
 def _method_drew(spec: TrialSpec, name: str) -> str:
     return _global_draw_error(
-        f"method {name!r} ({_estimator(spec, name)})",
-        "give the estimator a random_state parameter, draw only from the random_state it "
-        "is given, and pass it on to any estimator or function it uses inside",
+        f"method {name!r} ({_method_path(spec, name)})",
+        "give the estimator a random_state parameter (a function an rng parameter), draw "
+        "only from the stream it is given, and pass it on to any estimator or function "
+        "it uses inside",
     )
 
 
 def _generator_drew(spec: TrialSpec) -> str:
     return _global_draw_error(
         f"data generator {spec.scenario.generator} of scenario {spec.scenario.name!r}",
-        "draw only from the random_state argument the generator is given, and pass it on "
-        "to any function it uses inside",
+        "draw only from the rng or random_state argument the generator is given, and pass "
+        "it on to any function it uses inside",
     )
 
 
@@ -166,12 +178,12 @@ def fit_observed(outcome: TrialOutcome, name: str) -> Iterator[None]:
 def draw_and_fit(
     spec: TrialSpec,
     outcome: TrialOutcome,
-    data_rng: np.random.RandomState | None,
-    method_rngs: Mapping[str, np.random.RandomState | None],
+    data_rng: Any,
+    method_rngs: Mapping[str, Any],
     *,
     guard: GlobalGeneratorGuard | None = None,
 ) -> TrialOutcome:
-    """Draw the dataset and fit and score every method, from the given streams.
+    """Draw the data and run every method on it, from the given streams.
 
     ``None`` streams draw from NumPy's global generator as it stands, which is how the
     legacy procedure runs (see :func:`run_trial`). Failures are recorded in ``outcome``.
@@ -181,14 +193,14 @@ def draw_and_fit(
     Parameters
     ----------
     spec
-        The scenario, the methods (fitted in order) and the metrics.
+        The scenario, the methods (run in order) and the metrics.
     outcome
-        Where the dataset, labels, scores and errors go; ``outcome.step`` names the step
+        Where the data, labels, values and errors go; ``outcome.step`` names the step
         in progress, and is ``None`` again once every step is over.
     data_rng
-        The stream the data generator draws from, or ``None``.
+        The stream the data generator draws from (the kind it asks for), or ``None``.
     method_rngs
-        Method name -> the stream its estimator is given as ``random_state``, or ``None``.
+        Method name -> its stream (the kind it asks for), or ``None``.
     guard
         Watches NumPy's global generator, and undoes a step's draws from it.
 
@@ -199,9 +211,9 @@ def draw_and_fit(
     """
     outcome.step = DATA_STEP
     try:
-        outcome.X, outcome.y = components.generate(
-            spec.scenario.generator, spec.scenario.params, data_rng
-        )
+        outcome.data = components.generate(spec.scenario.generator, spec.scenario.params, data_rng)
+        if any(method.estimator is not None for method in spec.methods):
+            outcome.X, outcome.y = components.labelled_data(outcome.data, spec.scenario.generator)
     except Exception:  # recorded against every method; the caller decides
         failure = traceback.format_exc()
         if guard is not None:
@@ -217,23 +229,68 @@ def draw_and_fit(
         outcome.step = method.name
         try:
             with fit_observed(outcome, method.name):
-                estimator = components.build_estimator(
-                    method.estimator, method.params, method_rngs[method.name]
-                )
-                labels = np.asarray(estimator.fit_predict(outcome.X))
-            scores = {metric: score(metric, outcome.y, labels) for metric in spec.metrics}
+                values = _run_method(spec, method, outcome, method_rngs[method.name], data_rng)
+            _check_values(spec, method, values)
         except Exception:  # recorded per method; the caller decides whether to raise
             outcome.errors[method.name] = traceback.format_exc()
+            outcome.labels.pop(method.name, None)
             if guard is not None:
                 guard.drawn()
             continue
         if guard is not None and guard.drawn():
             outcome.errors[method.name] = _method_drew(spec, method.name)
+            outcome.labels.pop(method.name, None)
             continue
-        outcome.scores[method.name] = scores
-        outcome.labels[method.name] = labels
+        outcome.scores[method.name] = values
     outcome.step = None
     return outcome
+
+
+def _run_method(
+    spec: TrialSpec, method: Method, outcome: TrialOutcome, stream: Any, data_rng: Any
+) -> dict[str, float]:
+    """One method's values on the trial's data (inside :func:`fit_observed`)."""
+    if method.function is not None:
+        return functions.call_method_function(method.function, outcome.data, method.params, stream)
+    estimator = components.build_estimator(method.estimator, method.params, stream)
+    if method.task in (None, "clusterer"):
+        labels = np.asarray(estimator.fit_predict(outcome.X))
+        outcome.labels[method.name] = labels
+        truth, predicted = outcome.y, labels
+    else:
+        train, test = _held_out_split(spec, outcome, data_rng)
+        estimator.fit(outcome.X[train], outcome.y[train])
+        truth, predicted = outcome.y[test], np.asarray(estimator.predict(outcome.X[test]))
+    return {metric_column(metric): score(metric, truth, predicted) for metric in spec.metrics}
+
+
+def _held_out_split(spec: TrialSpec, outcome: TrialOutcome, data_rng: Any) -> tuple:
+    """The trial's (train, test) indices, drawn from its data stream on first need.
+
+    Drawn right after the data, whatever method asks first, so every classifier and
+    regressor of the trial, in any chunk, is scored on the same held-out part.
+    """
+    if outcome.split is None:
+        n = len(outcome.y)
+        n_test = math.ceil(spec.test_size * n)
+        if not 0 < n_test < n:
+            raise ValueError(f"test_size {spec.test_size} leaves no training or test part of {n}")
+        order = data_rng.permutation(n)
+        outcome.split = (np.sort(order[n_test:]), np.sort(order[:n_test]))
+    return outcome.split
+
+
+def _check_values(spec: TrialSpec, method: Method, values: Mapping[str, float]) -> None:
+    """A method's values must be those it gave on the sample trial, and none NaN."""
+    if method.function is not None and set(values) != set(spec.values):
+        raise ValueError(
+            f"method {method.name!r} ({method.function}) returned {sorted(values)}, but "
+            f"{sorted(spec.values)} on the sample trial the study was checked with: a "
+            f"method must return the same names on every trial"
+        )
+    missing = [name for name, value in values.items() if math.isnan(value)]
+    if missing:
+        raise ValueError(f"method {method.name!r} gave NaN for {', '.join(missing)}")
 
 
 def run_trial(
@@ -289,10 +346,8 @@ def run_trial(
     try:
         with trial_time_limit(time_limit):
             if guard is not None:
-                method_rngs = {
-                    name: seeding.method_stream(seed, name) for name in spec.method_names
-                }
-                draw_and_fit(spec, outcome, seeding.data_stream(seed), method_rngs, guard=guard)
+                data_rng, method_rngs = trial_streams(spec, seed)
+                draw_and_fit(spec, outcome, data_rng, method_rngs, guard=guard)
             else:
                 with seeding.legacy_global_state(seed):
                     draw_and_fit(spec, outcome, None, dict.fromkeys(spec.method_names))
@@ -301,6 +356,38 @@ def run_trial(
     if guard is not None:
         guard.drawn()  # a step the time limit interrupted may have drawn too
     return outcome
+
+
+def trial_streams(spec: TrialSpec, seed: int) -> tuple[Any, dict[str, Any]]:
+    """The streams of a ``spawn`` trial: its data's, and each method's.
+
+    Each is the kind its function asks for (SPEC 7, see
+    :func:`simstudy.seeding.stream_of_kind`): an estimator gets a ``RandomState`` as its
+    ``random_state``; a generator or a method function gets a ``Generator`` for a
+    parameter named ``rng``, a ``RandomState`` for ``random_state``, nothing if it takes
+    no stream.
+
+    Parameters
+    ----------
+    spec
+        The trial's spec.
+    seed
+        The trial's seed.
+
+    Returns
+    -------
+    tuple
+        The data stream, and method name -> stream.
+    """
+    data_kind = components.stream_parameter(components.load_generator(spec.scenario.generator))
+    method_rngs = {}
+    for method in spec.methods:
+        if method.function is None:
+            method_rngs[method.name] = seeding.method_stream(seed, method.name)
+        else:
+            kind = components.stream_parameter(functions.load_method_function(method.function))
+            method_rngs[method.name] = seeding.stream_of_kind(seed, f"method/{method.name}", kind)
+    return seeding.stream_of_kind(seed, "data", data_kind), method_rngs
 
 
 def trial_time_limit(seconds: float | None) -> AbstractContextManager[None]:
@@ -355,7 +442,7 @@ def preload(spec: TrialSpec) -> None:
     spec
         The spec whose generator, estimators and metrics to import.
     """
-    for path in (spec.scenario.generator, *(method.estimator for method in spec.methods)):
+    for path in (spec.scenario.generator, *(method.path for method in spec.methods)):
         with suppress(ValueError):  # the trial reports it where it fails
             components.import_object(path)
     for metric in spec.metrics:

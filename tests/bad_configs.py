@@ -34,7 +34,69 @@ BAD_CONFIGS = {
         _edit(lambda c: c.__setitem__("n_trial", c.pop("n_trials"))),
         ["n_trial", "7", "n_trials"],
     ),
-    "unknown_metric": (_edit(_set("metrics", ["ari", "f1"])), ["metrics", "f1"]),
+    "unknown_metric": (_edit(_set("metrics", ["ari", "f2"])), ["metrics", "f2"]),
+    "metric_path_does_not_import": (
+        _edit(_set("metrics", ["ari", "sklearn.metrics.no_such_score"])),
+        ["metrics", "sklearn.metrics.no_such_score", "no attribute"],
+    ),
+    "function_with_wrong_signature": (
+        _edit(_method("gmm", {"function": "functions_for_tests.no_data", "params": {}})),
+        ["methods.gmm.function", "functions_for_tests.no_data", "first parameter"],
+    ),
+    "function_that_rejects_its_params": (
+        _edit(_method("gmm", {"function": "functions_for_tests.mean", "params": {"k": 1}})),
+        ["methods.gmm.params", "{'k': 1}", "unexpected keyword"],
+    ),
+    "function_returning_a_list": (
+        _edit(_method("gmm", {"function": "functions_for_tests.a_list", "params": {}})),
+        ["methods.gmm.function", "functions_for_tests.a_list", "mapping of named numbers"],
+    ),
+    "function_returning_text": (
+        _edit(_method("gmm", {"function": "functions_for_tests.text_value", "params": {}})),
+        ["methods.gmm.function", "'estimate'", "real number"],
+    ),
+    "function_returning_a_column_name": (
+        _edit(_method("gmm", {"function": "functions_for_tests.seed_value", "params": {}})),
+        ["methods.gmm.function", "'seed'", "column of trials.csv"],
+    ),
+    "both_estimator_and_function": (
+        _edit(
+            _method(
+                "gmm",
+                {"estimator": "sklearn.cluster.KMeans", "function": "functions_for_tests.mean"},
+            )
+        ),
+        ["methods.gmm", "exactly one of estimator", "function"],
+    ),
+    "function_with_a_task": (
+        _edit(_method("gmm", {"function": "functions_for_tests.mean", "task": "classifier"})),
+        ["methods.gmm.task", "classifier", "only an estimator"],
+    ),
+    "generator_without_a_stream": (
+        _edit(
+            lambda c: c["scenarios"]["aniso"].update(
+                generator="functions_for_tests.no_stream", params={}
+            )
+        ),
+        ["scenarios.aniso.generator", "functions_for_tests.no_stream", "rng", "random_state"],
+    ),
+    "estimator_on_data_without_labels": (
+        _edit(
+            lambda c: c["scenarios"]["aniso"].update(
+                generator="functions_for_tests.numbers", params={}
+            )
+        ),
+        ["scenarios.aniso.generator", "functions_for_tests.numbers", "(X, y)", "estimator"],
+    ),
+    "function_under_legacy_seeding": (
+        _edit(
+            lambda c: c.update(
+                seeding="legacy",
+                methods={**c["methods"], "gmm": {"function": "functions_for_tests.mean"}},
+            )
+        ),
+        ["seeding", "legacy", "clusterer", "'gmm'"],
+    ),
     "estimator_does_not_import": (
         _edit(_method("gmm", {"estimator": "sklearn.mixture.GaussianMixtur", "params": {}})),
         ["methods.gmm.estimator", "sklearn.mixture.GaussianMixtur"],
@@ -105,10 +167,6 @@ BAD_CONFIGS = {
     "two_methods_with_one_label": (
         _edit(lambda c: c["methods"]["kmeans"].__setitem__("label", "GMM")),
         ["methods.gmm", "methods.kmeans", "same label 'GMM'"],
-    ),
-    "metrics_without_ari": (
-        _edit(_set("metrics", ["ami", "nmi"])),
-        ["metrics", "['ami', 'nmi']", "must include 'ari'", "ari_difference.png"],
     ),
     "stopping_with_too_many_rounds": (
         _edit(_set("stopping", {"half_width": 0.01, "batch": 10, "max_trials": 10**7})),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -213,20 +212,27 @@ def test_a_stopping_study_whose_first_round_is_too_large_names_n_trials_and_chun
     assert "'n_trials' = 50000 and 'chunk_size' = 1" in str(caught.value)
 
 
-def test_the_reason_ari_is_required_names_figures_that_show_it():
-    from simstudy.config import ARI_REQUIRED
-    from simstudy.figures import DIFFERENCE_METRIC
-    from simstudy.layout import FIGURES, TIMING_FIGURE
-
-    assert DIFFERENCE_METRIC == "ari", "the figures no longer need ARI: update ARI_REQUIRED"
-    named = set(re.findall(r"(\w+)\.png", ARI_REQUIRED))
-    drawn = {*FIGURES, Path(TIMING_FIGURE).stem}
-    assert named and named <= drawn, named - drawn
+def test_any_metric_will_do_ari_included_or_not():
     config = copy.deepcopy(TINY_CONFIG)
-    config["metrics"] = ["nmi"]
-    with pytest.raises(ConfigError) as caught:
-        check_config(config, SCHEMA)
-    assert f"config key 'metrics' = ['nmi']: {ARI_REQUIRED}" in str(caught.value)
+    config["metrics"] = ["nmi", "sklearn.metrics.fowlkes_mallows_score"]
+    resolved = check_config(config, SCHEMA)
+    assert resolved["values"] == ["nmi", "fowlkes_mallows_score"]
+    assert resolved["methods"]["gmm"]["values"] == ["nmi", "fowlkes_mallows_score"]
+    assert resolved["methods"]["gmm"]["task"] == "clusterer"  # a density estimator's tag
+
+
+def test_a_study_of_functions_finds_its_values_on_a_sample_trial():
+    config = copy.deepcopy(TINY_CONFIG)
+    config["scenarios"] = {"numbers": {"generator": "functions_for_tests.numbers"}}
+    config["methods"] = {
+        "mean": {"function": "functions_for_tests.mean"},
+        "twice": {"function": "functions_for_tests.mean", "label": "Mean again"},
+    }
+    config["comparison"] = ["mean", "twice"]
+    resolved = check_config(config, SCHEMA)
+    assert resolved["values"] == ["estimate"]
+    assert "task" not in resolved["methods"]["mean"]
+    assert check_config(resolved, SCHEMA) == resolved  # provenance's record checks again
 
 
 # Where simstudy replay finds its study: the config recorded with the results, else the

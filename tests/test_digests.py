@@ -25,6 +25,7 @@ CHUNK_DIGEST = {
     "guard": True,  # NumPy's global generator under spawn seeding
     "timelimit": True,  # the time limit, which decides whether a row is an error
     "components": True,
+    "functions": True,  # method functions: how they are called, what they may return
     "metrics": True,
     "seeding": True,
     "spec": True,
@@ -52,6 +53,7 @@ CHUNK_DIGEST = {
     "plots": False,
     "plan": False,
     "config": False,
+    "contract": False,  # the checks of a study's methods on a sample trial
     "layout": False,
     "digests": False,
     "cli": False,

@@ -28,7 +28,7 @@ LAYERS = {
         "provenance",
         "report",
     },
-    "plan": {"plan", "config"},
+    "plan": {"plan", "config", "contract"},
     "foundations": {
         "layout",
         "spec",
@@ -36,6 +36,7 @@ LAYERS = {
         "tables",
         "digests",
         "components",
+        "functions",
         "metrics",
         "data",
         "parallel",

@@ -79,7 +79,7 @@ def merge(chunks, manifest, output, n_trials=N_TRIALS, on_error="raise", specs=S
         output,
         manifest=manifest,
         n_trials=n_trials,
-        metrics=["ari"],
+        values=["ari"],
         specs=specs,
         on_error=on_error,
     )

@@ -49,9 +49,7 @@ B = [0.5, 0.85, 0.75, 0.2, 1.0, 0.1]
 
 
 def test_method_rows_give_mean_sd_mcse_and_t_interval():
-    table = summarize(
-        trials_table({"s": {"a": A, "b": B}}), metrics=["ari"], comparison=["a", "b"]
-    )
+    table = summarize(trials_table({"s": {"a": A, "b": B}}), values=["ari"], comparison=["a", "b"])
     row = table[(table["kind"] == "method") & (table["method"] == "a")].iloc[0]
     values = np.array(A)
     assert row["n"] == 6 and row["n_failed"] == 0
@@ -66,9 +64,7 @@ def test_method_rows_give_mean_sd_mcse_and_t_interval():
 
 
 def test_difference_row_gives_paired_stats_wins_ties_losses_and_wilcoxon():
-    table = summarize(
-        trials_table({"s": {"a": A, "b": B}}), metrics=["ari"], comparison=["a", "b"]
-    )
+    table = summarize(trials_table({"s": {"a": A, "b": B}}), values=["ari"], comparison=["a", "b"])
     row = table[table["kind"] == "difference"].iloc[0]
     d = np.array(A) - np.array(B)
     assert row["method"] == "a - b"
@@ -83,7 +79,7 @@ def test_difference_row_gives_paired_stats_wins_ties_losses_and_wilcoxon():
 def test_failed_trials_are_counted_and_left_out_of_the_statistics():
     failures = {("s", "a", 0): "error"}
     table = summarize(
-        trials_table({"s": {"a": A, "b": B}}, failures), metrics=["ari"], comparison=["a", "b"]
+        trials_table({"s": {"a": A, "b": B}}, failures), values=["ari"], comparison=["a", "b"]
     )
     a = table[(table["kind"] == "method") & (table["method"] == "a")].iloc[0]
     assert (a["n"], a["n_failed"]) == (5, 1)
@@ -98,7 +94,7 @@ def test_holm_adjustment_over_scenarios():
     assert holm([0.5, math.nan, 0.01]) == pytest.approx([0.5, math.nan, 0.02], nan_ok=True)
     table = summarize(
         trials_table({"s1": {"a": A, "b": B}, "s2": {"a": B, "b": A}}),
-        metrics=["ari"],
+        values=["ari"],
         comparison=["a", "b"],
     )
     diffs = table[table["kind"] == "difference"]
@@ -113,9 +109,7 @@ def test_degenerate_inputs_give_nan_not_errors():
 
 
 def test_summary_file_round_trips_exactly(tmp_path):
-    table = summarize(
-        trials_table({"s": {"a": A, "b": B}}), metrics=["ari"], comparison=["a", "b"]
-    )
+    table = summarize(trials_table({"s": {"a": A, "b": B}}), values=["ari"], comparison=["a", "b"])
     write_summary(table, tmp_path / "summary.csv")
     back = pd.read_csv(tmp_path / "summary.csv", dtype=str, keep_default_na=False)
     assert list(back.columns) == list(SUMMARY_COLUMNS)

@@ -127,7 +127,7 @@ CHECKED_COMPONENTS = CACHE_DIR / "checked-components"
 
 
 def study_modules(study):
-    """The modules of a study's generators, estimators and metrics, as far as it names them.
+    """The modules of a study's generators, methods and metrics, as far as it names them.
 
     Read from the study before it is checked (a bad one only loses the warm start).
     """
@@ -136,8 +136,10 @@ def study_modules(study):
         paths += [
             s.get("generator", DEFAULT_GENERATOR) for s in study["scenarios"].values()
         ]
-        paths += [m["estimator"] for m in study["methods"].values()]
-        paths += [METRICS[m] for m in study.get("metrics", ["ari"]) if m in METRICS]
+        paths += [
+            m.get("estimator") or m.get("function") for m in study["methods"].values()
+        ]
+        paths += [METRICS.get(m, m) for m in study.get("metrics", ["ari"])]
     except (KeyError, TypeError, AttributeError):
         pass
     return component_modules([p for p in paths if isinstance(p, str)])
@@ -320,7 +322,8 @@ MANIFEST_SETTINGS = {
 }
 MERGE_SETTINGS = {
     "n_trials": config["n_trials"],
-    "metrics": config["metrics"],
+    "values": PLAN.values,
+    "group_values": PLAN.group_values(),
     "on_error": config["on_error"],
     "specs": PLAN.group_digests(),
     "code": CODE["merge"],
@@ -331,7 +334,8 @@ PROVENANCE_SETTINGS = {
     "code": CODE["provenance"],
 }
 SUMMARY_SETTINGS = {
-    "metrics": config["metrics"],
+    "values": PLAN.values,
+    "method_values": {name: PLAN.method_values(name) for name in config["methods"]},
     "comparison": config["comparison"],
     "code": CODE["summary"],
 }
@@ -347,7 +351,7 @@ TIMING_SETTINGS = {"n_trials": config["n_trials"], "code": CODE["timings"]}
 STOPPING_SETTINGS = {
     "stopping": config["stopping"],
     "n_trials": config["n_trials"],
-    "metrics": config["metrics"],
+    "values": PLAN.values,
     "comparison": config["comparison"],
     "code": CODE["stopping"],
 }

@@ -20,6 +20,7 @@ if PLAN.stopping is not None:
         params:
             **STOPPING_SETTINGS,
             specs=lambda wildcards: PLAN.scenario_digests(wildcards.scenario),
+            group_values=lambda wildcards: PLAN.group_values(wildcards.scenario),
         script:
             "../../scripts/stopping_round.py"
 

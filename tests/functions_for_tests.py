@@ -1,0 +1,40 @@
+"""Generators and method functions of every shape, good and bad, that the config tests
+name by dotted path (``tests/`` is on the path while the tests run)."""
+
+import numpy as np
+
+
+def numbers(rng, *, n=20):
+    """A generator of plain numbers, with no labels."""
+    return rng.normal(size=n)
+
+
+def no_stream(*, n=20):
+    """Not a generator: it takes no random stream."""
+    return np.zeros(n)
+
+
+def mean(data):
+    """A method function: the mean of the data's first column (or of the numbers)."""
+    values = data[0][:, 0] if isinstance(data, tuple) else data
+    return {"estimate": float(np.mean(values))}
+
+
+def no_data():
+    """Not a method function: it takes no data."""
+    return {"estimate": 0.0}
+
+
+def a_list(data):
+    """Returns a list, not a mapping."""
+    return [1.0, 2.0]
+
+
+def text_value(data):
+    """Returns text where a number belongs."""
+    return {"estimate": "high"}
+
+
+def seed_value(data):
+    """Returns a name that is a column of trials.csv."""
+    return {"seed": 1.0}
