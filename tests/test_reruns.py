@@ -200,6 +200,8 @@ def plan(chunks: int = 0, manifest: int = 0, others=frozenset()) -> dict[str, in
         ("metrics=[ari,nmi]", plan(8, 0, RESULTS)),
         ("on_error=record", plan(0, 0, DOWNSTREAM)),
         ("trial_time_limit=100", plan()),
+        # only classifiers' and regressors' chunks hold it; the record of the config changes
+        ("test_size=0.5", plan(0, 0, {"record_provenance", "report_tables", *FIGURES})),
         (
             "comparison=[kmeans,gmm]",
             plan(0, 0, {"summarize", "record_provenance", "report_tables", *FIGURES}),
@@ -261,6 +263,11 @@ def append_code(path: Path, code: str) -> None:
         ("summary.py", "\n\nEXTRA = 1\n", plan(0, 0, {"summarize", "report_tables", *FIGURES})),
         ("merge.py", "\n\nEXTRA = 1\n", plan(0, 0, DOWNSTREAM)),
         ("trials.py", "\n# a comment only: the code does not change\n", plan()),
+        ("rows.py", "\n\nEXTRA = 1\n", plan(8, 0, RESULTS)),  # it decides the rows' bytes
+        # running chunks decides no value: workers, progress, hints, the repeat check
+        ("chunks.py", "\n\nEXTRA = 1\n", plan()),
+        ("parallel.py", "\n\nEXTRA = 1\n", plan()),
+        ("hints.py", "\n\nEXTRA = 1\n", plan(0, 0, DOWNSTREAM)),  # the merge's messages
         ("config.py", "\n\nEXTRA = 1\n", plan()),  # it decides what runs; no digest has it
         ("plan.py", "\n\nEXTRA = 1\n", plan(0, 0, FIGURES)),  # the figures' labels
     ],
