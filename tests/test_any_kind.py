@@ -146,3 +146,43 @@ def test_a_precision_driven_study_stops_on_a_named_value(tmp_path):
     for decision in last.values():  # stopped on precision, or at the cap
         assert float(decision["half_width"]) <= 0.2 or int(decision["trials"]) == 20
     assert len(rows(tmp_path)) == 2 * sum(int(d["trials"]) for d in last.values())
+
+
+def test_warnings_and_fit_times_are_outcomes_of_functions_too(tmp_path):
+    config = copy.deepcopy(TESTING)
+    config["methods"] = {
+        "cautious": {"function": "userpkg.noisy.cautious_welch"},
+        "welch": {"function": "userpkg.welch.welch"},
+    }
+    config["comparison"] = ["cautious", "welch"]
+    targets = ("results/trials.csv", "results/timings.csv")
+    snakemake(tmp_path, *targets, "--cores", "2", *ONE_WORKER, config=config, env=ENV)
+    from userpkg.samples import two_samples
+
+    from simstudy import seeding
+
+    for row in rows(tmp_path):
+        if row["method"] != "cautious":
+            assert row["n_warnings"] == "0"
+            continue
+        seed = int(row["seed"])
+        shift = TESTING["scenarios"][row["scenario"]]["params"]["shift"]
+        data = two_samples(seeding.stream_of_kind(seed, "data", "rng"), shift=shift)
+        warned = data["x"][0] < 0
+        assert row["n_warnings"] == ("1" if warned else "0")
+        assert row["warning"] == ("UserWarning: first point below zero" if warned else "")
+    with open(tmp_path / "results" / "timings.csv", newline="") as handle:
+        timings = list(csv.DictReader(handle))
+    assert len(timings) == len(rows(tmp_path))
+    assert all(float(t["wall_seconds"]) >= 0 for t in timings)
+
+
+def test_a_function_returning_a_column_name_is_refused_before_any_job(tmp_path):
+    config = copy.deepcopy(TESTING)
+    config["methods"]["perm"] = {"function": "functions_for_tests.seed_value"}
+    result = snakemake(tmp_path, "--cores", "1", config=config, env=ENV, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "methods.perm.function" in output and "'seed'" in output
+    assert "Building DAG" not in output
+    assert not (tmp_path / "results").exists()
