@@ -15,6 +15,7 @@ import copy
 import difflib
 import hashlib
 import json
+import math
 import os
 import re
 import sys
@@ -300,6 +301,13 @@ def _coerce_params(config: dict[str, Any]) -> None:
         for key in ("half_width", "batch", "max_trials"):
             if key in stopping:
                 stopping[key] = _coerce(stopping[key])
+    estimands = config.get("estimands")
+    if isinstance(estimands, dict):
+        for entry in estimands.values():
+            if isinstance(entry, dict):
+                for key in ("truth", "alpha"):
+                    if isinstance(entry.get(key), str):
+                        entry[key] = _coerce(entry[key])
 
 
 def _apply_defaults(instance: Any, schema: Mapping[str, Any]) -> None:
@@ -457,10 +465,12 @@ def check_config(
     _check_stopping(resolved)
     _check_job_count(resolved)
     _check_figures(resolved)
+    _check_estimand_truths(resolved)
 
     passed = Path(cache_dir, components_fingerprint(resolved)) if cache_dir is not None else None
     _note_components(resolved, passed)
     _check_stopping_value(resolved)
+    _check_estimand_values(resolved)
     return resolved
 
 
@@ -562,6 +572,59 @@ def _check_stopping_value(resolved: dict[str, Any]) -> None:
             stopping["metric"],
             f"is not one of the study's named values ({', '.join(resolved['values'])})",
         )
+
+
+def _is_real(value: Any) -> bool:
+    """Whether ``value`` is a finite real number (``True`` and ``False`` are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_estimand_truths(resolved: dict[str, Any]) -> None:
+    """An estimand's truth is a finite number, or a real-valued param of every scenario."""
+    for name, entry in resolved["estimands"].items():
+        truth = entry["truth"]
+        if not isinstance(truth, dict):
+            if not _is_real(truth):
+                raise _fail(f"estimands.{name}.truth", truth, "must be a finite number")
+            continue
+        param = truth["param"]
+        for scenario, scenario_entry in resolved["scenarios"].items():
+            params = scenario_entry["params"]
+            if param not in params:
+                raise _fail(
+                    f"estimands.{name}.truth.param",
+                    param,
+                    f"scenario {scenario!r} has no such param (scenarios.{scenario}.params "
+                    f"has {', '.join(map(str, params)) or 'none'}); every scenario must give "
+                    f"the true value in its params",
+                )
+            if not _is_real(params[param]):
+                raise _fail(
+                    f"estimands.{name}.truth.param",
+                    param,
+                    f"scenarios.{scenario}.params.{param} = {params[param]!r} is not a "
+                    f"finite real number, so it cannot be the true value",
+                )
+
+
+def _check_estimand_values(resolved: dict[str, Any]) -> None:
+    """An estimand, and each column it names, is one of the study's named values."""
+    values = resolved["values"]
+    for name, entry in resolved["estimands"].items():
+        if name not in values:
+            raise _fail(
+                f"estimands.{name}",
+                entry,
+                f"{name!r} is not one of the study's named values ({', '.join(values)}); "
+                f"an estimand is named by the value its methods give as the estimate",
+            )
+        for key, column in entry["columns"].items():
+            if column not in values:
+                raise _fail(
+                    f"estimands.{name}.columns.{key}",
+                    column,
+                    f"is not one of the study's named values ({', '.join(values)})",
+                )
 
 
 def _check_job_count(resolved: dict[str, Any]) -> None:

@@ -168,6 +168,42 @@ BAD_CONFIGS = {
         _edit(lambda c: c["methods"]["kmeans"].__setitem__("label", "GMM")),
         ["methods.gmm", "methods.kmeans", "same label 'GMM'"],
     ),
+    "estimand_that_is_not_a_value": (
+        _edit(_set("estimands", {"theta": {"truth": 0.5}})),
+        ["estimands.theta", "'theta' is not one of the study's named values (ari)"],
+    ),
+    "estimand_without_truth": (
+        _edit(_set("estimands", {"ari": {"alpha": 0.05}})),
+        ["estimands.ari", "'truth' is a required property"],
+    ),
+    "estimand_truth_as_text": (
+        _edit(_set("estimands", {"ari": {"truth": "high"}})),
+        ["estimands.ari.truth", "'high'", "'number', 'object'"],
+    ),
+    "estimand_truth_not_finite": (
+        _edit(_set("estimands", {"ari": {"truth": float("inf")}})),
+        ["estimands.ari.truth", "inf", "finite number"],
+    ),
+    "estimand_truth_param_a_scenario_lacks": (
+        _edit(_set("estimands", {"ari": {"truth": {"param": "shift"}}})),
+        ["estimands.ari.truth.param", "'shift'", "scenario 'aniso' has no such param"],
+    ),
+    "estimand_truth_param_not_a_number": (
+        _edit(_set("estimands", {"ari": {"truth": {"param": "transformation"}}})),
+        ["estimands.ari.truth.param", "scenarios.aniso.params.transformation", "real number"],
+    ),
+    "estimand_alpha_out_of_range": (
+        _edit(_set("estimands", {"ari": {"truth": 1.0, "alpha": 1.5}})),
+        ["estimands.ari.alpha", "1.5"],
+    ),
+    "estimand_column_that_is_not_a_value": (
+        _edit(_set("estimands", {"ari": {"truth": 1.0, "columns": {"se": "ari_stderr"}}})),
+        ["estimands.ari.columns.se", "'ari_stderr'", "named values (ari)"],
+    ),
+    "estimand_column_of_an_unknown_kind": (
+        _edit(_set("estimands", {"ari": {"truth": 1.0, "columns": {"ci_low": "ari"}}})),
+        ["estimands.ari.columns.ci_low", "known keys here: se, lower, upper, p"],
+    ),
     "stopping_with_too_many_rounds": (
         _edit(_set("stopping", {"half_width": 0.01, "batch": 10, "max_trials": 10**7})),
         ["'stopping.batch' = 10", "'stopping.max_trials' = 10000000", "chunk jobs"],

@@ -235,6 +235,59 @@ def test_a_study_of_functions_finds_its_values_on_a_sample_trial():
     assert check_config(resolved, SCHEMA) == resolved  # provenance's record checks again
 
 
+def test_estimands_are_none_by_default_and_each_gets_alpha_and_its_columns():
+    assert check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)["estimands"] == {}
+    config = copy.deepcopy(TINY_CONFIG)
+    config["metrics"] = ["ari", "nmi"]
+    config["estimands"] = {"ari": {"truth": 1}, "nmi": {"truth": 1.0, "columns": {"se": "ari"}}}
+    resolved = check_config(config, SCHEMA)
+    assert resolved["estimands"] == {
+        "ari": {"truth": 1, "alpha": 0.05, "columns": {}},
+        "nmi": {"truth": 1.0, "alpha": 0.05, "columns": {"se": "ari"}},
+    }
+    assert check_config(resolved, SCHEMA) == resolved  # provenance's record checks again
+
+
+def test_a_truth_by_param_must_be_given_by_every_scenario_a_default_does_not_count():
+    config = copy.deepcopy(TINY_CONFIG)
+    loose = copy.deepcopy(config["scenarios"]["aniso"])
+    del loose["params"]["cluster_std"]  # the generator's default would do, but is unseen
+    config["scenarios"]["loose"] = loose
+    config["estimands"] = {"ari": {"truth": {"param": "cluster_std"}}}
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, SCHEMA)
+    message = str(caught.value)
+    assert "'estimands.ari.truth.param' = 'cluster_std'" in message
+    assert "scenario 'loose' has no such param" in message
+    loose["params"]["cluster_std"] = 1.5
+    assert check_config(config, SCHEMA)["estimands"]["ari"]["truth"] == {"param": "cluster_std"}
+
+
+def test_estimand_settings_from_the_command_line_are_read_as_numbers():
+    # What `--config 'estimands={ari: {truth: 1, alpha: 0.1}}'` gives the Snakefile.
+    config = copy.deepcopy(TINY_CONFIG)
+    config["estimands"] = {"ari": {"truth": "1", "alpha": "0.1"}}
+    assert check_config(config, SCHEMA)["estimands"]["ari"] == {
+        "truth": 1,
+        "alpha": 0.1,
+        "columns": {},
+    }
+
+
+def test_estimands_change_no_chunk_and_are_recorded_with_the_results():
+    from simstudy.plan import StudyPlan
+
+    plain = StudyPlan(check_config(copy.deepcopy(TINY_CONFIG), SCHEMA))
+    config = copy.deepcopy(TINY_CONFIG)
+    config["estimands"] = {"ari": {"truth": 0.9, "alpha": 0.1}}
+    planned = StudyPlan(check_config(config, SCHEMA))
+    assert planned.group_digests() == plain.group_digests()
+    assert "estimands" not in json.dumps(planned.spec_records())
+    assert planned.results_config()["estimands"] == {
+        "ari": {"truth": 0.9, "alpha": 0.1, "columns": {}}
+    }
+
+
 # Where simstudy replay finds its study: the config recorded with the results, else the
 # folder's config/config.yaml. Outside a study's folder there is neither.
 
