@@ -44,6 +44,7 @@ CHUNK_DIGEST = {
     # The other stages, the plan and the command line.
     "merge": False,
     "summary": False,
+    "performance": False,
     "stopping": False,
     "timings": False,
     "provenance": False,

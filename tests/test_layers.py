@@ -23,6 +23,7 @@ LAYERS = {
         "monitor",
         "merge",
         "summary",
+        "performance",
         "stopping",
         "timings",
         "provenance",
