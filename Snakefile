@@ -6,6 +6,7 @@
 #   merge    -> results/trials.csv              sorted, byte-stable, checked
 #               results/provenance.json
 #   summary  -> results/summary.csv
+#               results/performance.csv         when the study has estimands
 #   figures  -> results/figures/*.png
 #   report   -> results/report/*.html          pages for `snakemake --report`
 from snakemake.utils import min_version
@@ -33,6 +34,7 @@ include: "workflow/rules/trials.smk"
 include: "workflow/rules/stopping.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/performance.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

@@ -28,16 +28,18 @@ def main(smk) -> None:
             specs=smk.params.specs,
             values=smk.params.values,
             group_values=smk.params.group_values,
+            performance=smk.params.performance,
             comparison=smk.params.comparison,
             stopping=stopping,
         )
         write_decision(smk.output.decision, decision)
         logger.info(
-            "%s round %s: %d trials, half-width %s (target %g): %s",
+            "%s round %s: %d trials, %s %s (target %g): %s",
             decision["scenario"],
             decision["round"],
             decision["trials"],
-            decision["half_width"],
+            "MCSE" if "mcse" in stopping else "half-width",
+            decision["mcse"] if "mcse" in stopping else decision["half_width"],
             decision["target"],
             f"stopped ({decision['reason']})"
             if decision["stopped"]

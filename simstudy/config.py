@@ -298,7 +298,7 @@ def _coerce_params(config: dict[str, Any]) -> None:
                 figures[key] = _coerce(figures[key])
     stopping = config.get("stopping")
     if isinstance(stopping, dict):
-        for key in ("half_width", "batch", "max_trials"):
+        for key in ("half_width", "mcse", "batch", "max_trials"):
             if key in stopping:
                 stopping[key] = _coerce(stopping[key])
     estimands = config.get("estimands")
@@ -332,6 +332,12 @@ def _key(path: Sequence[Any]) -> str:
 
 
 def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> str:
+    if error.validator == "oneOf" and list(error.absolute_path) == ["stopping"]:
+        return (
+            f"config key 'stopping' = {error.instance!r}: give exactly one of half_width "
+            f"(the half-width of the compared difference's interval) or mcse (with measure "
+            f"and estimand: the Monte Carlo SE of a performance measure)"
+        )
     if error.validator == "oneOf" and len(error.absolute_path) == 2:
         return (
             f"config key {_key(error.absolute_path)!r} = {error.instance!r}: give exactly one "
@@ -560,9 +566,23 @@ def _check_stopping(resolved: dict[str, Any]) -> None:
 
 
 def _check_stopping_value(resolved: dict[str, Any]) -> None:
-    """A precision-driven study stops on one of its named values (by default the first)."""
+    """A precision-driven study stops on one of its named values (by default the first),
+    or on a measure of one of its estimands (by default the first)."""
     stopping = resolved["stopping"]
     if stopping is None:
+        return
+    if "mcse" in stopping:
+        estimands = resolved["estimands"]
+        if not estimands:
+            raise _fail("stopping.mcse", stopping["mcse"], "needs estimands: the study has none")
+        if stopping["estimand"] is None:
+            stopping["estimand"] = next(iter(estimands))
+        elif stopping["estimand"] not in estimands:
+            raise _fail(
+                "stopping.estimand",
+                stopping["estimand"],
+                f"is not one of the study's estimands ({', '.join(estimands)})",
+            )
         return
     if stopping["metric"] is None:
         stopping["metric"] = resolved["values"][0]

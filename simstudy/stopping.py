@@ -8,6 +8,12 @@ A scenario stops once the half-width of the 95% Student-t interval of its mean
 difference is at most ``half_width``, or once it has ``max_trials`` trials; otherwise it
 gets ``batch`` more (never past ``max_trials``) and the next round decides again.
 
+With ``mcse`` instead of ``half_width``, the precision is that of a performance measure
+(``stopping.measure`` of ``stopping.estimand``, see :mod:`simstudy.performance`): a
+scenario stops once the measure's Monte Carlo SE is at most ``mcse`` for every method
+that gives the estimand. This is how Morris, White and Crowther (2019) advise choosing
+the number of repetitions; it too looks at a precision only, never at the estimate.
+
 The rule looks only at the interval's width, never at its mean or at a p-value: that is
 the fixed-width interval procedure (Chow and Robbins, 1965). Stopping when the mean looks
 large, or when a test turns significant, would make the reported difference depend on
@@ -31,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from simstudy.merge import merged_rows
+from simstudy.performance import measure_mcse
 from simstudy.summary import describe, paired_scores, t_quantile
 from simstudy.tables import atomic_write, trial_columns, write_table
 
@@ -45,6 +52,7 @@ STOPPING_COLUMNS = (
     "trials",
     "n_paired",
     "half_width",
+    "mcse",
     "target",
     "stopped",
     "reason",
@@ -83,8 +91,55 @@ def decide(
     """
     n = len(differences)
     width = t_quantile(n) * describe(differences)["mcse"] if n >= 2 else math.nan
-    target = stopping["half_width"]
-    if width <= target:
+    return _decision(scenario, round_, trials, n, stopping, half_width=width)
+
+
+def decide_mcse(
+    measured: Mapping[str, Any],
+    *,
+    scenario: str,
+    round_: int,
+    trials: int,
+    stopping: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Decide whether a scenario stops after a round, from a measure's Monte Carlo SEs.
+
+    Parameters
+    ----------
+    measured
+        Method -> :class:`simstudy.performance.Measured` of the stopping measure, for
+        every method that gives the estimand.
+    scenario, round_, trials
+        As for :func:`decide`.
+    stopping
+        The config's ``stopping`` section: ``mcse``, ``batch``, ``max_trials``.
+
+    Returns
+    -------
+    dict
+        As :func:`decide` returns it, with ``mcse`` the largest over the methods
+        (``None`` while any is undefined) and ``n_paired`` the fewest trials a method
+        had an estimate in.
+    """
+    errors = [m.mcse for m in measured.values()]
+    largest = max(errors) if errors and not any(math.isnan(e) for e in errors) else math.nan
+    n = min((m.n for m in measured.values()), default=0)
+    return _decision(scenario, round_, trials, n, stopping, mcse=largest)
+
+
+def _decision(
+    scenario: str,
+    round_: int,
+    trials: int,
+    n: int,
+    stopping: Mapping[str, Any],
+    *,
+    half_width: float = math.nan,
+    mcse: float = math.nan,
+) -> dict[str, Any]:
+    reached = mcse if "mcse" in stopping else half_width
+    target = stopping["mcse"] if "mcse" in stopping else stopping["half_width"]
+    if reached <= target:
         reason = PRECISION
     elif trials >= stopping["max_trials"]:
         reason = MAX_TRIALS
@@ -95,7 +150,8 @@ def decide(
         "round": round_,
         "trials": trials,
         "n_paired": n,
-        "half_width": None if math.isnan(width) else width,
+        "half_width": None if math.isnan(half_width) else half_width,
+        "mcse": None if math.isnan(mcse) else mcse,
         "target": target,
         "stopped": bool(reason),
         "reason": reason,
@@ -114,8 +170,9 @@ def decide_round(
     comparison: Sequence[str],
     stopping: Mapping[str, Any],
     group_values: Mapping[str, Sequence[str]] | None = None,
+    performance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Read a scenario's chunk files and decide its round (see :func:`decide`).
+    """Read a scenario's chunk files and decide its round (:func:`decide`, :func:`decide_mcse`).
 
     Parameters
     ----------
@@ -135,6 +192,9 @@ def decide_round(
     group_values
         ``"<scenario>/<group>"`` -> that group's value columns (see
         :func:`simstudy.merge.merge_trials`).
+    performance
+        For a ``stopping.mcse`` rule: ``estimands``, the scenario's ``params`` and
+        ``method_values``, as :func:`simstudy.performance.measure_mcse` takes them.
 
     Returns
     -------
@@ -156,6 +216,17 @@ def decide_round(
     )
     cells = [row for _, _, _, row, _ in rows]
     table = pd.DataFrame(cells, columns=columns)
+    if "mcse" in stopping:
+        measured = measure_mcse(
+            table,
+            stopping["measure"],
+            stopping["estimand"],
+            comparison=comparison,
+            **(performance or {}),
+        )
+        return decide_mcse(
+            measured, scenario=scenario, round_=round_, trials=trials, stopping=stopping
+        )
     metric = stopping["metric"]
     table["trial"] = table["trial"].astype(int)
     table[metric] = [float(text) if text else math.nan for text in table[metric]]

@@ -204,6 +204,14 @@ BAD_CONFIGS = {
         _edit(_set("estimands", {"ari": {"truth": 1.0, "columns": {"ci_low": "ari"}}})),
         ["estimands.ari.columns.ci_low", "known keys here: se, lower, upper, p"],
     ),
+    "stopping_on_mcse_without_estimands": (
+        _edit(_set("stopping", {"measure": "cover", "mcse": 0.01, "max_trials": 100})),
+        ["stopping.mcse", "0.01", "estimands"],
+    ),
+    "stopping_on_both_rules": (
+        _edit(_set("stopping", {"half_width": 0.1, "mcse": 0.01, "max_trials": 100})),
+        ["stopping", "exactly one of half_width", "mcse"],
+    ),
     "stopping_with_too_many_rounds": (
         _edit(_set("stopping", {"half_width": 0.01, "batch": 10, "max_trials": 10**7})),
         ["'stopping.batch' = 10", "'stopping.max_trials' = 10000000", "chunk jobs"],

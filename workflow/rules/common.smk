@@ -39,6 +39,7 @@ from simstudy.layout import (
     FIGURES,
     MANIFEST,
     MAX_RECOMMENDED_JOBS,
+    PERFORMANCE,
     PROVENANCE,
     REPORT_PAGES,
     SETTINGS_DIR,
@@ -217,6 +218,7 @@ CODE = {
     "manifest": code_digest("simstudy.seeding", "simstudy.tables"),
     "merge": code_digest("simstudy.merge"),
     "summary": code_digest("simstudy.summary"),
+    "performance": code_digest("simstudy.performance"),
     "figures": code_digest("simstudy.figures"),
     "provenance": code_digest("simstudy.provenance"),
     "report": code_digest("simstudy.report"),
@@ -333,6 +335,14 @@ PROVENANCE_SETTINGS = {
     "specs": PLAN.spec_records(),
     "code": CODE["provenance"],
 }
+# What the performance measures depend on: changing a truth or alpha reruns no chunk.
+PERFORMANCE_SETTINGS = {
+    "estimands": config["estimands"],
+    "scenarios": {name: entry["params"] for name, entry in config["scenarios"].items()},
+    "comparison": config["comparison"],
+    "method_values": {name: PLAN.method_values(name) for name in config["methods"]},
+    "code": CODE["performance"],
+}
 SUMMARY_SETTINGS = {
     "values": PLAN.values,
     "method_values": {name: PLAN.method_values(name) for name in config["methods"]},
@@ -350,11 +360,26 @@ TIMING_SETTINGS = {"n_trials": config["n_trials"], "code": CODE["timings"]}
 # What a precision-driven study's decisions depend on (see simstudy.stopping).
 STOPPING_SETTINGS = {
     "stopping": config["stopping"],
+    # a stopping.mcse rule's measure depends on the truths: the other rule does not
+    **(
+        {"estimands": config["estimands"]}
+        if "mcse" in (config["stopping"] or {})
+        else {}
+    ),
     "n_trials": config["n_trials"],
     "values": PLAN.values,
     "comparison": config["comparison"],
     "code": CODE["stopping"],
 }
+
+
+def stopping_performance(wildcards):
+    """What a round of a `stopping.mcse` study needs to compute its measure."""
+    return {
+        "estimands": config["estimands"],
+        "params": PERFORMANCE_SETTINGS["scenarios"][wildcards.scenario],
+        "method_values": PERFORMANCE_SETTINGS["method_values"],
+    }
 
 
 def decision(scenario, round_):

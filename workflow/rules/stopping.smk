@@ -21,6 +21,7 @@ if PLAN.stopping is not None:
             **STOPPING_SETTINGS,
             specs=lambda wildcards: PLAN.scenario_digests(wildcards.scenario),
             group_values=lambda wildcards: PLAN.group_values(wildcards.scenario),
+            performance=stopping_performance,
         script:
             "../../scripts/stopping_round.py"
 
