@@ -1,4 +1,4 @@
-"""Rule plot_figures: draw every figure of the study."""
+"""Rule plot_figures: draw the figures of trials.csv, summary.csv and the example trial."""
 
 # In a local run, the run's warm process runs this script in this job's place, with its
 # imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
@@ -6,7 +6,7 @@ from simstudy.warm import hand_over
 
 hand_over()
 
-from simstudy.figures import draw_all
+from simstudy.figures import draw_figures
 from simstudy.logs import logged
 from simstudy.plan import StudyPlan
 from simstudy.tables import checked_inputs
@@ -15,11 +15,10 @@ from simstudy.tables import checked_inputs
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
         checked_inputs(smk.input)  # nothing is read before this
-        draw_all(
+        draw_figures(
             StudyPlan(smk.params.config),
-            example=smk.input.example,
-            trials=smk.input.trials,
-            summary=smk.input.summary,
+            "plot_figures",  # the catalog's name: smk.rule is prefixed when used as a module
+            inputs=dict(smk.input.items()),
             outputs=dict(smk.output.items()),
         )
         logger.info("wrote %s", ", ".join(smk.output))

@@ -6,7 +6,7 @@ from simstudy.warm import hand_over
 
 hand_over()
 
-from simstudy.figures import draw_timings
+from simstudy.figures import draw_figures
 from simstudy.logs import logged
 from simstudy.plan import StudyPlan
 from simstudy.tables import checked_inputs
@@ -15,13 +15,13 @@ from simstudy.tables import checked_inputs
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
         checked_inputs(smk.input)  # nothing is read before this
-        draw_timings(
+        draw_figures(
             StudyPlan(smk.params.config),
-            summary=smk.input.summary,
-            timing_summary=smk.input.timing_summary,
-            output=smk.output.figure,
+            "plot_timings",  # the catalog's name: smk.rule is prefixed when used as a module
+            inputs=dict(smk.input.items()),
+            outputs=dict(smk.output.items()),
         )
-        logger.info("wrote %s", smk.output.figure)
+        logger.info("wrote %s", ", ".join(smk.output))
 
 
 if __name__ == "__main__":

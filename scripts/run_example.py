@@ -13,7 +13,8 @@ from simstudy.spec import TrialSpec
 
 def main(smk) -> None:
     with logged(smk.log[0], smk.rule) as logger:
-        example = run_example(TrialSpec.from_json(smk.params.spec), smk.params.trial)
+        specs = [TrialSpec.from_json(text) for text in smk.params.specs]
+        example = run_example(specs, smk.params.trial)
         write_example(smk.output.example, example)
         failed = ", ".join(example.errors) or "none"
         logger.info(

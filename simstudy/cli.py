@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from simstudy.metrics import METRIC_LABELS
+from simstudy.metrics import value_label
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +33,11 @@ def _parser() -> argparse.ArgumentParser:
         "else config/config.yaml)",
     )
     replay.add_argument("--results", default="results", help="results folder (default: results)")
-    replay.add_argument("--plot", metavar="PNG", help="also draw the true and predicted clusters")
+    replay.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="also draw the true and the predicted clusters (a clusterer's trial only)",
+    )
     return parser
 
 
@@ -90,8 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if replay.scores is None:
         print(f"the trial FAILED:\n{replay.outcome.errors[args.method]}")
     else:
-        for metric, value in replay.scores.items():
-            print(f"{METRIC_LABELS.get(metric, metric)} = {value!r}")
+        for name, value in replay.scores.items():
+            print(f"{value_label(name)} = {value!r}")
     caught = warning_cells(replay.outcome.warnings.get(args.method, []))
     if caught["n_warnings"]:
         print(f"warnings: {caught['n_warnings']}, the first: {caught['warning']}")
@@ -105,33 +109,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not verdict:
             print(f"recorded row: {replay.recorded}")
     if args.plot and replay.scores is not None:
-        _plot(replay, args, config)
-        print(f"wrote {args.plot}")
+        print(_plot(replay, args, config))
     if verdict is False:
         return DIFFERS
     return FAILED_AS_RECORDED if replay.scores is None else REPRODUCED
 
 
-def _plot(replay, args, config) -> None:
+def _plot(replay, args, config) -> str:
+    """Draw a clusterer's clusters of the trial's dataset; say what was done."""
     from simstudy import plots
     from simstudy.plan import StudyPlan
+    from simstudy.plots_examples import example_clusterings_figure
 
     outcome = replay.outcome
+    if args.method not in outcome.labels or outcome.X is None:
+        return (
+            f"--plot draws a clusterer's clusters of its dataset; method {args.method} is "
+            f"not a clusterer, so {args.plot} was not written"
+        )
     label = StudyPlan(config).method_label(args.method)
-    ari = replay.scores.get("ari", float("nan"))
+    shown, score = next(iter(replay.scores.items()))  # its first value (ARI by default)
     plots.save(
-        plots.example_clusterings_figure(
+        example_clusterings_figure(
             outcome.X,
             outcome.y,
             {"true clusters": outcome.y, label: outcome.labels[args.method]},
-            {"true clusters": 1.0, label: ari},
+            {"true clusters": 1.0, label: score},
             scenario=args.scenario,
             trial=args.trial,
+            metric_label=value_label(shown),
             title=f"Replay of scenario '{args.scenario}', trial {args.trial}: true clusters "
             f"and {label}'s clusters (colours matched)",
         ),
         args.plot,
     )
+    return f"wrote {args.plot}"
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
-"""The example trial that the first two figures show, kept as a file.
+"""The example trial, kept as a file: checked against trials.csv, drawn in a clustering study.
 
 Rule ``run_example`` runs one trial (``figures.example_trial`` of
-``figures.example_scenario``) and writes its dataset, true labels, each method's
-predicted labels and scores to ``results/example/trial.json``. It derives the trial's
-seed as the chunk jobs do, so it runs alongside them, and it reruns only when its spec
-or trial changes. The figure rule then only draws: it reads this file, and checks the
-scores in it against the trial's rows in ``trials.csv`` (see :func:`check_against_rows`),
-which makes every figure build a small reproducibility check.
+``figures.example_scenario``) and writes each method's values to
+``results/example/trial.json``; when every method it runs is a clusterer, also the
+dataset, its true labels and each method's predicted labels, which the example figures
+of a clustering study draw. Other data may be any object, which JSON cannot hold, and
+no figure draws it, so it is not kept. The trial's seed is derived as the chunk jobs
+derive it, so the rule runs alongside them, and it reruns only when its spec or trial
+changes. The figure rule reads this file and checks the values in it against the
+trial's rows in ``trials.csv`` (see :func:`check_against_rows`), whatever the kind of
+study, which makes every figure build a small reproducibility check.
 
 Floats are written by Python's ``repr``, so they read back exactly.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,51 +36,74 @@ class ReproducibilityError(RuntimeError):
 
 @dataclass
 class Example:
-    """The example trial: its data, true labels, and every method's labels and scores.
+    """The example trial: every method's values, and a clustering trial's data and labels.
 
-    ``labels`` and ``scores`` hold the methods that ran; ``errors`` those that failed.
+    ``scores`` (each method's named values) and ``labels`` hold the methods that ran;
+    ``errors`` those that failed. ``X`` and ``y`` are None, and ``labels`` empty, unless
+    every method of the trial is a clusterer (see :func:`keeps_data`).
     """
 
     scenario: str
     trial: int
     seed: int
     methods: list[str]
-    X: np.ndarray
-    y: np.ndarray
+    X: np.ndarray | None
+    y: np.ndarray | None
     labels: dict[str, np.ndarray]
     scores: dict[str, dict[str, float]]
     errors: dict[str, str]
 
 
-def run_example(spec: TrialSpec, trial: int) -> Example:
-    """Run trial ``trial`` of ``spec``, with the seed its chunk job gives it.
+def keeps_data(spec: TrialSpec) -> bool:
+    """Whether the example of ``spec`` keeps its data: every method is a clusterer.
 
     Parameters
     ----------
     spec
-        The spec of the example scenario and the methods to run.
+        The example's spec.
+
+    Returns
+    -------
+    bool
+        True if every method is an estimator run as a clusterer (labelled points, which
+        the example figures draw).
+    """
+    return all(m.estimator is not None and m.task in (None, "clusterer") for m in spec.methods)
+
+
+def run_example(specs: Sequence[TrialSpec], trial: int) -> Example:
+    """Run trial ``trial`` of ``specs``, with the seed its chunk jobs give it.
+
+    Parameters
+    ----------
+    specs
+        The specs of the chunk jobs that ran the example's methods on its scenario (see
+        :meth:`simstudy.plan.StudyPlan.example_specs`); each draws the same data.
     trial
-        The trial's index; its seed is derived from ``spec.seed`` and ``spec.seeding``.
+        The trial's index; its seed is derived from the specs' ``seed`` and ``seeding``.
 
     Returns
     -------
     Example
-        The trial's data, true labels and each method's labels and scores (or error).
+        Each method's values (or error); the data, true labels and each method's labels
+        too where :func:`keeps_data` says so for every spec.
     """
     from simstudy.trials import run_trial  # the figure rule reads examples, never runs them
 
-    (seed,) = seeding.trial_seeds(spec.seed, spec.seeding, trial, trial + 1)
-    outcome = run_trial(spec, trial, seed)
+    first = specs[0]
+    (seed,) = seeding.trial_seeds(first.seed, first.seeding, trial, trial + 1)
+    outcomes = [run_trial(spec, trial, seed) for spec in specs]
+    kept = all(map(keeps_data, specs)) and outcomes[0].X is not None
     return Example(
-        scenario=spec.scenario.name,
+        scenario=first.scenario.name,
         trial=trial,
         seed=seed,
-        methods=list(spec.method_names),
-        X=np.asarray(outcome.X, dtype=float),
-        y=np.asarray(outcome.y),
-        labels={m: np.asarray(labels) for m, labels in outcome.labels.items()},
-        scores={m: dict(scores) for m, scores in outcome.scores.items()},
-        errors=dict(outcome.errors),
+        methods=[name for spec in specs for name in spec.method_names],
+        X=np.asarray(outcomes[0].X, dtype=float) if kept else None,
+        y=np.asarray(outcomes[0].y) if kept else None,
+        labels={m: np.asarray(v) for o in outcomes for m, v in o.labels.items()} if kept else {},
+        scores={m: dict(v) for o in outcomes for m, v in o.scores.items()},
+        errors={m: text for o in outcomes for m, text in o.errors.items()},
     )
 
 
@@ -96,8 +122,8 @@ def write_example(path: str | os.PathLike[str], example: Example) -> None:
         "trial": example.trial,
         "seed": example.seed,
         "methods": example.methods,
-        "X": example.X.tolist(),
-        "y": example.y.tolist(),
+        "X": None if example.X is None else example.X.tolist(),
+        "y": None if example.y is None else example.y.tolist(),
         "labels": {m: labels.tolist() for m, labels in example.labels.items()},
         "scores": example.scores,
         "errors": example.errors,
@@ -133,8 +159,8 @@ def read_example(path: str | os.PathLike[str]) -> Example:
             trial=int(record["trial"]),
             seed=int(record["seed"]),
             methods=list(record["methods"]),
-            X=np.asarray(record["X"], dtype=float),
-            y=np.asarray(record["y"]),
+            X=None if record["X"] is None else np.asarray(record["X"], dtype=float),
+            y=None if record["y"] is None else np.asarray(record["y"]),
             labels={m: np.asarray(v) for m, v in record["labels"].items()},
             scores={m: {k: float(v) for k, v in s.items()} for m, s in record["scores"].items()},
             errors={m: str(text) for m, text in record["errors"].items()},
@@ -149,7 +175,7 @@ def read_example(path: str | os.PathLike[str]) -> Example:
 def check_against_rows(
     example: Example, trials: str | os.PathLike[str], methods: list[str]
 ) -> None:
-    """Check that ``methods`` scored in ``example`` as their rows in ``trials`` say.
+    """Check that ``methods`` gave in ``example`` the values their rows in ``trials`` hold.
 
     A method that failed in the trial (recorded with ``on_error: record``) must have
     failed in the example too; one that ran must have the very same scores.

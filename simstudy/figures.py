@@ -1,9 +1,12 @@
 """Draw the study's figures from its plan and result tables.
 
-The example figures draw the example trial that rule ``run_example`` kept (see
-:mod:`simstudy.example`); the scores in their titles must equal that trial's rows in
-``trials.csv``, which makes every figure build a small reproducibility check. Nothing
-here runs a trial.
+Which figures a study gets is the catalog's (:mod:`simstudy.catalog`); each entry names a
+function here, ``draw_<...>(plan, results, value)``, that draws it from the result tables
+(:class:`Results`) and returns the matplotlib figure; ``value`` is the value a figure
+drawn per value shows, else None. The figure rule first checks the example trial that
+rule ``run_example`` kept against its rows in ``trials.csv`` (see
+:mod:`simstudy.example`), whatever the kind of study, which makes every figure build a
+small reproducibility check. Nothing here runs a trial.
 """
 
 from __future__ import annotations
@@ -13,408 +16,316 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from simstudy import plots
-from simstudy.example import check_against_rows, read_example
+from simstudy import catalog, plots
+from simstudy.example import check_against_rows
+from simstudy.figure_data import (
+    Results,
+    compared,
+    difference_rows,
+    direction,
+    first_value,
+    indexed,
+    no_success_labels,
+    paired_differences,
+    warnings_note,
+)
 from simstudy.layout import FIGURES
-from simstudy.metrics import METRIC_LABELS
+from simstudy.metrics import value_label
 from simstudy.plan import StudyPlan
-from simstudy.summary import comparison_label, paired_scores, read_trials
-from simstudy.tables import STATUS_OK
+from simstudy.plots_examples import example_clusterings_figure, example_data_figure
+from simstudy.plots_pairs import (
+    difference_by_scenario_figure,
+    difference_figure,
+    paired_scatter_figure,
+)
+from simstudy.plots_summaries import CostPoint, means_figure, score_time_figure, stopping_figure
+from simstudy.summary import paired_scores
 
-#: The metric that ``ari_difference.png`` shows.
-DIFFERENCE_METRIC = "ari"
+#: The figures that ``plot_figures`` draws for a clustering study scored by ``ari`` only,
+#: such as the default study (any study's: ``catalog.figures(plan, "plot_figures")``).
+FIGURE_NAMES = tuple(FIGURES)
+
+# The figures, as the catalog names them ---------------------------------------------
 
 
-def draw_examples(
-    plan: StudyPlan,
-    *,
-    example: str | os.PathLike[str],
-    trials: str | os.PathLike[str],
-    data_png: str | os.PathLike[str],
-    clusterings_png: str | os.PathLike[str],
-) -> None:
-    """Write ``example_data.png`` and ``example_clusterings.png`` for the example trial.
-
-    A compared method that failed in that trial is drawn as an empty panel saying so.
+def check_example(plan: StudyPlan, results: Results) -> None:
+    """Check the example trial's values against its rows in ``trials.csv``.
 
     Parameters
     ----------
     plan
-        The study's plan.
-    example
-        The example trial's file, as rule ``run_example`` wrote it.
-    trials
-        ``trials.csv``; the example's scores must equal its rows there.
-    data_png, clusterings_png
-        Where to write the two figures.
+        The study's plan; the compared methods are checked.
+    results
+        The tables, with ``example`` and ``trials``.
 
     Raises
     ------
     simstudy.example.ReproducibilityError
-        If the example's scores differ from the trial's rows in ``trials``.
+        If the example's values differ from the trial's rows.
     """
-    config = plan.config
-    outcome = read_example(example)
-    check_against_rows(outcome, trials, list(config["comparison"]))
-    scenario = plan.scenario_label(plan.example.scenario)
-    trial = plan.example.trial
-    dpi = config["figures"]["dpi"]
-    plots.save(
-        plots.example_data_figure(outcome.X, outcome.y, scenario=scenario, trial=trial, dpi=dpi),
-        data_png,
+    check_against_rows(results.example, results.paths["trials"], list(plan.config["comparison"]))
+
+
+def draw_example_data(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``example_data.png``: the example trial's points, coloured by true cluster.
+
+    Parameters
+    ----------
+    plan, results, value
+        The study's plan, its tables, and None (one figure for the study).
+
+    Returns
+    -------
+    Figure
+        The figure.
+    """
+    outcome = results.example
+    return example_data_figure(
+        outcome.X,
+        outcome.y,
+        scenario=plan.scenario_label(plan.example.scenario),
+        trial=plan.example.trial,
+        dpi=plan.config["figures"]["dpi"],
     )
-    names = {method: plan.method_label(method) for method in config["comparison"]}
-    scores = {m: outcome.scores.get(m, {}).get(DIFFERENCE_METRIC) for m in config["comparison"]}
-    plots.save(
-        plots.example_clusterings_figure(
-            outcome.X,
-            outcome.y,
-            {names[m]: outcome.labels.get(m) for m in config["comparison"]},
-            {names[m]: scores[m] for m in config["comparison"]},
-            scenario=scenario,
-            trial=trial,
-            metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
-            dpi=dpi,
-        ),
-        clusterings_png,
+
+
+def draw_example_clusterings(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``example_clusterings.png``: each compared method's clusters, titled with its score.
+
+    A compared method that failed in that trial is drawn as an empty panel saying so;
+    the score is the first value both compared methods give (ARI in the default study).
+
+    Parameters
+    ----------
+    plan, results, value
+        The study's plan, its tables, and None (one figure for the study).
+
+    Returns
+    -------
+    Figure
+        The figure.
+    """
+    outcome, comparison = results.example, plan.config["comparison"]
+    shown = compared(plan)[0]
+    names = {method: plan.method_label(method) for method in comparison}
+    return example_clusterings_figure(
+        outcome.X,
+        outcome.y,
+        {names[m]: outcome.labels.get(m) for m in comparison},
+        {names[m]: outcome.scores.get(m, {}).get(shown) for m in comparison},
+        scenario=plan.scenario_label(plan.example.scenario),
+        trial=plan.example.trial,
+        metric_label=value_label(shown),
+        dpi=plan.config["figures"]["dpi"],
     )
 
 
-def paired_differences(trials, first: str, second: str, metric: str) -> dict[str, np.ndarray]:
-    """Per scenario, ``first - second`` in ``metric`` over trials where both ran.
+def draw_means_by_scenario(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``means_by_scenario.png``: each method's mean of each value, per scenario, with CI.
 
     Parameters
     ----------
-    trials
-        The trials table (as :func:`simstudy.summary.read_trials` reads it).
-    first, second
-        Names of the compared methods.
-    metric
-        The metric's column.
+    plan, results, value
+        The study's plan, its tables, and None (one figure for the study).
 
     Returns
     -------
-    dict
-        Scenario name -> the differences, in trial order (see
-        :func:`simstudy.summary.paired_scores`); empty where the two never ran in the
-        same trial (for example because one of them failed in every trial).
+    Figure
+        A panel per value of the study; a method is drawn where it gives the value.
     """
-    return {
-        scenario: (both[first] - both[second]).to_numpy(dtype=float)
-        for scenario, both in paired_scores(trials, first, second, metric).items()
+    config, summary = plan.config, results.summary
+    rows = summary[summary["kind"] == "method"].set_index(["metric", "scenario", "method"])
+    columns = ("mean", "ci_low", "ci_high")
+    means = {
+        value_label(v): {
+            plan.scenario_label(s): {
+                plan.method_label(m): tuple(indexed(rows, (v, s, m), columns))
+                for m in config["methods"]
+                if v in plan.method_values(m)
+            }
+            for s in config["scenarios"]
+        }
+        for v in plan.values  # noqa: PD011 - a list of names
     }
+    trials = sorted(set(rows["n"] + rows["n_failed"]))
+    counted = f"{trials[0]} trials" if len(trials) == 1 else "trials vary"
+    return means_figure(
+        means,
+        methods=[plan.method_label(m) for m in config["methods"]],
+        dpi=config["figures"]["dpi"],
+        note=f"{counted} per scenario; a method without a point does not give that value",
+    )
 
 
-def methods_without_success(trials, scenarios, methods) -> dict[str, list[str]]:
-    """Per scenario, those of ``methods`` that did not succeed in a single trial.
-
-    Parameters
-    ----------
-    trials
-        The trials table (as :func:`simstudy.summary.read_trials` reads it).
-    scenarios, methods
-        Names of the scenarios to look at and of the methods to look for.
-
-    Returns
-    -------
-    dict
-        Scenario name -> the names of the methods (in the order given) without a row of
-        status ``ok`` in that scenario, for every scenario of ``scenarios``.
-    """
-    ran = trials[trials["status"] == STATUS_OK]
-    succeeded = set(zip(ran["scenario"], ran["method"], strict=True))
-    return {s: [m for m in methods if (s, m) not in succeeded] for s in scenarios}
-
-
-def _no_success_labels(plan: StudyPlan, trials) -> dict[str, list[str]]:
-    """Scenario label -> labels of the compared methods without a successful trial there."""
-    config = plan.config
-    missing = methods_without_success(trials, config["scenarios"], config["comparison"])
-    return {
-        plan.scenario_label(s): [plan.method_label(m) for m in methods]
-        for s, methods in missing.items()
-        if methods
-    }
-
-
-def _difference_rows(summary: str | os.PathLike[str], comparison: str) -> pd.DataFrame:
-    table = pd.read_csv(summary, keep_default_na=False, na_values=[""])
-    return table[(table["kind"] == "difference") & (table["method"] == comparison)]
-
-
-def _summary_values(rows: pd.DataFrame, scenario: str, columns: tuple[str, ...]) -> list[float]:
-    """The ``columns`` of ``rows`` (indexed by scenario) for ``scenario``; NaN if absent."""
-    if scenario not in rows.index:
-        return [np.nan] * len(columns)
-    return [float(rows.loc[scenario, column]) for column in columns]
-
-
-def warnings_note(plan: StudyPlan, summary: str | os.PathLike[str]) -> str:
-    """How many trials each compared method warned in, over all scenarios.
-
-    Parameters
-    ----------
-    plan
-        The study's plan.
-    summary
-        ``summary.csv``: its method rows of :data:`DIFFERENCE_METRIC` give ``n_warned``
-        and the trials (``n + n_failed``).
-
-    Returns
-    -------
-    str
-        The line the difference figures show (:func:`simstudy.plots.warnings_line`).
-    """
-    table = pd.read_csv(summary, keep_default_na=False, na_values=[""])
-    rows = table[(table["kind"] == "method") & (table["metric"] == DIFFERENCE_METRIC)]
-    counts = {}
-    for method in plan.config["comparison"]:
-        mine = rows[rows["method"] == method]
-        counts[plan.method_label(method)] = (
-            int(mine["n_warned"].sum()),
-            int((mine["n"] + mine["n_failed"]).sum()),
-        )
-    return plots.warnings_line(counts)
-
-
-def draw_difference(
-    plan: StudyPlan,
-    *,
-    trials: str | os.PathLike[str],
-    summary: str | os.PathLike[str],
-    output: str | os.PathLike[str],
-) -> None:
-    """Write ``ari_difference.png``: the per-trial ARI differences, one panel per scenario.
+def draw_value_difference(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``<value>_difference.png``: the per-trial differences in ``value``, a panel each scenario.
 
     Every scenario gets a panel; one in which a compared method never succeeded says so.
 
     Parameters
     ----------
-    plan
-        The study's plan.
-    trials, summary
-        ``trials.csv`` and ``summary.csv``.
-    output
-        Where to write the figure.
+    plan, results
+        The study's plan and its tables.
+    value
+        The value, one that both compared methods give.
+
+    Returns
+    -------
+    Figure
+        The figure.
     """
     config = plan.config
     first, second = config["comparison"]
-    table = read_trials(trials)
-    differences = paired_differences(table, first, second, DIFFERENCE_METRIC)
-    rows = _difference_rows(summary, comparison_label(first, second))
-    rows = rows[rows["metric"] == DIFFERENCE_METRIC].set_index("scenario")
+    differences = paired_differences(results.trials, first, second, value)
+    rows = difference_rows(plan, results.summary, value)
     scenarios = list(config["scenarios"])
-    plots.save(
-        plots.difference_figure(
-            {
-                plan.scenario_label(s): differences.get(s, np.array([], dtype=float))
-                for s in scenarios
-            },
-            {
-                plan.scenario_label(s): tuple(
-                    _summary_values(rows, s, ("mean", "ci_low", "ci_high"))
-                )
-                for s in scenarios
-            },
-            first=plan.method_label(first),
-            second=plan.method_label(second),
-            metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
-            dpi=config["figures"]["dpi"],
-            no_success=_no_success_labels(plan, table),
-            warnings_note=warnings_note(plan, summary),
-        ),
-        output,
+    return difference_figure(
+        {plan.scenario_label(s): differences.get(s, np.array([], dtype=float)) for s in scenarios},
+        {
+            plan.scenario_label(s): tuple(indexed(rows, s, ("mean", "ci_low", "ci_high")))
+            for s in scenarios
+        },
+        first=plan.method_label(first),
+        second=plan.method_label(second),
+        metric_label=value_label(value),
+        dpi=config["figures"]["dpi"],
+        no_success=no_success_labels(plan, results.trials),
+        warnings_note=warnings_note(plan, results.summary),
+        direction=direction(plan, value),
     )
 
 
-def draw_design(
-    plan: StudyPlan,
-    *,
-    trials: str | os.PathLike[str],
-    summary: str | os.PathLike[str],
-    by_scenario: str | os.PathLike[str],
-    paired: str | os.PathLike[str],
-) -> None:
-    """Write the design figures: the difference by scenario, and the paired scatter.
-
-    Where a compared method never succeeded in a scenario, both figures say so.
+def draw_difference_by_scenario(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``difference_by_scenario.png``: the mean paired difference and its CI, per value.
 
     Parameters
     ----------
-    plan
-        The study's plan.
-    trials, summary
-        ``trials.csv`` and ``summary.csv``.
-    by_scenario, paired
-        Where to write ``difference_by_scenario.png`` and ``paired_scatter.png``.
+    plan, results, value
+        The study's plan, its tables, and None (one figure for the study).
+
+    Returns
+    -------
+    Figure
+        A panel per value both compared methods give, a row per scenario.
     """
     config = plan.config
     first, second = config["comparison"]
-    names = {"first": plan.method_label(first), "second": plan.method_label(second)}
-    dpi = config["figures"]["dpi"]
-    table = read_trials(trials)
-    no_success = _no_success_labels(plan, table)
-    note = warnings_note(plan, summary)
-    rows = _difference_rows(summary, comparison_label(first, second))
-    forest = {}
     columns = ("mean", "ci_low", "ci_high", "p_holm")
-    for metric in config["metrics"]:
-        metric_rows = rows[rows["metric"] == metric].set_index("scenario")
-        forest[METRIC_LABELS[metric]] = {
-            plan.scenario_label(s): dict(
-                zip(columns, _summary_values(metric_rows, s, columns), strict=True)
+    forest = {}
+    for shown in compared(plan):
+        rows = difference_rows(plan, results.summary, shown)
+        forest[value_label(shown)] = {
+            plan.scenario_label(s): dict(zip(columns, indexed(rows, s, columns), strict=True))
+            for s in config["scenarios"]
+        }
+    return difference_by_scenario_figure(
+        forest,
+        first=plan.method_label(first),
+        second=plan.method_label(second),
+        dpi=config["figures"]["dpi"],
+        no_success=no_success_labels(plan, results.trials),
+        warnings_note=warnings_note(plan, results.summary),
+        directions={value_label(v): direction(plan, v) for v in compared(plan)},
+    )
+
+
+def draw_paired_scatter(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``paired_scatter.png``: each trial's value under one compared method against the other.
+
+    Parameters
+    ----------
+    plan, results, value
+        The study's plan, its tables, and None (one figure for the study).
+
+    Returns
+    -------
+    Figure
+        A panel per scenario, a row of them per value both compared methods give.
+    """
+    config = plan.config
+    first, second = config["comparison"]
+    pairs = {}
+    for shown in compared(plan):
+        scores = paired_scores(results.trials, first, second, shown)
+        empty = pd.DataFrame(columns=[first, second], dtype=float)
+        pairs[value_label(shown)] = {
+            plan.scenario_label(s): (
+                scores.get(s, empty)[second].to_numpy(dtype=float),
+                scores.get(s, empty)[first].to_numpy(dtype=float),
             )
             for s in config["scenarios"]
         }
-    plots.save(
-        plots.difference_by_scenario_figure(
-            forest, **names, dpi=dpi, no_success=no_success, warnings_note=note
-        ),
-        by_scenario,
-    )
-
-    scores = paired_scores(table, first, second, DIFFERENCE_METRIC)
-    pairs = {}
-    for scenario in config["scenarios"]:
-        both = scores.get(scenario, pd.DataFrame(columns=[first, second], dtype=float))
-        pairs[plan.scenario_label(scenario)] = (
-            both[second].to_numpy(dtype=float),
-            both[first].to_numpy(dtype=float),
-        )
-    plots.save(
-        plots.paired_scatter_figure(
-            pairs,
-            **names,
-            metric_label=METRIC_LABELS[DIFFERENCE_METRIC],
-            dpi=dpi,
-            no_success=no_success,
-            warnings_note=note,
-        ),
-        paired,
+    return paired_scatter_figure(
+        pairs,
+        first=plan.method_label(first),
+        second=plan.method_label(second),
+        dpi=config["figures"]["dpi"],
+        no_success=no_success_labels(plan, results.trials),
+        warnings_note=warnings_note(plan, results.summary),
+        directions={value_label(v): direction(plan, v) for v in compared(plan)},
     )
 
 
-#: The figures :func:`draw_all` writes, by the key its ``outputs`` mapping uses.
-FIGURE_NAMES = tuple(FIGURES)
+def draw_score_vs_time(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``score_vs_time.png``: each method's mean against its median time, per scenario.
 
-
-def draw_all(
-    plan: StudyPlan,
-    *,
-    example: str | os.PathLike[str],
-    trials: str | os.PathLike[str],
-    summary: str | os.PathLike[str],
-    outputs: Mapping[str, str | os.PathLike[str]],
-) -> None:
-    """Write every figure; ``outputs`` maps each name of :data:`FIGURE_NAMES` to a path.
+    The value is the first that both compared methods give (else the study's first);
+    methods that do not give it are left out.
 
     Parameters
     ----------
-    plan
-        The study's plan.
-    example
-        The example trial's file (rule ``run_example``).
-    trials, summary
-        ``trials.csv`` and ``summary.csv``.
-    outputs
-        Figure name -> where to write it.
+    plan, results, value
+        The study's plan, its tables (``summary`` and ``timing_summary``), and None.
 
-    Raises
-    ------
-    ValueError
-        If ``outputs`` does not name exactly the figures of :data:`FIGURE_NAMES`.
+    Returns
+    -------
+    Figure
+        The figure.
     """
-    if set(outputs) != set(FIGURE_NAMES):
-        raise ValueError(f"outputs {sorted(outputs)} must name the figures {FIGURE_NAMES}")
-    draw_examples(
-        plan,
-        example=example,
-        trials=trials,
-        data_png=outputs["example_data"],
-        clusterings_png=outputs["example_clusterings"],
-    )
-    draw_difference(plan, trials=trials, summary=summary, output=outputs["ari_difference"])
-    draw_design(
-        plan,
-        trials=trials,
-        summary=summary,
-        by_scenario=outputs["difference_by_scenario"],
-        paired=outputs["paired_scatter"],
-    )
-
-
-def draw_timings(
-    plan: StudyPlan,
-    *,
-    summary: str | os.PathLike[str],
-    timing_summary: str | os.PathLike[str],
-    output: str | os.PathLike[str],
-) -> None:
-    """Write ``score_vs_time.png``: mean ARI against median fit time, per scenario.
-
-    Parameters
-    ----------
-    plan
-        The study's plan.
-    summary, timing_summary
-        ``summary.csv`` (the mean score and its CI) and ``timing_summary.csv`` (the
-        median and quartiles of the wall seconds).
-    output
-        Where to write the figure.
-    """
-    config = plan.config
-    scores = pd.read_csv(summary, keep_default_na=False, na_values=[""])
-    scores = scores[(scores["kind"] == "method") & (scores["metric"] == DIFFERENCE_METRIC)]
+    config, summary = plan.config, results.summary
+    shown = first_value(plan)
+    scores = summary[(summary["kind"] == "method") & (summary["metric"] == shown)]
     scores = scores.set_index(["scenario", "method"])
-    times = pd.read_csv(
-        timing_summary, keep_default_na=False, dtype={"scenario": str, "method": str}
-    )
-    times = times.set_index(["scenario", "method"])
-    points = {}
-    for scenario in config["scenarios"]:
-        points[plan.scenario_label(scenario)] = [
-            plots.CostPoint(
+    times = results.timing_summary
+    methods = [m for m in config["methods"] if shown in plan.method_values(m)]
+    points = {
+        plan.scenario_label(scenario): [
+            CostPoint(
                 plan.method_label(method),
-                *_indexed(times, (scenario, method), ("wall_median", "wall_q25", "wall_q75")),
-                *_indexed(scores, (scenario, method), ("mean", "ci_low", "ci_high")),
+                *indexed(times, (scenario, method), ("wall_median", "wall_q25", "wall_q75")),
+                *indexed(scores, (scenario, method), ("mean", "ci_low", "ci_high")),
             )
-            for method in config["methods"]
+            for method in methods
         ]
-    plots.save(
-        plots.score_time_figure(
-            points, metric_label=METRIC_LABELS[DIFFERENCE_METRIC], dpi=config["figures"]["dpi"]
-        ),
-        output,
+        for scenario in config["scenarios"]
+    }
+    fits = all(entry.get("estimator") for entry in config["methods"].values())
+    return score_time_figure(
+        points,
+        metric_label=value_label(shown),
+        dpi=config["figures"]["dpi"],
+        direction=direction(plan, shown),
+        per="fit" if fits else "run",
     )
 
 
-def _indexed(table: pd.DataFrame, key: tuple[str, str], columns: tuple[str, ...]) -> list[float]:
-    """The ``columns`` of ``table``'s row ``key``; NaN where there is no such row."""
-    if key not in table.index:
-        return [np.nan] * len(columns)
-    return [float(table.loc[key, column]) for column in columns]
-
-
-def draw_stopping(
-    plan: StudyPlan,
-    *,
-    stopping: str | os.PathLike[str],
-    output: str | os.PathLike[str],
-) -> None:
-    """Write ``stopping.png``: each scenario's half-width against its trials, by round.
+def draw_stopping_rounds(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``stopping.png``: each scenario's half-width against its trials, by round.
 
     Parameters
     ----------
-    plan
-        The study's plan; its ``stopping`` section gives the target.
-    stopping
-        ``stopping.csv``.
-    output
-        Where to write the figure.
+    plan, results, value
+        The study's plan (its ``stopping`` section gives the target), its tables
+        (``stopping``), and None.
+
+    Returns
+    -------
+    Figure
+        The figure.
     """
-    config = plan.config
-    table = pd.read_csv(stopping, keep_default_na=False, na_values=[""])
+    config, table = plan.config, results.stopping
     rounds = {}
     for scenario in config["scenarios"]:
         rows = table[table["scenario"] == scenario].sort_values("round")
@@ -423,9 +334,52 @@ def draw_stopping(
             rows["half_width"].astype(float).tolist(),
             str(rows["reason"].iloc[-1]),
         )
-    plots.save(
-        plots.stopping_figure(
-            rounds, target=config["stopping"]["half_width"], dpi=config["figures"]["dpi"]
-        ),
-        output,
+    return stopping_figure(
+        rounds, target=config["stopping"]["half_width"], dpi=config["figures"]["dpi"]
     )
+
+
+#: The drawing function of each catalog entry, by name: a missing one fails on import.
+DRAWERS = {kind.draw: globals()[kind.draw] for kind in catalog.FIGURE_KINDS}
+
+
+# What the rules call ------------------------------------------------------------------
+
+
+def draw_figures(
+    plan: StudyPlan,
+    rule: str,
+    *,
+    inputs: Mapping[str, str | os.PathLike[str]],
+    outputs: Mapping[str, str | os.PathLike[str]],
+) -> None:
+    """Write every figure that ``rule`` draws for the study.
+
+    Parameters
+    ----------
+    plan
+        The study's plan.
+    rule
+        One of :data:`simstudy.catalog.FIGURE_RULES`.
+    inputs
+        The rule's tables (see :class:`Results`). With ``example``, the example trial is
+        checked first (:func:`check_example`).
+    outputs
+        Figure name -> where to write it, for each figure of ``catalog.figures(plan, rule)``.
+
+    Raises
+    ------
+    ValueError
+        If ``outputs`` does not name exactly those figures.
+    simstudy.example.ReproducibilityError
+        From :func:`check_example`.
+    """
+    figures = catalog.figures(plan, rule)
+    names = [figure.name for figure in figures]
+    if set(outputs) != set(names):
+        raise ValueError(f"outputs {sorted(outputs)} must name the figures {names} of {rule}")
+    results = Results(inputs)
+    if "example" in inputs:
+        check_example(plan, results)
+    for figure in figures:
+        plots.save(DRAWERS[figure.draw](plan, results, figure.value), outputs[figure.name])

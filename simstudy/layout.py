@@ -30,6 +30,7 @@ CHUNK_DIR = f"{RESULTS}/chunks"
 TRIALS = f"{RESULTS}/trials.csv"
 PROVENANCE = f"{RESULTS}/provenance.json"
 SUMMARY = f"{RESULTS}/summary.csv"
+PERFORMANCE = f"{RESULTS}/performance.csv"
 EXAMPLE = f"{RESULTS}/example/trial.json"
 #: Wall and CPU seconds of every fit, kept apart from trials.csv: they vary between runs.
 #: Each chunk job writes its own below TIMING_DIR, named as its chunk file.
@@ -40,9 +41,31 @@ TIMING_SUMMARY = f"{RESULTS}/timing_summary.csv"
 #: STOPPING_DIR (``<scenario>/round-<r>.json``), and all of them as one table.
 STOPPING_DIR = f"{RESULTS}/stopping"
 STOPPING = f"{RESULTS}/stopping.csv"
-#: The figures, by name; ``plot_figures`` draws them all in one job.
+#: Where the figures go. Which figures a study gets is decided by :mod:`simstudy.catalog`.
+FIGURE_DIR = f"{RESULTS}/figures"
+
+
+def figure_path(name: str) -> str:
+    """The PNG file of the figure ``name``: the one place that spells out a figure's path.
+
+    Parameters
+    ----------
+    name
+        The figure's name, such as ``"ari_difference"``.
+
+    Returns
+    -------
+    str
+        ``results/figures/<name>.png``.
+    """
+    return f"{FIGURE_DIR}/{name}.png"
+
+
+#: The figures that ``plot_figures`` draws for a clustering study scored by ``ari`` only,
+#: such as the default study (kept for the workflow's imports; any study's list is
+#: :func:`simstudy.catalog.figures`).
 FIGURES = {
-    name: f"{RESULTS}/figures/{name}.png"
+    name: figure_path(name)
     for name in (
         "example_data",
         "example_clusterings",
@@ -51,10 +74,10 @@ FIGURES = {
         "paired_scatter",
     )
 }
-#: The figure of mean score against median fit time, per scenario and method.
-TIMING_FIGURE = f"{RESULTS}/figures/score_vs_time.png"
+#: The figure of mean value against median fit time, per scenario and method.
+TIMING_FIGURE = figure_path("score_vs_time")
 #: The figure of each scenario's confidence interval half-width, round by round.
-STOPPING_FIGURE = f"{RESULTS}/figures/stopping.png"
+STOPPING_FIGURE = figure_path("stopping")
 #: The pages that ``snakemake --report`` shows, by name.
 REPORT_PAGES = {name: f"{RESULTS}/report/{name}.html" for name in ("summary", "config")}
 #: What ``make report`` builds (not a default target: it needs ``snakemake --report``).

@@ -7,7 +7,7 @@ A :class:`StudyPlan` is built once from a resolved config (one that
 - the :class:`~simstudy.spec.TrialSpec` of each (scenario, method group), code digest
   included;
 - the chunk files that hold the study's trials;
-- the example trial that the first two figures show;
+- the example trial, and (through :mod:`simstudy.catalog`) the study's figures;
 - which part of the config each stage depends on, and the labels figures use;
 - the list of final outputs.
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from simstudy import layout
+from simstudy import catalog, layout
 from simstudy.digests import code_digest, component_modules
 from simstudy.metrics import metric_column
 from simstudy.spec import Method, Scenario, TrialSpec
@@ -44,13 +44,12 @@ TRIAL_CODE = ("simstudy.trials", "simstudy.rows")
 
 @dataclass(frozen=True)
 class ExampleTrial:
-    """The trial the example figures show, and the methods it runs.
+    """The example trial (see :mod:`simstudy.example`), and the methods it runs.
 
-    ``methods`` are those of the chunk job that ran the trial that it needs to give the
-    same result: under ``legacy`` seeding every method, in config order, because they
+    ``methods``: under ``legacy`` seeding every method, in config order, because they
     share NumPy's global generator; under ``spawn`` seeding only the two compared
-    methods, in config order (so swapping the comparison reruns nothing). Its spec is
-    :meth:`StudyPlan.example_spec`.
+    methods, in config order (so swapping the comparison reruns nothing). They run as
+    their chunk jobs ran them (:meth:`StudyPlan.example_specs`).
     """
 
     scenario: str
@@ -381,20 +380,20 @@ class StudyPlan:
         Returns
         -------
         list of str
-            The paths that rule ``all`` asks for (see :mod:`simstudy.layout`).
+            The paths that rule ``all`` asks for (the figures: :func:`catalog.figures`).
         """
-        stopping = [layout.STOPPING, layout.STOPPING_FIGURE] if self.stopping else []
+        stopping = [layout.STOPPING] if self.stopping else []
         return [
             layout.MANIFEST,
             *stopping,
             layout.TRIALS,
             layout.PROVENANCE,
             layout.SUMMARY,
+            *([layout.PERFORMANCE] if self.config.get("estimands") else []),
             layout.TIMINGS,
             layout.TIMING_SUMMARY,
             layout.EXAMPLE,
-            *layout.FIGURES.values(),
-            layout.TIMING_FIGURE,
+            *(figure.path for figure in catalog.figures(self)),
             *layout.REPORT_PAGES.values(),
         ]
 
@@ -402,20 +401,14 @@ class StudyPlan:
 
     @cached_property
     def example(self) -> ExampleTrial:
-        """The example trial of the first two figures (see :class:`ExampleTrial`)."""
-        figures = self.config["figures"]
-        if self.config["seeding"] == "legacy":
-            methods = list(self.config["methods"])
-        else:
-            methods = [m for m in self.config["methods"] if m in self.config["comparison"]]
-        return ExampleTrial(
-            scenario=figures["example_scenario"],
-            trial=figures["example_trial"],
-            methods=tuple(methods),
-        )
+        """The example trial, checked against ``trials.csv`` (see :class:`ExampleTrial`)."""
+        config, figures = self.config, self.config["figures"]
+        legacy = config["seeding"] == "legacy"
+        methods = [m for m in config["methods"] if legacy or m in config["comparison"]]
+        return ExampleTrial(figures["example_scenario"], figures["example_trial"], tuple(methods))
 
     def example_spec(self) -> TrialSpec:
-        """The spec the example trial runs with (see :class:`ExampleTrial`).
+        """Every method of the example trial in one spec: what its settings record.
 
         Returns
         -------
@@ -424,6 +417,17 @@ class StudyPlan:
         """
         example = self.example
         return self.spec(example.scenario, layout.GROUP_SEPARATOR.join(example.methods))
+
+    def example_specs(self) -> list[TrialSpec]:
+        """The specs the example trial runs with: those of the chunk jobs that ran it.
+
+        Returns
+        -------
+        list of TrialSpec
+            One per method group of the example's methods, in config order.
+        """
+        groups = dict.fromkeys(self.group_of(method) for method in self.example.methods)
+        return [self.spec(self.example.scenario, group) for group in groups]
 
     # What each stage depends on ---------------------------------------------------------
 

@@ -129,10 +129,11 @@ def summary_html(summary: str | os.PathLike[str]) -> str:
         for row in table.itertuples(index=False)
     )
     note = (
-        "<p>Means with Monte Carlo standard errors (mcse) and 95% Student-t confidence "
-        "intervals; for the difference rows, wins / ties / losses, the Wilcoxon "
-        "signed-rank p-value and its Holm adjustment across scenarios (per metric). "
-        "Exact values are in results/summary.csv.</p>"
+        "<p>Per scenario, value (column metric: a metric's column or a name a method "
+        "function returns) and method: means with Monte Carlo standard errors (mcse) and "
+        "95% Student-t confidence intervals; for the difference rows, wins / ties / "
+        "losses, the Wilcoxon signed-rank p-value and its Holm adjustment across "
+        "scenarios (per value). Exact values are in results/summary.csv.</p>"
     )
     return _page("Summary", f"{note}\n<table>\n<tr>{header}</tr>\n{rows}\n</table>")
 

@@ -30,7 +30,7 @@ SCHEMA = load_schema()
 @pytest.fixture(scope="module")
 def example() -> Example:
     config = check_config(copy.deepcopy(TINY_CONFIG), SCHEMA)
-    return run_example(StudyPlan(config).spec("aniso", "gmm+kmeans"), 2)
+    return run_example(StudyPlan(config).example_specs(), 2)
 
 
 def test_the_example_runs_with_the_seed_its_chunk_job_gives_the_trial(example):

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.text import Text
 
-from simstudy import figures, plots
+from simstudy import catalog, figure_data, figures, plots, plots_examples, plots_pairs
 from simstudy.config import check_config, load_schema
 from simstudy.example import read_example
 from simstudy.plan import StudyPlan
@@ -47,22 +47,27 @@ def drawn_texts(figure) -> list[str]:
     return drawn
 
 
-def drawn_figures(monkeypatch, config: dict, workdir) -> dict:
-    """Draw every figure of the finished study in ``workdir`` with :func:`figures.draw_all`.
+def drawn_figures(monkeypatch, config: dict, workdir, rule: str = "plot_figures") -> dict:
+    """Draw the figures of ``rule`` for the finished study in ``workdir``, as the rule does.
 
     Returns figure name -> the matplotlib ``Figure`` that would have been written there.
     """
     monkeypatch.syspath_prepend(str(REPO / "tests"))
-    resolved = check_config(config, load_schema())
+    plan = StudyPlan(check_config(config, load_schema()))
     drawn = {}
     monkeypatch.setattr(plots, "save", lambda figure, path: drawn.setdefault(path, figure))
     results = workdir / "results"
-    figures.draw_all(
-        StudyPlan(resolved),
-        example=results / "example" / "trial.json",
-        trials=results / "trials.csv",
-        summary=results / "summary.csv",
-        outputs={name: name for name in figures.FIGURE_NAMES},
+    tables = {
+        "example": "example/trial.json",
+        "trials": "trials.csv",
+        "summary": "summary.csv",
+        "timing_summary": "timing_summary.csv",
+    }
+    figures.draw_figures(
+        plan,
+        rule,
+        inputs={name: results / path for name, path in tables.items()},
+        outputs={figure.name: figure.name for figure in catalog.figures(plan, rule)},
     )
     return drawn
 
@@ -70,7 +75,7 @@ def drawn_figures(monkeypatch, config: dict, workdir) -> dict:
 def test_match_labels_renames_clusters_to_their_true_partners():
     truth = np.array([0, 0, 1, 1, 2, 2])
     predicted = np.array([5, 5, 3, 3, 3, 9])
-    matched = plots.match_labels(truth, predicted)
+    matched = plots_examples.match_labels(truth, predicted)
     assert matched.tolist() == [0, 0, 1, 1, 1, 2]
     # renaming only: points grouped together stay together
     for i in range(6):
@@ -79,7 +84,7 @@ def test_match_labels_renames_clusters_to_their_true_partners():
 
 
 def test_extra_predicted_clusters_get_fresh_labels():
-    matched = plots.match_labels(np.array([0, 0, 1, 1]), np.array([0, 1, 2, 3]))
+    matched = plots_examples.match_labels(np.array([0, 0, 1, 1]), np.array([0, 1, 2, 3]))
     assert matched[[0, 2]].tolist() == [0, 1]  # each true cluster keeps one partner
     extra = set(matched[[1, 3]].tolist())
     assert len(extra) == 2 and extra.isdisjoint({0, 1})  # the others get unused labels
@@ -88,15 +93,17 @@ def test_extra_predicted_clusters_get_fresh_labels():
 def test_figures_are_written_as_png(tmp_path):
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(30, 2)), rng.randint(0, 3, size=30)
-    plots.save(plots.example_data_figure(X, y, scenario="s", trial=0, dpi=60), tmp_path / "a.png")
     plots.save(
-        plots.example_clusterings_figure(
+        plots_examples.example_data_figure(X, y, scenario="s", trial=0, dpi=60), tmp_path / "a.png"
+    )
+    plots.save(
+        plots_examples.example_clusterings_figure(
             X, y, {"A": y, "B": y[::-1]}, {"A": 1.0, "B": 0.1}, scenario="s", trial=0, dpi=60
         ),
         tmp_path / "b.png",
     )
     plots.save(
-        plots.difference_figure(
+        plots_pairs.difference_figure(
             {"s": rng.normal(size=20), "t": np.zeros(20)},
             {"s": (0.1, -0.2, 0.4), "t": (0.0, float("nan"), float("nan"))},
             first="A",
@@ -108,13 +115,13 @@ def test_figures_are_written_as_png(tmp_path):
     # savefig keeps the figure's size: inches times dpi (60)
     assert png_pixels(tmp_path / "a.png").shape[:2] == (6 * 60, 6 * 60)
     assert png_pixels(tmp_path / "b.png").shape[:2] == (5.5 * 60, 2 * 5.5 * 60)
-    assert png_pixels(tmp_path / "c.png").shape[:2] == ((2 * 3.2 + 0.8) * 60, 4.2 * 60)  # 2 panels
+    assert png_pixels(tmp_path / "c.png").shape[:2] == ((2 * 3.2 + 0.8) * 60, 6.5 * 60)  # 2 panels
 
 
 def test_difference_of_failed_trials_is_left_out():
     import pandas as pd
 
-    from simstudy.figures import paired_differences
+    from simstudy.figure_data import paired_differences
 
     table = pd.DataFrame(
         {
@@ -132,13 +139,13 @@ def test_figures_with_failed_methods_and_no_pairs_still_render(tmp_path):
     rng = np.random.RandomState(1)
     X, y = rng.normal(size=(30, 2)), rng.randint(0, 3, size=30)
     plots.save(
-        plots.example_clusterings_figure(
+        plots_examples.example_clusterings_figure(
             X, y, {"A": y, "B": None}, {"A": 1.0, "B": None}, scenario="s", trial=0, dpi=60
         ),
         tmp_path / "a.png",
     )
     plots.save(
-        plots.difference_figure(
+        plots_pairs.difference_figure(
             {"s": np.array([])}, {"s": (np.nan, np.nan, np.nan)}, first="A", second="B", dpi=60
         ),
         tmp_path / "b.png",
@@ -156,8 +163,8 @@ def test_config_text_is_drawn_as_plain_text_in_every_figure(label, tmp_path):
     X, y = rng.normal(size=(30, 2)), rng.randint(0, 3, size=30)
     names = {"first": f"{label} A", "second": f"{label} B"}
     drawn = {
-        "example_data": plots.example_data_figure(X, y, scenario=label, trial=0, dpi=40),
-        "example_clusterings": plots.example_clusterings_figure(
+        "example_data": plots_examples.example_data_figure(X, y, scenario=label, trial=0, dpi=40),
+        "example_clusterings": plots_examples.example_clusterings_figure(
             X,
             y,
             {names["first"]: y, names["second"]: None},
@@ -166,28 +173,32 @@ def test_config_text_is_drawn_as_plain_text_in_every_figure(label, tmp_path):
             trial=0,
             dpi=40,
         ),
-        "titled_clusterings": plots.example_clusterings_figure(
+        "titled_clusterings": plots_examples.example_clusterings_figure(
             X, y, {"A": y}, {"A": 1.0}, scenario="s", trial=0, dpi=40, title=label
         ),
-        "ari_difference": plots.difference_figure(
+        "ari_difference": plots_pairs.difference_figure(
             {label: rng.normal(size=9), f"{label} 2": rng.normal(size=9)},
             {label: (0.1, -0.2, 0.4), f"{label} 2": (0.0, -0.1, 0.1)},
             **names,
             metric_label=label,
             dpi=40,
         ),
-        "single_difference": plots.difference_figure(
+        "single_difference": plots_pairs.difference_figure(
             {label: rng.normal(size=9)}, {label: (0.1, -0.2, 0.4)}, **names, dpi=40
         ),
-        "difference_by_scenario": plots.difference_by_scenario_figure(
+        "difference_by_scenario": plots_pairs.difference_by_scenario_figure(
             {label: {label: {"mean": 0.1, "ci_low": 0.0, "ci_high": 0.2, "p_holm": 0.01}}},
             **names,
             dpi=40,
         ),
-        "paired_scatter": plots.paired_scatter_figure(
-            {label: (rng.uniform(size=9), rng.uniform(size=9)), "t": (np.r_[0.5], np.r_[0.4])},
+        "paired_scatter": plots_pairs.paired_scatter_figure(
+            {
+                label: {
+                    label: (rng.uniform(size=9), rng.uniform(size=9)),
+                    "t": (np.r_[0.5], np.r_[0.4]),
+                }
+            },
             **names,
-            metric_label=label,
             dpi=40,
         ),
     }
@@ -201,7 +212,7 @@ def test_a_method_without_successful_trials_is_named_in_its_panels():
     no_success = {"s": ["B $1"], "t": ["A", "B $1"]}
     names = {"first": "A", "second": "B $1"}
     nan = (np.nan, np.nan, np.nan)
-    difference = plots.difference_figure(
+    difference = plots_pairs.difference_figure(
         {"s": np.array([]), "t": np.array([]), "u": np.array([0.1, 0.3])},
         {"s": nan, "t": nan, "u": (0.2, -1.0, 1.4)},
         **names,
@@ -209,14 +220,14 @@ def test_a_method_without_successful_trials_is_named_in_its_panels():
         no_success=no_success,
     )
     empty = {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_holm": np.nan}
-    forest = plots.difference_by_scenario_figure(
+    forest = plots_pairs.difference_by_scenario_figure(
         {"ARI": {"s": empty, "t": empty}, "NMI": {"s": empty, "t": empty}},
         **names,
         dpi=40,
         no_success=no_success,
     )
-    scatter = plots.paired_scatter_figure(
-        {"s": (np.array([]), np.array([])), "t": (np.array([]), np.array([]))},
+    scatter = plots_pairs.paired_scatter_figure(
+        {"ARI": {"s": (np.array([]), np.array([])), "t": (np.array([]), np.array([]))}},
         **names,
         dpi=40,
         no_success=no_success,
@@ -229,7 +240,7 @@ def test_a_method_without_successful_trials_is_named_in_its_panels():
 
 
 def test_a_scenario_where_the_methods_never_ran_together_says_so():
-    figure = plots.difference_by_scenario_figure(
+    figure = plots_pairs.difference_by_scenario_figure(
         {"ARI": {"s": {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_holm": np.nan}}},
         first="A",
         second="B",
@@ -250,12 +261,12 @@ def test_methods_without_success_are_found_per_scenario():
             "status": ["ok", "error", "ok", "error", "error", "error"],
         }
     )
-    assert figures.methods_without_success(table, ["s", "t", "u"], ["a", "b"]) == {
+    assert figure_data.methods_without_success(table, ["s", "t", "u"], ["a", "b"]) == {
         "s": ["b"],
         "t": ["a", "b"],
         "u": ["a", "b"],
     }
-    differences = figures.paired_differences(table, "a", "b", "ari")
+    differences = figure_data.paired_differences(table, "a", "b", "ari")
     assert list(differences) == ["s", "t"]
     assert differences["s"].size == 0 and differences["t"].size == 0
 

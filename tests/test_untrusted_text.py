@@ -296,10 +296,12 @@ CAPTION_VALUES = {
     "difference_by_scenario.rst": ("first", "second"),
     "example_clusterings.rst": (),
     "example_data.rst": ("scenario",),
+    "means_by_scenario.rst": (),
     "paired_scatter.rst": ("first", "second"),
     "score_vs_time.rst": (),
     "stopping.rst": (),
     "summary.rst": (),
+    "value_difference.rst": ("first", "second"),
     "workflow.rst": ("first", "second", "scenario"),
 }
 

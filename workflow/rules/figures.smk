@@ -1,10 +1,15 @@
-# Params are shown in the report, inside a <script> element: script_safe_params keeps
-# config text (labels, params values) from closing it.
+# Which figures a study gets, with their files, captions and labels, is listed once, in
+# simstudy/catalog.py: a figure added there appears in these rules' outputs, in rule all's
+# targets and in the report. Params are shown in the report, inside a <script> element:
+# script_safe_params keeps config text (labels, params values) from closing it.
+from simstudy import catalog
 from simstudy.report import script_safe_params
 
 
-# The example trial of the first two figures, kept as a file (see simstudy/example.py).
-# It derives its seed as the chunk jobs do, so it runs alongside them.
+# The example trial, kept as a file (see simstudy/example.py): the figure rule checks its
+# values against trials.csv, and draws its clusterings in a clustering study. It runs
+# the compared methods as their chunk jobs did, with the seed they derive, so it runs
+# alongside them.
 rule run_example:
     input:
         settings=settings_file("run_example", EXAMPLE_SETTINGS),
@@ -16,14 +21,15 @@ rule run_example:
     conda:
         "../../environment.yml"
     params:
-        spec=PLAN.example_spec().to_json(),
+        specs=[spec.to_json() for spec in PLAN.example_specs()],
         trial=EXAMPLE_SETTINGS["trial"],
     script:
         "../../scripts/run_example.py"
 
 
-# All figures come from one job that only draws: matplotlib and seaborn are imported
-# once, which keeps a partial rerun cheap. Figure settings reach only this rule.
+# The figures drawn from the result tables come from one job that only draws: matplotlib
+# and seaborn are imported once, which keeps a partial rerun cheap. Figure settings reach
+# only the figure rules.
 rule plot_figures:
     input:
         example=rules.run_example.output.example,
@@ -31,36 +37,10 @@ rule plot_figures:
         summary=rules.summarize.output.summary,
         settings=settings_file("plot_figures", FIGURE_SETTINGS),
     output:
-        example_data=report(
-            FIGURES["example_data"],
-            caption="../report/example_data.rst",
-            category="Figures",
-            labels={"figure": "1 example dataset"},
-        ),
-        example_clusterings=report(
-            FIGURES["example_clusterings"],
-            caption="../report/example_clusterings.rst",
-            category="Figures",
-            labels={"figure": "2 example clusterings"},
-        ),
-        ari_difference=report(
-            FIGURES["ari_difference"],
-            caption="../report/ari_difference.rst",
-            category="Figures",
-            labels={"figure": "3 ARI difference per trial"},
-        ),
-        difference_by_scenario=report(
-            FIGURES["difference_by_scenario"],
-            caption="../report/difference_by_scenario.rst",
-            category="Figures",
-            labels={"figure": "4 difference by scenario"},
-        ),
-        paired_scatter=report(
-            FIGURES["paired_scatter"],
-            caption="../report/paired_scatter.rst",
-            category="Figures",
-            labels={"figure": "5 paired scores"},
-        ),
+        **{
+            f.name: report(f.path, **f.report)
+            for f in catalog.figures(PLAN, "plot_figures")
+        },
     log:
         "results/logs/plot_figures.log",
     localrule: True
@@ -78,12 +58,10 @@ rule plot_timings:
         timing_summary=rules.collect_timings.output.summary,
         settings=settings_file("plot_timings", FIGURE_SETTINGS),
     output:
-        figure=report(
-            TIMING_FIGURE,
-            caption="../report/score_vs_time.rst",
-            category="Figures",
-            labels={"figure": "6 score against fit time"},
-        ),
+        **{
+            f.name: report(f.path, **f.report)
+            for f in catalog.figures(PLAN, "plot_timings")
+        },
     log:
         "results/logs/plot_timings.log",
     localrule: True
@@ -102,12 +80,10 @@ if PLAN.stopping is not None:
             stopping=STOPPING,
             settings=settings_file("plot_stopping", FIGURE_SETTINGS),
         output:
-            figure=report(
-                STOPPING_FIGURE,
-                caption="../report/stopping.rst",
-                category="Figures",
-                labels={"figure": "7 precision-driven stopping"},
-            ),
+            **{
+                f.name: report(f.path, **f.report)
+                for f in catalog.figures(PLAN, "plot_stopping")
+            },
         log:
             "results/logs/plot_stopping.log",
         localrule: True
