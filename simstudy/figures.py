@@ -312,7 +312,10 @@ def draw_score_vs_time(plan: StudyPlan, results: Results, value: str | None) -> 
 
 
 def draw_stopping_rounds(plan: StudyPlan, results: Results, value: str | None) -> Figure:
-    """``stopping.png``: each scenario's half-width against its trials, by round.
+    """``stopping.png``: each scenario's precision against its trials, by round.
+
+    The precision is the half-width of the compared difference's interval, or under a
+    ``stopping.mcse`` rule the largest Monte Carlo SE of the measure over the methods.
 
     Parameters
     ----------
@@ -326,17 +329,25 @@ def draw_stopping_rounds(plan: StudyPlan, results: Results, value: str | None) -
         The figure.
     """
     config, table = plan.config, results.stopping
+    stopping = config["stopping"]
+    rule = column = "mcse" if "mcse" in stopping else "half_width"
+    words = {}
+    if rule == "mcse":
+        words = {
+            "precision": "MCSE",
+            "measured": (
+                f"of {stopping['measure']} of {stopping['estimand']}\n(largest over the methods)"
+            ),
+        }
     rounds = {}
     for scenario in config["scenarios"]:
         rows = table[table["scenario"] == scenario].sort_values("round")
         rounds[plan.scenario_label(scenario)] = (
             rows["trials"].tolist(),
-            rows["half_width"].astype(float).tolist(),
+            rows[column].astype(float).tolist(),
             str(rows["reason"].iloc[-1]),
         )
-    return stopping_figure(
-        rounds, target=config["stopping"]["half_width"], dpi=config["figures"]["dpi"]
-    )
+    return stopping_figure(rounds, target=stopping[rule], dpi=config["figures"]["dpi"], **words)
 
 
 #: The drawing function of each catalog entry, by name: a missing one fails on import.

@@ -240,8 +240,10 @@ def stopping_figure(
     *,
     target: float,
     dpi: int = 150,
+    precision: str = "half-width",
+    measured: str = "of the 95% CI\nof the mean paired difference",
 ) -> Figure:
-    """Each scenario's CI half-width against its trials, round by round, with the target.
+    """Each scenario's precision against its trials, round by round, with the target.
 
     Parameters
     ----------
@@ -249,9 +251,11 @@ def stopping_figure(
         Scenario label -> (trials after each round, the half-width then, why it
         stopped: ``"precision"`` or ``"max_trials"``). NaN half-widths are not drawn.
     target
-        The half-width at which a scenario stops.
+        The precision at which a scenario stops.
     dpi
         Resolution of the figure.
+    precision, measured
+        What the precision is (``"half-width"``, ``"MCSE"``) and of what, for the axis.
 
     Returns
     -------
@@ -289,15 +293,15 @@ def stopping_figure(
             linestyle="--",
             color="#C44E52",
             linewidth=1.5,
-            label=f"target half-width {target:g}",
+            label=f"target {precision} {target:g}",
         )
         ax.set_xlabel("trials in the scenario")
-        ax.set_ylabel("half-width of the 95% CI\nof the mean paired difference")
+        ax.set_ylabel(f"{precision} {measured}")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize="small", loc="upper right")
         sns.despine(ax=ax)
         ax.set_title(
-            "Precision-driven stopping: the interval's half-width, round by round\n"
+            f"Precision-driven stopping: the {precision}, round by round\n"
             "(star: target reached; cross: max_trials reached)",
             fontsize="medium",
         )

@@ -51,7 +51,12 @@ CHUNK_DIGEST = {
     "report": False,
     "example": False,
     "figures": False,
+    "figure_data": False,
     "plots": False,
+    "plots_examples": False,
+    "plots_pairs": False,
+    "plots_summaries": False,
+    "catalog": False,
     "plan": False,
     "config": False,
     "contract": False,  # the checks of a study's methods on a sample trial

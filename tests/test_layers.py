@@ -13,7 +13,15 @@ from conftest import REPO
 #: The layers of the README's table, from the top down.
 LAYERS = {
     "command line": {"cli", "replay", "__main__"},
-    "drawing": {"figures", "plots", "example"},
+    "drawing": {
+        "figures",
+        "figure_data",
+        "plots",
+        "plots_examples",
+        "plots_pairs",
+        "plots_summaries",
+        "example",
+    },
     "stages": {
         "trials",
         "rows",
@@ -29,7 +37,7 @@ LAYERS = {
         "provenance",
         "report",
     },
-    "plan": {"plan", "config", "contract"},
+    "plan": {"plan", "catalog", "config", "contract"},
     "foundations": {
         "layout",
         "spec",

@@ -77,6 +77,7 @@ def test_the_stopping_table_gives_each_scenarios_kept_trials(tmp_path):
                     "trials": count,
                     "n_paired": count,
                     "half_width": 0.5 / (round_ + 1),
+                    "mcse": None,
                     "target": 0.3,
                     "stopped": last,
                     "reason": "precision" if last else "",
