@@ -28,8 +28,8 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check simstudy scripts tests benchmarks
-	$(BIN)/ruff format --check simstudy scripts tests benchmarks
+	$(BIN)/ruff check simstudy scripts tests benchmarks examples
+	$(BIN)/ruff format --check simstudy scripts tests benchmarks examples
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
