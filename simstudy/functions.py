@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from simstudy.components import STREAM_PARAMETERS, load_function, stream_parameter
+from simstudy.components import STREAM_PARAMETERS, load_function, signature, stream_parameter
 
 
 def load_method_function(path: str) -> Callable[..., Any]:
@@ -39,12 +39,13 @@ def load_method_function(path: str) -> Callable[..., Any]:
         argument.
     """
     function = load_function(path, "method")
-    first = next(iter(inspect.signature(function).parameters.values()), None)
+    parameters = signature(function).parameters
+    first = next(iter(parameters.values()), None)
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     if first is None or first.kind not in positional or first.name in STREAM_PARAMETERS:
         raise ValueError(
             f"{path!r} is not a method function: its first parameter must take the data "
-            f"(as in f(data, rng, **params)), got {list(inspect.signature(function).parameters)}"
+            f"(as in f(data, rng, **params)), got {list(parameters)}"
         )
     return function
 
@@ -107,7 +108,28 @@ def call_method_function(
     dict
         Name -> value (see :func:`named_values`).
     """
-    function = load_method_function(path)
+    return run_method_function(load_method_function(path), path, data, params, stream)
+
+
+def run_method_function(
+    function: Callable[..., Any], path: str, data: Any, params: Mapping[str, Any], stream: Any
+) -> dict[str, float]:
+    """Run a method function already loaded: ``function(data, [stream], **params)``.
+
+    Parameters
+    ----------
+    function
+        The function, as :func:`load_method_function` returns it.
+    path
+        Its dotted path, for the messages.
+    data, params, stream
+        As for :func:`call_method_function`.
+
+    Returns
+    -------
+    dict
+        Name -> value (see :func:`named_values`).
+    """
     kind = stream_parameter(function)
     result = function(data, **params, **({kind: stream} if kind else {}))
     return named_values(result, path)

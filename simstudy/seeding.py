@@ -20,6 +20,7 @@ Two schemes are supported.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -249,6 +250,7 @@ def trial_seeds(root_seed: int, seeding: str, start: int, stop: int) -> list[int
     return [int(s) for s in legacy_seeds(root_seed, stop)[start:stop]]
 
 
+@functools.lru_cache(maxsize=1024)  # a few labels per study, asked for by every trial
 def stream_key(label: str) -> tuple[int, ...]:
     """Turn a stream label into a ``spawn_key`` of four 32-bit words.
 

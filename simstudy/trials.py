@@ -33,7 +33,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +129,51 @@ def _generator_drew(spec: TrialSpec) -> str:
     )
 
 
+# --- A spec's components, loaded once ---------------------------------------------------
+
+# What was loaded for the last spec seen in this process: (that spec, key -> value), the
+# keys being "preloaded", "generator" and ("function", method name). A chunk runs every
+# trial with the same spec; finding the generator and method functions by their paths
+# again, and importing every path again, would cost some 20 µs a trial, as much as a
+# cheap trial's own work. A failed load is not remembered: the next trial tries again,
+# and fails where it did.
+_loaded: tuple[TrialSpec | None, dict[Any, Any]] = (None, {})
+
+
+def _load_once(spec: TrialSpec, key: Any, load: Callable[[], Any]) -> Any:
+    """``load()``, or what it returned for ``key`` of this spec object before."""
+    global _loaded
+    if _loaded[0] is not spec:
+        _loaded = (spec, {})
+    found = _loaded[1]
+    if key not in found:
+        found[key] = load()
+    return found[key]
+
+
+def _generator(spec: TrialSpec) -> tuple[Callable[..., Any], str | None]:
+    """The spec's data generator and the kind of stream it takes; raises as it loads."""
+
+    def load() -> tuple[Callable[..., Any], str | None]:
+        generator = components.load_generator(spec.scenario.generator)
+        return generator, components.stream_parameter(generator)
+
+    return _load_once(spec, "generator", load)
+
+
+def _preload_once(spec: TrialSpec) -> None:
+    """:func:`preload`, until every path of this spec object has imported once."""
+    if not _load_once(spec, "preloaded", lambda: _preload(spec)):
+        del _loaded[1]["preloaded"]  # not every path imported: again next trial
+
+
+def _method_function(spec: TrialSpec, method: Method) -> Callable[..., Any]:
+    """A function method's function; raises as :func:`~simstudy.functions.load_method_function`."""
+    return _load_once(
+        spec, ("function", method.name), lambda: functions.load_method_function(method.function)
+    )
+
+
 # --- Trials ---------------------------------------------------------------------------
 
 
@@ -211,7 +256,8 @@ def draw_and_fit(
     """
     outcome.step = DATA_STEP
     try:
-        outcome.data = components.generate(spec.scenario.generator, spec.scenario.params, data_rng)
+        generator, kind = _generator(spec)  # as components.generate does it
+        outcome.data = generator(**spec.scenario.params, **{kind: data_rng})
         if any(method.estimator is not None for method in spec.methods):
             outcome.X, outcome.y = components.labelled_data(outcome.data, spec.scenario.generator)
     except Exception:  # recorded against every method; the caller decides
@@ -251,7 +297,10 @@ def _run_method(
 ) -> dict[str, float]:
     """One method's values on the trial's data (inside :func:`fit_observed`)."""
     if method.function is not None:
-        return functions.call_method_function(method.function, outcome.data, method.params, stream)
+        function = _method_function(spec, method)
+        return functions.run_method_function(
+            function, method.function, outcome.data, method.params, stream
+        )
     estimator = components.build_estimator(method.estimator, method.params, stream)
     if method.task in (None, "clusterer"):
         labels = np.asarray(estimator.fit_predict(outcome.X))
@@ -339,7 +388,7 @@ def run_trial(
     outcome = TrialOutcome(trial=trial, seed=seed)
     # Imports and the guard's first look happen before the clock starts: they are the
     # process's start-up, not the trial's work.
-    preload(spec)
+    _preload_once(spec)
     guard = GlobalGeneratorGuard() if spec.seeding == "spawn" else None
     if on_start is not None:
         on_start()
@@ -379,13 +428,13 @@ def trial_streams(spec: TrialSpec, seed: int) -> tuple[Any, dict[str, Any]]:
     tuple
         The data stream, and method name -> stream.
     """
-    data_kind = components.stream_parameter(components.load_generator(spec.scenario.generator))
+    data_kind = _generator(spec)[1]
     method_rngs = {}
     for method in spec.methods:
         if method.function is None:
             method_rngs[method.name] = seeding.method_stream(seed, method.name)
         else:
-            kind = components.stream_parameter(functions.load_method_function(method.function))
+            kind = components.stream_parameter(_method_function(spec, method))
             method_rngs[method.name] = seeding.stream_of_kind(seed, f"method/{method.name}", kind)
     return seeding.stream_of_kind(seed, "data", data_kind), method_rngs
 
@@ -442,9 +491,20 @@ def preload(spec: TrialSpec) -> None:
     spec
         The spec whose generator, estimators and metrics to import.
     """
+    _preload(spec)
+
+
+def _preload(spec: TrialSpec) -> bool:
+    """:func:`preload`'s work; returns whether every path imported."""
+    imported = True
     for path in (spec.scenario.generator, *(method.path for method in spec.methods)):
-        with suppress(ValueError):  # the trial reports it where it fails
+        try:
             components.import_object(path)
+        except ValueError:  # the trial reports it where it fails
+            imported = False
     for metric in spec.metrics:
-        with suppress(ValueError):
+        try:
             score_function(metric)
+        except ValueError:
+            imported = False
+    return imported
