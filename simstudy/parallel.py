@@ -11,8 +11,12 @@ busy, and no lock is held, when the workers are made.
 Snakemake exports ``OMP_NUM_THREADS`` and friends equal to a job's ``threads``, and
 joblib's workers inherit them, so ``n_jobs`` workers would each start ``threads`` BLAS
 threads and fight over the cores (FACTS.md measured a 6-20x slowdown). Every worker here
-is pinned to a single thread: the first task it runs applies ``threadpoolctl`` limits
-that stay for the life of the process (loky's workers also start with one-thread limits).
+is pinned to a single thread. Forked workers are made while the caller's own pools are
+pinned (for the length of the call), so they start pinned; any other process that runs
+tasks applies ``threadpoolctl`` limits with its first task, and they stay for the life of
+the process (loky's workers also start with one-thread limits). Pinning a forked worker
+by itself would cost every chunk job some 0.1 s of wall time, which trials of a
+millisecond notice.
 
 Every task also says when it starts and ends, in a small file of the process that runs
 it (see :class:`TaskTracker`). joblib knows which tasks it has handed out but not which
@@ -23,6 +27,7 @@ heartbeat can report which tasks run and for how long while none finishes.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -30,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -51,6 +57,10 @@ Result = TypeVar("Result")
 # The process that pinned its thread pools (a forked worker inherits the flag, not the pin).
 _pinned_in_process: int | None = None
 
+# The process whose pools are pinned while it forks its workers (see _ready_to_fork):
+# a worker forked by it inherits the pinned pools, and this value names its parent.
+_pinning_for_forks: int | None = None
+
 # The task file of this process: (folder, open descriptor, process id). Opened once per
 # folder, so that marking a task costs one pwrite rather than an open and a close. The
 # process id tells a forked worker that the descriptor it inherited is not its own.
@@ -66,11 +76,43 @@ _FINISHED = "done"
 
 
 def pin_threads() -> None:
-    """Limit every BLAS and OpenMP pool of this process to one thread, once."""
+    """Limit every BLAS and OpenMP pool of this process to one thread, once.
+
+    A worker that :func:`ordered_map` forked while its parent's pools were pinned starts
+    with them pinned, and has nothing to do.
+    """
     global _pinned_in_process
-    if _pinned_in_process != os.getpid():
+    pid = os.getpid()
+    if _pinned_in_process == pid:
+        return
+    if _pinning_for_forks is None or _pinning_for_forks != os.getppid():
         threadpool_limits(limits=1)
-        _pinned_in_process = os.getpid()
+    _pinned_in_process = pid
+
+
+@contextmanager
+def _ready_to_fork() -> Iterator[None]:
+    """Make the workers forked in the block cheap to start: pinned, with a frozen heap.
+
+    - This process's BLAS and OpenMP pools are pinned for the block, so that forks start
+      pinned. The limits are set in this thread, the one whose ``submit`` forks the
+      workers (OpenMP keeps its thread count per thread), and undone afterwards.
+    - The objects that exist now are moved out of the garbage collector's reach
+      (``gc.freeze``) for the block. A worker collects garbage after its first task
+      (loky does, to measure its memory); a full collection would write to every
+      object inherited from this process and so copy all of their memory pages, some
+      0.05 s per worker. Frozen, they are left alone; this process collects them again
+      after the block.
+    """
+    global _pinning_for_forks
+    with threadpool_limits(limits=1):
+        _pinning_for_forks = os.getpid()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()
+            _pinning_for_forks = None
 
 
 @dataclass(frozen=True)
@@ -411,7 +453,12 @@ def ordered_map(
             # that a task runs here (n_jobs=1) or in a forked worker, which inherits the
             # caller's state, keeps joblib's own default for its own parallel calls.
             backend = ForkedWorkersBackend()
-            yield from Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(tasks)
+            parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
+            if backend.effective_n_jobs(n_jobs) == 1:  # runs here; pins this process
+                yield from parallel(tasks)
+            else:
+                with _ready_to_fork():
+                    yield from parallel(tasks)
         else:
             with parallel_config(backend="loky", inner_max_num_threads=1):
                 yield from Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
