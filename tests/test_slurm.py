@@ -164,7 +164,11 @@ class Background:
             subprocess.run(["scancel", *jobs], capture_output=True)
 
 
-def test_every_chunk_runs_as_its_own_slurm_job(slurm_cluster, tmp_path, tiny_config):
+def test_every_chunk_runs_as_its_own_slurm_job(slurm_cluster, tmp_path, tiny_config, monkeypatch):
+    # A plain function beside the two estimators: every kind of method runs the same.
+    tiny_config["methods"]["meanx"] = {"function": "functions_for_tests.mean"}
+    paths = [str(REPO / "tests"), os.environ.get("PYTHONPATH")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, paths)))
     cluster_dir = tmp_path / "slurm"
     cluster_dir.mkdir()
     # The local reference run overlaps the cluster run, which mostly waits on Slurm.
@@ -185,7 +189,7 @@ def test_every_chunk_runs_as_its_own_slurm_job(slurm_cluster, tmp_path, tiny_con
     records = json.loads((cluster_dir / "results" / "provenance.json").read_text())["chunks"]
     job_ids = [record["job"]["slurm_job_id"] for record in records]
 
-    assert n_chunks(tiny_config) == 6
+    assert n_chunks(tiny_config) == 9
     assert len(records) == n_chunks(tiny_config)
     assert None not in job_ids
     assert len(set(job_ids)) == len(records), f"chunks shared Slurm jobs: {job_ids}"
@@ -197,6 +201,7 @@ def test_every_chunk_runs_as_its_own_slurm_job(slurm_cluster, tmp_path, tiny_con
 
     expected = (tmp_path / "local" / "results" / "trials.csv").read_bytes()
     assert (cluster_dir / "results" / "trials.csv").read_bytes() == expected
+    assert expected.splitlines()[0].startswith(b"scenario,trial,method,ari,estimate,")
 
 
 def slow_gmm_config(config: dict) -> dict:
@@ -279,6 +284,7 @@ def test_a_cancelled_chunk_job_leaves_nothing_half_written_and_a_rerun_completes
     assert not list((cluster_dir / "results").rglob(".*.tmp"))
     expected = (tmp_path / "local" / "results" / "trials.csv").read_bytes()
     assert (cluster_dir / "results" / "trials.csv").read_bytes() == expected
+    assert expected.splitlines()[0].startswith(b"scenario,trial,method,ari,estimate,")
 
 
 def test_a_precision_driven_study_on_slurm_matches_the_local_run(
