@@ -26,6 +26,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from snakemake.utils import update_config
 
 from simstudy import contract
 from simstudy.digests import code_digest, component_modules
@@ -169,33 +170,6 @@ def read_study_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def merge_config(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``changes`` into ``base`` in place, mapping by mapping, and return ``base``.
-
-    This is how Snakemake combines several ``--configfile`` files and ``--config``
-    overrides: a nested mapping changes only the keys it names.
-
-    Parameters
-    ----------
-    base
-        The config to change; it is modified in place.
-    changes
-        The keys to set. A mapping merges into a mapping already in ``base``; any other
-        value (deep-copied) replaces the one in ``base``.
-
-    Returns
-    -------
-    dict
-        ``base``, changed.
-    """
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            merge_config(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
-
-
 def read_study(
     files: Sequence[str | os.PathLike[str]], overrides: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -221,10 +195,13 @@ def read_study(
     ConfigError
         From :func:`read_study_file`.
     """
+    # Snakemake's own merge, as it combines several --configfile files and --config: a
+    # nested mapping changes only the keys it names. Copies, so nothing is shared.
     study: dict[str, Any] = {}
     for path in files:
-        merge_config(study, read_study_file(path))
-    return merge_config(study, overrides or {})
+        update_config(study, read_study_file(path))
+    update_config(study, copy.deepcopy(dict(overrides or {})))
+    return study
 
 
 def _is_strict_integer(_checker: Any, instance: Any) -> bool:
