@@ -11,7 +11,6 @@ Snakemake's report embeds each job's params.
 from __future__ import annotations
 
 import html
-import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -23,11 +22,10 @@ body { font-family: sans-serif; font-size: 13px; margin: 1em; }
 table { border-collapse: collapse; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: right; }
 th { background: #f3f3f3; }
-td.text, th.text { text-align: left; }
+td:nth-child(-n+4), th:nth-child(-n+4) { text-align: left; }  /* the text columns */
 pre { background: #f7f7f7; padding: 1em; }
 """
 
-_TEXT_COLUMNS = {"kind", "scenario", "metric", "method"}
 
 # Python's own escapes for the characters that could end or open an HTML element.
 _SCRIPT_ESCAPES = str.maketrans({"<": r"\x3c", ">": r"\x3e", "&": r"\x26"})
@@ -94,15 +92,6 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _cell(column: str, value: Any) -> str:
-    css = " class='text'" if column in _TEXT_COLUMNS else ""
-    if isinstance(value, float):
-        text = "" if math.isnan(value) else f"{value:.4g}"
-    else:
-        text = html.escape(str(value))
-    return f"<td{css}>{text}</td>"
-
-
 def summary_html(summary: str | os.PathLike[str]) -> str:
     """Render ``summary.csv`` as an HTML table (4 significant digits).
 
@@ -120,13 +109,9 @@ def summary_html(summary: str | os.PathLike[str]) -> str:
     import pandas as pd  # here: the workflow imports this module while it plans
 
     table = pd.read_csv(summary, keep_default_na=False, na_values=[""])
-    header = "".join(
-        f"<th{' class=text' if c in _TEXT_COLUMNS else ''}>{html.escape(c)}</th>"
-        for c in table.columns
-    )
-    rows = "\n".join(
-        "<tr>" + "".join(_cell(c, v) for c, v in zip(table.columns, row, strict=True)) + "</tr>"
-        for row in table.itertuples(index=False)
+    # pandas escapes every cell and header as HTML (escape=True, its default).
+    rendered = table.to_html(
+        index=False, escape=True, na_rep="", float_format="{:.4g}".format, border=0
     )
     note = (
         "<p>Per scenario, value (column metric: a metric's column or a name a method "
@@ -135,7 +120,7 @@ def summary_html(summary: str | os.PathLike[str]) -> str:
         "losses, the Wilcoxon signed-rank p-value and its Holm adjustment across "
         "scenarios (per value). Exact values are in results/summary.csv.</p>"
     )
-    return _page("Summary", f"{note}\n<table>\n<tr>{header}</tr>\n{rows}\n</table>")
+    return _page("Summary", f"{note}\n{rendered}")
 
 
 def config_html(config: Mapping[str, Any]) -> str:
