@@ -9,7 +9,7 @@ on are shared and noisy. Runs of the two sides of a comparison alternate. The ta
 model of wall time against cores fitted to B, C and D, and a description of the machine
 are printed and written to ``benchmarks/out/results.md``.
 
-Measures (see the README, "Performance"):
+Measures (see docs/performance.md):
 
 A. the default study from an empty folder, everything (``--cores 2``), against
    ``benchmarks/plain_study.py``: the blog's demo, the 40-trial study and three figures

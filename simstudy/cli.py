@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Exit statuses of ``simstudy replay`` (the README lists them).
+#: Exit statuses of ``simstudy replay`` (docs/failures.md lists them).
 REPRODUCED, DIFFERS, BAD_REQUEST, FAILED_AS_RECORDED = 0, 1, 2, 3
 
 

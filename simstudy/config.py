@@ -642,7 +642,7 @@ def _check_job_count(resolved: dict[str, Any]) -> None:
             f"{jobs:,} chunk jobs ({groups} scenario and method group pairs), more than the "
             f"{MAX_CHUNK_JOBS:,} Snakemake can plan in reasonable time and memory; "
             f"chunk_size {better} would give {count_chunk_jobs(n_trials, better, groups):,} "
-            f"(see the README, 'Choosing a chunk size')"
+            f"(see docs/performance.md, 'Choosing a chunk size')"
         )
     stopping = resolved["stopping"]
     if stopping is not None:
@@ -686,7 +686,7 @@ def _smallest_batch(
 def _batch_option(n_trials: int, chunk_size: int, groups: int, cap: int) -> str | None:
     """A ``stopping.batch`` that passes, with a larger chunk size if need be; None if none.
 
-    It aims at the README's recommended number of jobs, else at the limit. With a batch
+    It aims at the number of jobs docs/performance.md recommends, else at the limit. With a batch
     of at most the chunk size, each round is one chunk per pair, so a chunk size of
     ``groups * cap / (limit - 2 * groups)`` trials is always large enough.
     """
@@ -722,7 +722,8 @@ def _too_many_rounds(resolved: dict[str, Any], groups: int, jobs: int) -> Config
         f"{n_trials}, in chunks of chunk_size = {chunk_size} at most; more than the "
         f"{MAX_CHUNK_JOBS:,} Snakemake can plan in reasonable time and memory. "
         + "; or ".join(options)
-        + " (see the README, 'Precision-driven studies' and 'Choosing a chunk size')"
+        + " (see docs/outcomes.md, 'Precision-driven studies', and docs/performance.md, "
+        "'Choosing a chunk size')"
     )
 
 

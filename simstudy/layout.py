@@ -86,14 +86,14 @@ HTML_REPORT = f"{RESULTS}/report.html"
 SETTINGS_DIR = f"{RESULTS}/.settings"
 
 #: Trials per chunk below which a job's start-up (about 3 s: Python, scikit-learn and the
-#: joblib workers) costs more than ~5% of the default study's work (see README).
+#: joblib workers) costs more than ~5% of the default study's work (see docs/performance.md).
 MIN_RECOMMENDED_CHUNK = 500
 
 #: Chunk jobs above which planning the DAG becomes slow (about 6 s per 1,000 jobs here).
 MAX_RECOMMENDED_JOBS = 1_000
 
 #: Chunk jobs above which a study is refused before planning: Snakemake needed about
-#: 20 s and 330 MB to plan 10,000 jobs on the README's test machine, and 79 s and
+#: 20 s and 330 MB to plan 10,000 jobs on the test machine of docs/performance.md, and 79 s and
 #: 1.4 GB for 100,000.
 MAX_CHUNK_JOBS = 20_000
 
@@ -259,7 +259,7 @@ def chunk_slots(n_trials: int, chunk_size: int) -> list[tuple[int, int]]:
 
 
 def recommended_chunk_size(n_trials: int, groups: int) -> int:
-    """The chunk size the README recommends for ``n_trials`` trials.
+    """The chunk size docs/performance.md recommends for ``n_trials`` trials.
 
     At least :data:`MIN_RECOMMENDED_CHUNK` trials, so start-up costs stay small, and large
     enough that the study has at most :data:`MAX_RECOMMENDED_JOBS` chunk jobs, where

@@ -17,7 +17,7 @@ from conftest import forget_code_digests as forget
 #: Every module of the package, and whether a chunk's digest (``TRIAL_CODE`` and what it
 #: imports) covers it: the code that decides a trial's rows does, and nothing else, so
 #: that editing code that only runs, watches or reports on chunks reruns no chunk. A new
-#: module must be added here, on the side the README's digest table puts it.
+#: module must be added here, on the side the digest table of docs/reruns.md puts it.
 CHUNK_DIGEST = {
     # The trial and its rows.
     "trials": True,  # the trial: draw the data, fit, score, record failures

@@ -1,4 +1,4 @@
-"""The package's import graph reads as layers in pipeline order (README, Project layout).
+"""The package's import graph reads as layers in pipeline order (docs/architecture.md).
 
 A module imports only from its own layer or a lower one, never the command line, and no
 modules import each other in a loop. Lazy imports inside functions count too.
@@ -10,7 +10,7 @@ import ast
 
 from conftest import REPO
 
-#: The layers of the README's table, from the top down.
+#: The layers of the table in docs/architecture.md, from the top down.
 LAYERS = {
     "command line": {"cli", "replay", "__main__"},
     "drawing": {

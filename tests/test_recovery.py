@@ -86,7 +86,7 @@ def test_a_killed_run_leaves_no_partial_chunk_and_recovers_identically(tmp_path)
     for path in chunk_files(workdir, "*-*.csv"):  # whatever finished is complete
         assert len(path.read_text().splitlines()) == 1 + 3
 
-    # Recovery, as the README documents it: remove the stale lock, then the normal run.
+    # Recovery, as docs/failures.md documents it: remove the stale lock, then the normal run.
     snakemake(workdir, "--unlock", config=config)
     snakemake(workdir, "results/trials.csv", "--cores", "2", config=config)
     assert (workdir / "results/trials.csv").read_bytes() == (

@@ -174,7 +174,7 @@ def test_a_generator_that_does_not_repeat_fails_its_chunk():
 
 def test_randomness_of_its_own_is_caught_with_worker_processes_too():
     # State kept between calls is not caught for sure with workers: the second run may
-    # land in a worker that ran no trial yet (README, "When a trial fails").
+    # land in a worker that ran no trial yet (docs/failures.md, "When a trial fails").
     spec = make_spec(("rogue", "unrepeatable.UnseededRngKMeans"))
     with pytest.raises(NotRepeatableError, match="method=rogue"):
         list(iter_chunk_rows(spec, 0, 4, n_jobs=2))

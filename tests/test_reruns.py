@@ -3,7 +3,7 @@
 Every test starts from a copy of one finished tiny study (copying keeps mtimes and
 Snakemake's metadata, so the copy is up to date), makes one edit, and checks what
 ``snakemake --dry-run`` plans and, where it matters, what a real run leaves on disk.
-Each row of the README's "Changing a study" table is one test here.
+Each row of the table in docs/reruns.md, "What each edit reruns", is one test here.
 """
 
 from __future__ import annotations

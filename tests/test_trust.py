@@ -122,7 +122,7 @@ def test_a_study_file_given_with_configfile_is_the_whole_study(checkout, tmp_pat
     ) in plan
 
 
-USER_MODULE = '''"""A user's own clusterer, written the way the README describes."""
+USER_MODULE = '''"""A user's own clusterer, written the way docs/designing.md describes."""
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 

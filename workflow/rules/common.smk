@@ -248,8 +248,8 @@ def warn_if_too_many_chunks():
         better = recommended_chunk_size(config["n_trials"], len(PLAN.pairs()))
         logger.warning(
             f"{chunks} chunk jobs: planning them takes a while (about 6 s per 1,000). "
-            f"chunk_size {better} would give about {MAX_RECOMMENDED_JOBS}; see the README, "
-            f"'Choosing a chunk size'."
+            f"chunk_size {better} would give about {MAX_RECOMMENDED_JOBS}; see "
+            f"docs/performance.md, 'Choosing a chunk size'."
         )
 
 
@@ -537,8 +537,8 @@ def chained(first, then):
 
 if AS_MODULE:
     # Snakemake runs only the main Snakefile's handlers: add these to any the user's
-    # Snakefile registered before the module; one it defines later replaces them (README,
-    # "Use as a Snakemake module").
+    # Snakefile registered before the module; one it defines later replaces them
+    # (docs/module.md, "Start and finish handlers").
     workflow._onstart = chained(study_onstart, workflow._onstart)
     workflow._onsuccess = chained(study_onfinish, workflow._onsuccess)
     workflow._onerror = chained(study_onfinish, workflow._onerror)
