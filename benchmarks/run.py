@@ -29,7 +29,13 @@ H. a rerun with everything up to date (no job runs; <= 3 s);
 I. ``snakemake -n`` at 100,000 and 1,000,000 trials with the recommended chunk size
    (<= 10 s and <= 1 GB peak memory each);
 J. merging 1,000,000 synthetic trial rows (<= 1 GB peak memory; time reported);
-K. peak memory of one chunk job as ``chunk_size`` grows (should stay flat).
+K. peak memory of one chunk job as ``chunk_size`` grows (should stay flat);
+L. cheap trials: the testing example (``examples/testing``: Welch's t-test and the
+   Wilcoxon-Mann-Whitney test on two samples of 30 numbers, about a millisecond a trial)
+   at 5,000 trials per scenario, from an empty folder to ``results/trials.csv``
+   (``--cores 2``), against ``benchmarks/plain_tests.py --n-jobs 2``, once at the
+   example's own ``chunk_size`` and once with one chunk per scenario and method
+   (target: ratio <= 1.5).
 """
 
 from __future__ import annotations
@@ -61,6 +67,9 @@ from simstudy.layout import recommended_chunk_size  # noqa: E402
 
 #: The default study has one scenario and two methods: two (scenario, method) groups.
 GROUPS = 2
+
+#: The study of cheap trials (row L): its study.yaml and the module of its functions.
+TESTING_EXAMPLE = REPO / "examples" / "testing"
 
 
 @dataclass
@@ -527,6 +536,82 @@ def chunk_memory(root: Path, reps: int) -> Row:
     )
 
 
+def _same_values(trials_csv: Path, plain_csv: Path) -> bool:
+    """Whether every value in ``plain_tests.py``'s CSV equals the workflow's, row by row."""
+    with open(trials_csv, newline="") as handle:
+        workflow = {(r["scenario"], r["trial"], r["method"]): r for r in csv.DictReader(handle)}
+    with open(plain_csv, newline="") as handle:
+        plain = list(csv.DictReader(handle))
+    if len(plain) != len(workflow):
+        return False
+    names = [name for name in plain[0] if name not in ("scenario", "trial", "method")]
+    for row in plain:
+        found = workflow.get((row["scenario"], row["trial"], row["method"]))
+        if found is None or any(found.get(name, "") != row[name] for name in names):
+            return False
+    return True
+
+
+def cheap_trials(root: Path, reps: int, trials: int, example: Path) -> list[Row]:
+    """L: the testing example to trials.csv against the plain script, alternating.
+
+    Measured at the example's own ``chunk_size`` and at ``trials`` (one chunk job per
+    scenario and method). The example's module is found through ``PYTHONPATH``.
+    """
+    with open(example / "study.yaml", encoding="utf-8") as handle:
+        study = yaml.safe_load(handle)
+    env = {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(example), os.environ.get("PYTHONPATH")]))
+    }
+    plain_csv = root / f"plain-tests-{trials}.csv"
+    rows = []
+    for chunk in dict.fromkeys([study.get("chunk_size", trials), trials]):
+        workflow, plain = [], []
+        workdir = root
+        for rep in range(reps):
+            order = ["workflow", "plain"] if rep % 2 == 0 else ["plain", "workflow"]
+            for side in order:
+                if side == "workflow":
+                    config = {**study, "n_trials": trials, "chunk_size": chunk}
+                    workdir = workdir_with(config, root, f"cheap-{trials}-{chunk}-{rep}")
+                    run = snakemake(workdir, "results/trials.csv", "--cores", "2", env=env)
+                    workflow.append(run.seconds)
+                else:
+                    command = [
+                        sys.executable,
+                        REPO / "benchmarks" / "plain_tests.py",
+                        "--study",
+                        example / "study.yaml",
+                        "--trials",
+                        trials,
+                        "--n-jobs",
+                        2,
+                        "--output",
+                        plain_csv,
+                    ]
+                    run = measure(command, cwd=root, env=env)
+                    plain.append(run.seconds)
+                log(f"L {side} chunk_size {chunk} rep {rep + 1}: {run.seconds:.1f} s")
+        same = _same_values(workdir / "results" / "trials.csv", plain_csv)
+        ratio = median(workflow) / median(plain)
+        each = [w / p for w, p in zip(workflow, plain, strict=True)]
+        jobs = len(study["scenarios"]) * len(study["methods"]) * -(-trials // chunk)
+        rows.append(
+            Row(
+                "L",
+                f"cheap trials: testing example, {trials:,} trials per scenario to "
+                f"trials.csv, chunk_size {chunk} ({jobs} chunk jobs), --cores 2, vs "
+                "plain_tests.py (joblib n_jobs=2)",
+                f"{median(workflow):.1f} s vs {median(plain):.1f} s: ratio {ratio:.2f} "
+                f"(per repetition {min(each):.2f} to {max(each):.2f})"
+                f"{'' if same else ' (VALUES DIFFER)'}",
+                "<= 1.5",
+                ratio <= 1.5 and same,
+            )
+        )
+    return rows
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -590,9 +675,15 @@ def fit_model(b: dict, c: dict, d: dict, trials: int, scale_trials: int) -> list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--only", default="A,B,C,D,E,F,G,H,I,J,K")
+    parser.add_argument("--only", default="A,B,C,D,E,F,G,H,I,J,K,L")
     parser.add_argument("--trials", type=int, default=400, help="trials for B and D")
     parser.add_argument("--scale-trials", type=int, default=2000, help="trials for C and E")
+    parser.add_argument("--cheap-trials", type=int, default=5000, help="trials per scenario for L")
+    parser.add_argument(
+        "--testing-example",
+        default=str(TESTING_EXAMPLE),
+        help="folder of the cheap-trial study for L: its study.yaml and module",
+    )
     parser.add_argument("--workdir", default=None, help="scratch folder (default: a temp dir)")
     args = parser.parse_args()
     if args.reps < 5:
@@ -629,6 +720,8 @@ def main() -> None:
         rows.append(merge_million(root, args.reps))
     if "K" in wanted:
         rows.append(chunk_memory(root, args.reps))
+    if "L" in wanted:
+        rows += cheap_trials(root, args.reps, args.cheap_trials, Path(args.testing_example))
     rows.sort(key=lambda row: row.key)
     table = [
         f"Machine: {machine()}",
