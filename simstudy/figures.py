@@ -18,18 +18,23 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from simstudy import catalog, plots
+from simstudy import catalog, plots, plots_performance
 from simstudy.example import check_against_rows
 from simstudy.figure_data import (
     Results,
     compared,
     difference_rows,
     direction,
+    estimand_settings,
+    estimand_trials,
     first_value,
     indexed,
+    missing_note,
     no_success_labels,
     paired_differences,
+    performance_cells,
     warnings_note,
+    zip_panels,
 )
 from simstudy.layout import FIGURES
 from simstudy.metrics import value_label
@@ -156,6 +161,99 @@ def draw_means_by_scenario(plan: StudyPlan, results: Results, value: str | None)
         methods=[plan.method_label(m) for m in config["methods"]],
         dpi=config["figures"]["dpi"],
         note=f"{counted} per scenario; a method without a point does not give that value",
+    )
+
+
+def draw_performance(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``performance_<estimand>.png``: each measure per scenario and method, ±1.96 MCSE.
+
+    Parameters
+    ----------
+    plan, results, value
+        The study's plan, its tables (``performance``) and the estimand.
+
+    Returns
+    -------
+    Figure
+        A panel per measure that ``performance.csv`` has for the estimand.
+    """
+    config, cells = plan.config, performance_cells(plan, results.performance, value)
+    return plots_performance.performance_figure(
+        cells,
+        alpha=config["estimands"][value].get("alpha", 0.05),
+        second=plan.method_label(config["comparison"][1]),
+        title=f"Performance of the estimates of {value_label(value)}, with ±1.96 MCSE",
+        note=missing_note(cells),
+        **estimand_settings(plan, value),
+    )
+
+
+def draw_zip(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``zip_<estimand>.png``: each trial's interval, ranked by its distance from the truth.
+
+    Parameters
+    ----------
+    plan, results, value
+        The study's plan, its tables (``trials``, ``performance``) and the estimand.
+
+    Returns
+    -------
+    Figure
+        A panel per method that gives an interval or an SE, and scenario.
+    """
+    return plots_performance.zip_figure(
+        zip_panels(plan, results, value),
+        nominal=1 - plan.config["estimands"][value].get("alpha", 0.05),
+        dpi=plan.config["figures"]["dpi"],
+        title=f"Zip plot of the intervals for {value_label(value)}, ranked by |z|",
+    )
+
+
+def draw_estimates(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``estimates_<estimand>.png``: each method's estimates around the truth, per scenario.
+
+    Parameters
+    ----------
+    plan, results, value
+        The study's plan, its tables (``trials``) and the estimand.
+
+    Returns
+    -------
+    Figure
+        A panel per scenario, a violin and a box per method.
+    """
+    return plots_performance.estimates_figure(
+        estimand_trials(plan, results.trials, value),
+        title=f"Estimates of {value_label(value)} around the truth, per scenario",
+        **estimand_settings(plan, value),
+    )
+
+
+def draw_nested_loop(plan: StudyPlan, results: Results, value: str | None) -> Figure:
+    """``nested_loop_<estimand>.png``: ``figures.nested_loop_measure`` in every scenario.
+
+    Parameters
+    ----------
+    plan, results, value
+        The study's plan, its tables (``performance``) and the estimand.
+
+    Returns
+    -------
+    Figure
+        The scenarios in the order of their factors (:func:`catalog.nested_order`).
+    """
+    config = plan.config
+    measure = config["figures"]["nested_loop_measure"]
+    order, factors = catalog.nested_order(config["scenarios"])
+    return plots_performance.nested_loop_figure(
+        performance_cells(plan, results.performance, value).get(measure, {}),
+        measure=measure,
+        scenarios=[plan.scenario_label(s) for s in order],
+        factors=factors,
+        alpha=config["estimands"][value].get("alpha", 0.05),
+        second=plan.method_label(config["comparison"][1]),
+        title=f"Nested-loop plot: {measure} of {value_label(value)} in every scenario",
+        **estimand_settings(plan, value),
     )
 
 

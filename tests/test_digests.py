@@ -56,6 +56,7 @@ CHUNK_DIGEST = {
     "plots_examples": False,
     "plots_pairs": False,
     "plots_summaries": False,
+    "plots_performance": False,
     "catalog": False,
     "plan": False,
     "config": False,

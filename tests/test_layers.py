@@ -20,6 +20,7 @@ LAYERS = {
         "plots_examples",
         "plots_pairs",
         "plots_summaries",
+        "plots_performance",
         "example",
     },
     "stages": {

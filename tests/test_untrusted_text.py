@@ -152,6 +152,8 @@ def assert_plain_page(text: str, where: str) -> Markup:
             "tt",
             "a",
             "table",
+            "thead",
+            "tbody",
             "tr",
             "th",
             "td",
@@ -294,15 +296,19 @@ CAPTION_VALUES = {
     "ari_difference.rst": ("first", "second"),
     "config.rst": (),
     "difference_by_scenario.rst": ("first", "second"),
+    "estimates.rst": (),
     "example_clusterings.rst": (),
     "example_data.rst": ("scenario",),
     "means_by_scenario.rst": (),
+    "nested_loop.rst": (),
     "paired_scatter.rst": ("first", "second"),
+    "performance.rst": ("second",),
     "score_vs_time.rst": (),
     "stopping.rst": (),
     "summary.rst": (),
     "value_difference.rst": ("first", "second"),
     "workflow.rst": ("first", "second", "scenario"),
+    "zip.rst": (),
 }
 
 

@@ -29,9 +29,15 @@ rule run_example:
 
 # The figures drawn from the result tables come from one job that only draws: matplotlib
 # and seaborn are imported once, which keeps a partial rerun cheap. Figure settings reach
-# only the figure rules.
+# only the figure rules. A study with estimands also draws its performance measures
+# (performance_<E>.png, zip_<E>.png, ...) from performance.csv.
 rule plot_figures:
     input:
+        **(
+            {"performance": rules.measure_performance.output.performance}
+            if config["estimands"]
+            else {}
+        ),
         example=rules.run_example.output.example,
         trials=rules.merge_trials.output.trials,
         summary=rules.summarize.output.summary,
