@@ -97,7 +97,12 @@ def test_defaults_are_filled_in_from_the_schema():
     assert resolved["seeding"] == "spawn"
     assert resolved["metrics"] == ["ari"]
     assert resolved["on_error"] == "raise"
-    assert resolved["figures"] == {"example_scenario": "aniso", "example_trial": 0, "dpi": 150}
+    assert resolved["figures"] == {
+        "example_scenario": "aniso",
+        "example_trial": 0,
+        "dpi": 150,
+        "nested_loop_measure": "bias",
+    }
     assert config == {k: v for k, v in TINY_CONFIG.items() if k in config}, "input was modified"
 
 
