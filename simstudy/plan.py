@@ -101,9 +101,7 @@ class StudyPlan:
         The config check finds them (:func:`simstudy.contract.check_study`); a config
         that has not been through it has its metrics' columns.
         """
-        if "values" in self.config:
-            return list(self.config["values"])
-        return [metric_column(metric) for metric in self.config["metrics"]]
+        return self._values_of(self.config)
 
     def method_values(self, method: str) -> list[str]:
         """The named values that ``method`` gives each trial.
@@ -118,7 +116,10 @@ class StudyPlan:
         list of str
             Its value columns (the metrics' columns for an estimator).
         """
-        entry = self.config["methods"][method]
+        return self._values_of(self.config["methods"][method])
+
+    def _values_of(self, entry: dict) -> list[str]:
+        """``entry``'s ``values`` (the study's or a method's), else the metrics' columns."""
         if "values" in entry:
             return list(entry["values"])
         return [metric_column(metric) for metric in self.config["metrics"]]

@@ -189,20 +189,110 @@ def facets(count: int, width: float, height: float, dpi: int, *, sharex=True, sh
     """
     columns = 1 if count <= 3 else min(5, count)
     rows = -(-count // columns)
+    figsize = (width * columns, height * rows + 0.8)
+    figure, grid = panel_grid(count, rows, columns, figsize, dpi, sharex=sharex, sharey=sharey)
+    return figure, list(grid.flat)[:count]
+
+
+def panel_grid(
+    count: int,
+    rows: int,
+    columns: int,
+    figsize: tuple[float, float],
+    dpi: int,
+    *,
+    sharex: bool = False,
+    sharey: bool = True,
+):
+    """A figure of ``rows`` by ``columns`` panels, the places after the first ``count`` hidden.
+
+    Parameters
+    ----------
+    count
+        The number of panels drawn; the unused places of the last row are hidden.
+    rows, columns
+        The shape of the grid.
+    figsize
+        Width and height of the figure, in inches.
+    dpi
+        Resolution of the figure.
+    sharex, sharey
+        Whether the panels share their x and y axes.
+
+    Returns
+    -------
+    tuple
+        The figure and its grid of axes (a 2-D array, row by row).
+    """
     figure, grid = plt.subplots(
         rows,
         columns,
-        figsize=(width * columns, height * rows + 0.8),
+        figsize=figsize,
         dpi=dpi,
         sharex=sharex,
         sharey=sharey,
         squeeze=False,
         layout="constrained",
     )
-    axes = list(grid.flat)
-    for ax in axes[count:]:
+    for ax in list(grid.flat)[count:]:
         ax.set_visible(False)
-    return figure, axes[:count]
+    return figure, grid
+
+
+def rows_of_three(count: int) -> tuple[int, int]:
+    """The rows and columns for ``count`` panels: at most three a row, as even as can be.
+
+    Parameters
+    ----------
+    count
+        The number of panels.
+
+    Returns
+    -------
+    tuple of int
+        ``(rows, columns)``.
+    """
+    rows = -(-count // 3)
+    return rows, -(-count // rows)
+
+
+def scenario_rows(ax, positions, scenarios: Sequence[str]) -> None:
+    """Label the y axis of a panel with a row per scenario, top to bottom.
+
+    Parameters
+    ----------
+    ax
+        The panel (the first of those sharing the y axis).
+    positions
+        The y position of each scenario's row.
+    scenarios
+        The scenarios' labels, drawn as plain text.
+    """
+    ax.set_yticks(positions, [plain_text(s) for s in scenarios])
+    ax.set_ylim(-0.6, len(scenarios) - 0.4)
+
+
+def method_legend(figure: Figure, colours: Mapping[str, object]) -> None:
+    """A legend below the panels: a point in each method's colour.
+
+    Parameters
+    ----------
+    figure
+        The figure (with the constrained layout).
+    colours
+        Method label -> its colour, in the legend's order.
+    """
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", color=c, label=plain_text(m))
+        for m, c in colours.items()
+    ]
+    figure.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=min(len(colours), 4),
+        frameon=False,
+        fontsize="small",
+    )
 
 
 def save(figure: Figure, path: str | os.PathLike[str]) -> None:

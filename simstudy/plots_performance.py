@@ -21,7 +21,15 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 
-from simstudy.plots import palette, plain_text, styled
+from simstudy.plots import (
+    method_legend,
+    palette,
+    panel_grid,
+    plain_text,
+    rows_of_three,
+    scenario_rows,
+    styled,
+)
 
 #: How far each bar of :func:`performance_figure` reaches: a 95% Monte Carlo interval.
 MCSE_MULTIPLIER = 1.96
@@ -110,41 +118,20 @@ def performance_figure(
     titles = [measure for measure in cells if measure != "n_missing"]
     scenarios = list(dict.fromkeys(s for rows in cells.values() for s in rows))
     colours = dict(zip(methods, palette(len(methods)), strict=True))
-    rows = -(-len(titles) // 3)
-    columns = -(-len(titles) // rows)
+    rows, columns = rows_of_three(len(titles))
     height = 0.7 + len(scenarios) * (0.3 + 0.2 * len(methods))
     with styled():
-        figure, grid = plt.subplots(
-            rows,
-            columns,
-            figsize=(1.4 + 3.9 * columns, 1.1 + height * rows),
-            dpi=dpi,
-            sharey=True,
-            squeeze=False,
-            layout="constrained",
-        )
+        figsize = (1.4 + 3.9 * columns, 1.1 + height * rows)
+        figure, grid = panel_grid(len(titles), rows, columns, figsize, dpi)
         axes = list(grid.flat)
-        for ax in axes[len(titles) :]:
-            ax.set_visible(False)
         positions = np.arange(len(scenarios))[::-1].astype(float)
         for ax, measure in zip(axes, titles, strict=False):
             _forest_panel(ax, cells[measure], scenarios, positions, colours)
             if (reference := measure_reference(measure, alpha)) is not None:
                 ax.axvline(reference, linestyle="--", color=REFERENCE_COLOR, lw=1)
             ax.set_title(plain_text(_title(measure, second)), fontsize="small")
-        axes[0].set_yticks(positions, [plain_text(s) for s in scenarios])
-        axes[0].set_ylim(-0.6, len(scenarios) - 0.4)
-        handles = [
-            plt.Line2D([], [], marker="o", ls="", color=c, label=plain_text(m))
-            for m, c in colours.items()
-        ]
-        figure.legend(
-            handles=handles,
-            loc="outside lower center",
-            ncols=min(len(methods), 4),
-            frameon=False,
-            fontsize="small",
-        )
+        scenario_rows(axes[0], positions, scenarios)
+        method_legend(figure, colours)
         figure.suptitle(
             plain_text(title) + (f"\n{plain_text(note)}" if note else ""), fontsize="medium"
         )
@@ -239,18 +226,9 @@ def zip_figure(
     columns = min(len(scenarios), 5)
     rows = -(-len(panels) // columns)
     with styled():
-        figure, grid = plt.subplots(
-            rows,
-            columns,
-            figsize=(0.4 + 3.3 * columns, 1.3 + 3.0 * rows),
-            dpi=dpi,
-            sharey=True,
-            squeeze=False,
-            layout="constrained",
-        )
+        figsize = (0.4 + 3.3 * columns, 1.3 + 3.0 * rows)
+        figure, grid = panel_grid(len(panels), rows, columns, figsize, dpi)
         axes = list(grid.flat)
-        for ax in axes[len(panels) :]:
-            ax.set_visible(False)
         for ax, panel in zip(axes, panels, strict=False):
             _zip_panel(ax, panel, nominal)
         for ax in grid[:, 0]:
@@ -337,18 +315,9 @@ def estimates_figure(
     with styled():
         columns = 1 if len(scenarios) == 1 else 2 if len(scenarios) <= 4 else 3
         rows, height = -(-len(scenarios) // columns), 0.9 + 0.75 * len(methods)
-        figure, grid = plt.subplots(
-            rows,
-            columns,
-            figsize=(0.8 + 4.6 * columns, 0.9 + height * rows),
-            dpi=dpi,
-            sharey=True,
-            squeeze=False,
-            layout="constrained",
-        )
+        figsize = (0.8 + 4.6 * columns, 0.9 + height * rows)
+        figure, grid = panel_grid(len(scenarios), rows, columns, figsize, dpi)
         axes = list(grid.flat)
-        for ax in axes[len(scenarios) :]:
-            ax.set_visible(False)
         for ax, scenario in zip(axes, scenarios, strict=False):
             for method, y in zip(methods, positions, strict=True):
                 if method in trials[scenario]:

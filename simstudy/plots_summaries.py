@@ -18,7 +18,16 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from simstudy.plots import facets, palette, plain_text, styled
+from simstudy.plots import (
+    facets,
+    method_legend,
+    palette,
+    panel_grid,
+    plain_text,
+    rows_of_three,
+    scenario_rows,
+    styled,
+)
 
 
 def means_figure(
@@ -54,40 +63,19 @@ def means_figure(
     values = list(means)
     scenarios = list(dict.fromkeys(s for rows in means.values() for s in rows))
     colours = dict(zip(methods, palette(len(methods)), strict=True))
-    rows = -(-len(values) // 3)  # at most three panels a row, as even as can be
-    columns = -(-len(values) // rows)
+    rows, columns = rows_of_three(len(values))
     height = 0.6 + len(scenarios) * (0.35 + 0.22 * len(methods))
     with styled():
-        figure, grid = plt.subplots(
-            rows,
-            columns,
-            figsize=(1.6 + 4.0 * columns, 1.0 + height * rows),
-            dpi=dpi,
-            sharey=True,
-            squeeze=False,
-            layout="constrained",
-        )
+        figsize = (1.6 + 4.0 * columns, 1.0 + height * rows)
+        figure, grid = panel_grid(len(values), rows, columns, figsize, dpi)
         axes = list(grid.flat)
-        for ax in axes[len(values) :]:
-            ax.set_visible(False)
         positions = np.arange(len(scenarios))[::-1].astype(float)
         for ax, value in zip(axes, values, strict=False):
             _means_panel(ax, means[value], scenarios, positions, methods, colours)
             ax.set_title(f"mean {plain_text(value)}", fontsize="medium")
             ax.set_xlabel("mean, 95% CI", fontsize="small")
-        axes[0].set_yticks(positions, [plain_text(s) for s in scenarios])
-        axes[0].set_ylim(-0.6, len(scenarios) - 0.4)
-        handles = [
-            plt.Line2D([], [], marker="o", linestyle="", color=colours[m], label=plain_text(m))
-            for m in methods
-        ]
-        figure.legend(
-            handles=handles,
-            loc="outside lower center",
-            ncols=min(len(methods), 4),
-            frameon=False,
-            fontsize="small",
-        )
+        scenario_rows(axes[0], positions, scenarios)
+        method_legend(figure, colours)
         figure.suptitle(
             "Each method's mean per scenario, with its 95% CI"
             + (f"\n{plain_text(note)}" if note else ""),
