@@ -35,6 +35,10 @@ _CHECK_SEED = 0
 # per trial, as much as a cheap trial's own work.
 _SIGNATURES: dict[int, tuple[Callable[..., Any], inspect.Signature]] = {}
 
+#: At most this many remembered signatures: a module attribute that makes a new callable
+#: at every lookup (a module ``__getattr__``) must not keep them all alive.
+_MAX_SIGNATURES = 1024
+
 
 def signature(function: Callable[..., Any]) -> inspect.Signature:
     """Return ``inspect.signature(function)``, remembered for the function object.
@@ -61,6 +65,8 @@ def signature(function: Callable[..., Any]) -> inspect.Signature:
     if entry is not None and entry[0] is function:
         return entry[1]
     found = inspect.signature(function)
+    if len(_SIGNATURES) >= _MAX_SIGNATURES:  # callables made afresh on every lookup
+        _SIGNATURES.clear()
     _SIGNATURES[id(function)] = (function, found)
     return found
 
