@@ -10,13 +10,13 @@ busy, and no lock is held, when the workers are made.
 
 Snakemake exports ``OMP_NUM_THREADS`` and friends equal to a job's ``threads``, and
 joblib's workers inherit them, so ``n_jobs`` workers would each start ``threads`` BLAS
-threads and fight over the cores (FACTS.md measured a 6-20x slowdown). Every worker here
-is pinned to a single thread. Forked workers are made while the caller's own pools are
-pinned (for the length of the call), so they start pinned; any other process that runs
-tasks applies ``threadpoolctl`` limits with its first task, and they stay for the life of
-the process (loky's workers also start with one-thread limits). Pinning a forked worker
-by itself would cost every chunk job some 0.1 s of wall time, which trials of a
-millisecond notice.
+threads and fight over the cores (a trial then runs 6 to 20 times slower; see
+docs/reproducibility.md). Every worker here is pinned to a single thread. Forked workers
+are made while the caller's own pools are pinned (for the length of the call), so they
+start pinned; any other process that runs tasks applies ``threadpoolctl`` limits with
+its first task, and they stay for the life of the process (loky's workers also start
+with one-thread limits). Pinning a forked worker by itself would cost every chunk job
+some 0.1 s of wall time, which trials of a millisecond notice.
 
 Every task also says when it starts and ends, in a small file of the process that runs
 it (see :class:`TaskTracker`). joblib knows which tasks it has handed out but not which
