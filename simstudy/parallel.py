@@ -1,12 +1,48 @@
-"""Run trials in parallel with joblib, one BLAS/OpenMP thread per worker.
+"""Run tasks in parallel with joblib, in worker processes forked from the caller.
 
 Workers are forked from the calling process (on Linux), so they start with everything it
 has imported: a chunk job imports its methods once, however many workers it has, and the
 first trial starts a few milliseconds after the pool does. loky, joblib's default,
 starts each worker as a fresh interpreter that imports scikit-learn again (about 2 s per
-worker); it is still used where fork is not available. Forking is safe here because the
-caller has only imported the methods, never run them: no BLAS or OpenMP thread pool is
-busy, and no lock is held, when the workers are made.
+worker); it is still used where fork is not available.
+
+**No fork while a second thread runs.** A forked child holds a copy of the thread that
+forked it and of no other: a lock that another thread held at that moment (the logging
+module's, a queue's, the memory allocator's) stays held in the child for good, and the
+child hangs the first time it needs it. So every worker is forked while the calling
+thread is the process's only Python thread, and none later:
+
+- the pool is the standard library's :class:`concurrent.futures.ProcessPoolExecutor`
+  with the ``fork`` start method. It forks all of its workers at once, in the thread
+  that first submits to it, before it starts its own threads, and it never forks a
+  worker afterwards (one that dies breaks the pool, it is not replaced);
+  :meth:`ForkedWorkersBackend.configure` submits a no-op at once, so that the forks happen
+  there, and checks that they did;
+- only then does :func:`ordered_map` call its ``on_ready`` hook, where a caller starts
+  its own threads: the chunk's monitor does (see :class:`simstudy.monitor.ChunkMonitor`).
+  A caller must not have started one before.
+
+loky, where it is used, starts its workers by fork and exec at once, which a running
+thread does not endanger. Forking is also safe for compiled code: the caller has only
+imported the methods, never run them, so no BLAS or OpenMP thread pool is busy when the
+workers are made.
+
+joblib's extension points used here are those of its custom backend API: a subclass of
+``ParallelBackendBase`` given to ``Parallel(backend=...)`` (a backend instance is one of
+the values that argument documents), implementing the documented hooks
+``effective_n_jobs``, ``configure``, ``submit``, ``retrieve_result_callback``,
+``terminate`` and ``abort_everything``. The base class and ``AutoBatchingMixin``, which
+supplies the two other hooks ``compute_batch_size`` and ``batch_completed`` (the batch
+sizing of joblib's own process backends, which bundles trials of a millisecond into
+batches of a fraction of a second), are imported from ``joblib.parallel``: joblib re-exports
+both there as the public names for backend implementers (its source says so), and recent
+versions also export the base class as ``joblib.ParallelBackendBase``. The mixin is the
+one name that joblib's rendered documentation does not list; nothing is imported from
+``joblib._parallel_backends`` or from the loky that joblib bundles. The backend is not
+registered by name (``register_parallel_backend``): that serves to select it through
+``parallel_config``, which would make it the default of the calling thread, so that
+``Parallel`` calls made by tasks running in this process would pick it up too; an instance
+given to one ``Parallel`` call stays with that call, and carries its ``on_ready`` hook.
 
 Snakemake exports ``OMP_NUM_THREADS`` and friends equal to a job's ``threads``, and
 joblib's workers inherit them, so ``n_jobs`` workers would each start ``threads`` BLAS
@@ -20,9 +56,9 @@ some 0.1 s of wall time, which trials of a millisecond notice.
 
 Every task also says when it starts and ends, in a small file of the process that runs
 it (see :class:`TaskTracker`). joblib knows which tasks it has handed out but not which
-of them a worker had started, and when a worker dies it reports only that one died. The
-files outlive the worker, so the caller can name the tasks it took with it, and a
-heartbeat can report which tasks run and for how long while none finishes.
+of them a worker had started, and when a worker dies the pool reports only that one
+died. The files outlive the worker, so the caller can name the tasks it took with it,
+and a heartbeat can report which tasks run and for how long while none finishes.
 """
 
 from __future__ import annotations
@@ -31,24 +67,20 @@ import gc
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
 from joblib import Parallel, delayed, parallel_config
-from joblib._parallel_backends import (
-    AutoBatchingMixin,
-    FallbackToBackend,
-    ParallelBackendBase,
-    SequentialBackend,
-)
-from joblib.externals.loky import ProcessPoolExecutor
-from joblib.externals.loky.process_executor import BrokenProcessPool
+from joblib.parallel import AutoBatchingMixin, ParallelBackendBase
 from threadpoolctl import threadpool_info, threadpool_limits
 
 Item = TypeVar("Item")
@@ -98,11 +130,10 @@ def _ready_to_fork() -> Iterator[None]:
       pinned. The limits are set in this thread, the one whose ``submit`` forks the
       workers (OpenMP keeps its thread count per thread), and undone afterwards.
     - The objects that exist now are moved out of the garbage collector's reach
-      (``gc.freeze``) for the block. A worker collects garbage after its first task
-      (loky does, to measure its memory); a full collection would write to every
-      object inherited from this process and so copy all of their memory pages, some
-      0.05 s per worker. Frozen, they are left alone; this process collects them again
-      after the block.
+      (``gc.freeze``) for the block. A full collection in a worker (Python runs one
+      now and then as the worker allocates) would write to every object inherited from
+      this process and so copy all of their memory pages, some 0.05 s per worker.
+      Frozen, they are left alone; this process collects them again after the block.
     """
     global _pinning_for_forks
     with threadpool_limits(limits=1):
@@ -191,8 +222,8 @@ class WorkerDiedError(RuntimeError):
     """A worker process of :func:`ordered_map` died, taking its tasks with it.
 
     ``running`` lists the tasks that were running when it was noticed: the one the dead
-    worker ran, and those of the other workers, which loky then stops as well.
-    ``detail`` is joblib's report (it gives the workers' exit codes).
+    worker ran, and those of the other workers, which are then stopped as well.
+    ``detail`` is the pool's report, with the exit code of each worker.
     """
 
     def __init__(self, running: list[RunningTask], detail: str) -> None:
@@ -256,20 +287,41 @@ CAN_FORK = sys.platform == "linux"
 
 
 class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
-    """A joblib backend whose workers are forked from the calling process.
+    """A joblib backend whose workers are forked from the calling process, all at once.
 
-    It runs a private loky process pool with the ``fork`` start method: workers inherit
-    the caller's imports, and a worker that dies breaks the pool with loky's
-    :class:`BrokenProcessPool`, as under joblib's loky backend. The pool lives for one
-    ``Parallel`` call (joblib's reusable loky executor refuses ``fork``).
+    It runs a pool of the standard library (:class:`concurrent.futures.ProcessPoolExecutor`)
+    with the ``fork`` start method: workers inherit the caller's imports, and a worker
+    that dies breaks the pool with :class:`~concurrent.futures.process.BrokenProcessPool`.
+    :meth:`configure` forks every worker before the pool starts a thread, then calls
+    ``on_ready`` (see the module's notes on forks and threads). The pool lives for one
+    ``Parallel`` call.
+
+    Parameters
+    ----------
+    nesting_level
+        joblib's nesting level of the ``Parallel`` call (joblib sets it if it is None).
+    on_ready
+        Called once, in the thread that calls ``Parallel``, when the workers exist (at
+        once when there are none to make) and before any task is handed out: from then
+        on this backend forks no process, so threads may start.
+    **kwargs
+        Passed to :class:`joblib.parallel.ParallelBackendBase`.
     """
 
     supports_retrieve_callback = True
     supports_timeout = True
 
-    def __init__(self, nesting_level: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        nesting_level: int | None = None,
+        *,
+        on_ready: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(nesting_level=nesting_level, **kwargs)
-        self._workers: ProcessPoolExecutor | None = None
+        self._on_ready = on_ready
+        self._pool: ProcessPoolExecutor | None = None
+        self._processes: list[multiprocessing.process.BaseProcess] = []
 
     def effective_n_jobs(self, n_jobs: int | None) -> int:
         """Return the number of workers that ``n_jobs`` means, as joblib reads it.
@@ -300,7 +352,9 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
         return n_jobs
 
     def configure(self, n_jobs: int = 1, parallel: Any = None, **_: Any) -> int:
-        """Make the pool of forked workers for one ``Parallel`` call; joblib calls this first.
+        """Fork the workers of one ``Parallel`` call, then call ``on_ready``; joblib's first call.
+
+        With one worker, none is made: joblib then runs the tasks in this process itself.
 
         Parameters
         ----------
@@ -312,22 +366,43 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
         Returns
         -------
         int
-            The number of workers in the pool.
+            The number of workers.
 
         Raises
         ------
-        FallbackToBackend
-            When that number is 1, telling joblib to run the tasks in this process with its
-            sequential backend instead.
+        RuntimeError
+            If the pool did not fork all of its workers at once (a Python whose pool
+            forks them as work comes would fork while the pool's own threads run).
         ValueError
             If ``n_jobs`` is 0.
         """
         n_jobs = self.effective_n_jobs(n_jobs)
-        if n_jobs == 1:
-            raise FallbackToBackend(SequentialBackend(nesting_level=self.nesting_level))
-        self._workers = ProcessPoolExecutor(n_jobs, context=multiprocessing.get_context("fork"))
         self.parallel = parallel
+        try:
+            if n_jobs > 1:
+                self._fork_workers(n_jobs)
+            on_ready, self._on_ready = self._on_ready, None
+            if on_ready is not None:
+                on_ready()
+        except BaseException:
+            self._stop_workers(kill=True)
+            raise
         return n_jobs
+
+    def _fork_workers(self, n_jobs: int) -> None:
+        before = set(multiprocessing.active_children())
+        self._pool = ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork"))
+        # The first submit forks every worker, here, then starts the pool's threads.
+        self._pool.submit(int)
+        self._processes = sorted(
+            (process for process in multiprocessing.active_children() if process not in before),
+            key=lambda process: process.pid,
+        )
+        if len(self._processes) != n_jobs:
+            raise RuntimeError(
+                f"the pool forked {len(self._processes)} of its {n_jobs} workers at its first "
+                "task; it would fork the others while its own threads run, which can hang them"
+            )
 
     def submit(self, func: Callable[[], Any], callback: Callable[[Any], None] | None = None):
         """Hand a batch of tasks to the pool, for joblib.
@@ -344,12 +419,12 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
         concurrent.futures.Future
             The future of the batch's result.
         """
-        future = self._workers.submit(func)
+        future = self._pool.submit(func)
         if callback is not None:
             future.add_done_callback(callback)
         return future
 
-    def retrieve_result_callback(self, future: Any) -> Any:
+    def retrieve_result_callback(self, future: Future) -> Any:
         """Return the result of a finished batch, for joblib.
 
         Parameters
@@ -370,28 +445,54 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
 
         Also resets the batch-size statistics, as joblib's own backends do.
         """
-        if self._workers is not None:
-            self._workers.shutdown(wait=True)
-            self._workers = None
+        self._stop_workers(kill=False)
         self.reset_batch_stats()
 
     def abort_everything(self, ensure_ready: bool = True) -> None:
         """Kill the workers at once, for joblib, after a task failed or the caller gave up.
 
         No new pool is made, whatever ``ensure_ready`` says: :func:`ordered_map` never
-        calls the same ``Parallel`` object again.
+        calls the same ``Parallel`` object again, and a new pool would fork while this
+        pool's threads, and perhaps the caller's, run.
 
         Parameters
         ----------
         ensure_ready
             joblib's request for a pool ready for another call; ignored.
         """
-        # Kill the workers and make no new ones: ``ensure_ready`` asks for a pool ready
-        # for the next call of the same Parallel object, and ordered_map makes no such
-        # call; a fresh pool would only sit waiting for work that never comes.
-        if self._workers is not None:
-            self._workers.shutdown(wait=False, kill_workers=True)
-            self._workers = None
+        self._stop_workers(kill=True)
+
+    def _stop_workers(self, *, kill: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if kill:
+            for process in self._processes:
+                process.kill()
+        # Waits for the pool's thread, which joins the workers: their exit codes are known.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def exit_codes(self) -> str:
+        """Say how each worker ended, as ``EXIT(1)`` or ``SIGKILL(-9)``; for a report.
+
+        Returns
+        -------
+        str
+            The exit status of each worker, by process id, comma-separated; ``running``
+            for one that has not ended.
+        """
+        return ", ".join(_exit_status(process.exitcode) for process in self._processes)
+
+
+def _exit_status(code: int | None) -> str:
+    if code is None:
+        return "running"
+    if code < 0:
+        try:
+            return f"{signal.Signals(-code).name}({code})"
+        except ValueError:
+            return f"SIGNAL({code})"
+    return f"EXIT({code})"
 
 
 def ordered_map(
@@ -401,6 +502,7 @@ def ordered_map(
     n_jobs: int,
     tracker: TaskTracker | None = None,
     fork: bool = True,
+    on_ready: Callable[[], None] | None = None,
 ) -> Iterator[Result]:
     """Yield ``function(item)`` for each item, in order, computed by ``n_jobs`` processes.
 
@@ -409,6 +511,9 @@ def ordered_map(
     ``function`` must be importable (a module-level function) for process workers.
     Import what the function needs before calling this: forked workers inherit it.
     Nothing runs, and nothing is checked, until the first result is asked for.
+
+    Forked workers are made while the calling thread is the process's only thread:
+    start no thread before the call, and start them in ``on_ready`` instead.
 
     Parameters
     ----------
@@ -425,6 +530,10 @@ def ordered_map(
         Fork the workers from this process (where :data:`CAN_FORK`), rather than start
         fresh interpreters with loky. Only fork a process that has not yet run the
         function's compiled code (BLAS, OpenMP): their thread pools do not survive it.
+    on_ready
+        Called once, in this thread, when the first result is asked for and every worker
+        exists, before any task runs: from then on this call forks no process, so this is
+        where a caller starts a thread that runs beside the tasks (a monitor, say).
 
     Yields
     ------
@@ -447,12 +556,13 @@ def ordered_map(
         delayed(_call_tracked)(function, item, index, tracker.folder)
         for index, item in enumerate(items)
     )
+    backend = None
     try:
         if fork and CAN_FORK:
             # The backend is given to this one call, not made the thread's default: code
             # that a task runs here (n_jobs=1) or in a forked worker, which inherits the
             # caller's state, keeps joblib's own default for its own parallel calls.
-            backend = ForkedWorkersBackend()
+            backend = ForkedWorkersBackend(on_ready=on_ready)
             parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
             if backend.effective_n_jobs(n_jobs) == 1:  # runs here; pins this process
                 yield from parallel(tasks)
@@ -460,10 +570,17 @@ def ordered_map(
                 with _ready_to_fork():
                     yield from parallel(tasks)
         else:
+            # loky starts its workers by fork and exec, which a running thread does not
+            # endanger: the caller's threads may start first.
+            if on_ready is not None:
+                on_ready()
             with parallel_config(backend="loky", inner_max_num_threads=1):
                 yield from Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-    except BrokenProcessPool as error:
-        raise WorkerDiedError(tracker.running(), str(error).strip()) from error
+    except BrokenProcessPool as error:  # loky's is a subclass of the standard library's
+        detail = str(error).strip()
+        if backend is not None:
+            detail = f"{detail} The workers' exit codes: {backend.exit_codes()}."
+        raise WorkerDiedError(tracker.running(), detail) from error
     finally:
         _forget_task_file(tracker.folder)
         if own_tracker:
