@@ -162,7 +162,11 @@ def iter_chunk_rows(
         if workers > 1:
             preload(spec)  # once, here: the forked workers inherit the imports
         try:
-            results = ordered_map(_run_task, tasks, n_jobs=workers, tracker=tracker)
+            # The monitor's thread starts once the workers are forked (a fork while a
+            # second thread runs can leave a lock held for good in the child).
+            results = ordered_map(
+                _run_task, tasks, n_jobs=workers, tracker=tracker, on_ready=monitor.start
+            )
             yield from _rows_in_order(spec, plan, results, progress, job_started)
         except WorkerDiedError as death:
             message = worker_death_message(spec, plan, death, monitor.stuck, time_limit, on_error)

@@ -128,7 +128,12 @@ class ChunkMonitor:
     logs the trials in flight and how long each has run,
     so the log shows a trial that hangs even though no trial finishes. With a time
     limit, it also kills the worker process of a trial that ignores its alarm (see
-    :func:`stuck_grace`); loky then reports the worker's death, which names the trial.
+    :func:`stuck_grace`); the pool then reports the worker's death, which names the trial.
+
+    Entering the context does not start the thread: :meth:`start` does, once the chunk's
+    worker processes are forked (pass it as the ``on_ready`` of
+    :func:`simstudy.parallel.ordered_map`), since a process must not fork while a second
+    thread runs. Leaving the context stops the thread, if it started, and waits for it.
     """
 
     def __init__(
@@ -151,12 +156,21 @@ class ChunkMonitor:
         self._thread = threading.Thread(target=self._watch, name="chunk-monitor", daemon=True)
 
     def __enter__(self) -> ChunkMonitor:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # started
+            self._thread.join()
+
+    def start(self) -> None:
+        """Start watching, in the thread; a second call does nothing.
+
+        Call it only once no process will be forked until the chunk ends: after its
+        workers exist, or when it has none.
+        """
+        if self._thread.ident is None and not self._stop.is_set():
+            self._thread.start()
 
     def _watch(self) -> None:
         # The time limit's SIGALRM must reach the main thread, which runs the trials

@@ -1,0 +1,105 @@
+"""No process is forked while a second thread of the forking process runs.
+
+A fork copies only the thread that calls it: a lock another thread held at that moment
+(logging's, a queue's, the allocator's) stays held in the child for good, and the child
+can hang the first time it needs it. A chunk job runs a thread of its own (the chunk
+monitor) and forks its workers, so the order matters: every fork first, then the thread.
+
+Each check runs in a fresh interpreter, like a chunk job, so that threads left behind by
+other tests (loky's, for one) cannot hide or fake a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from simstudy.components import DEFAULT_GENERATOR
+from simstudy.parallel import CAN_FORK
+from simstudy.spec import Method, Scenario, TrialSpec
+
+from conftest import REPO, TINY_CONFIG
+
+pytestmark = pytest.mark.skipif(not CAN_FORK, reason="workers are forked on Linux only")
+
+# Replaces os.fork (which multiprocessing's fork start method calls) by one that notes the
+# threads alive at each fork, runs the code given, and prints the notes as JSON.
+RECORD_FORKS = """
+import json, os, sys, threading
+
+forks = []
+_fork = os.fork
+
+def noting_fork():
+    forks.append([t.name for t in threading.enumerate() if t is not threading.main_thread()])
+    return _fork()
+
+os.fork = noting_fork
+{body}
+print("FORKS " + json.dumps(forks))
+"""
+
+
+def _forks_of(body: str, *args: str) -> list[list[str]]:
+    """Run ``body`` in a fresh interpreter; return, for each fork, the other threads alive."""
+    done = subprocess.run(
+        [sys.executable, "-c", RECORD_FORKS.format(body=body), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tests")},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FORKS "))
+    return json.loads(line.removeprefix("FORKS "))
+
+
+def _spec() -> TrialSpec:
+    return TrialSpec(
+        seeding="spawn",
+        seed=TINY_CONFIG["seed"],
+        scenario=Scenario("aniso", DEFAULT_GENERATOR, TINY_CONFIG["scenarios"]["aniso"]["params"]),
+        methods=(Method("kmeans", "sklearn.cluster.KMeans", {"n_clusters": 3, "n_init": 1}),),
+        metrics=("ari",),
+    )
+
+
+def test_a_chunk_forks_its_workers_before_its_monitor_thread_starts(tmp_path):
+    # A short interval and a time limit keep the monitor's thread busy from its start.
+    body = """
+from simstudy.chunks import run_chunk
+from simstudy.spec import TrialSpec
+
+spec = TrialSpec.from_json(sys.argv[1])
+run_chunk(spec, 0, 6, sys.argv[2], n_jobs=2, progress_interval=0.05, time_limit=60)
+"""
+    forks = _forks_of(body, _spec().to_json(), str(tmp_path / "rows.csv"))
+    assert len(forks) == 2  # one per worker
+    assert forks == [[], []], f"threads alive besides the main one, at each fork: {forks}"
+    assert (tmp_path / "rows.csv").read_text().count("\n") == 7  # header and six trials
+
+
+def test_ordered_map_calls_on_ready_once_every_worker_is_forked():
+    body = """
+import multiprocessing
+from simstudy.parallel import ordered_map
+
+ready = []
+results = list(
+    ordered_map(
+        abs,
+        range(-20, 0),
+        n_jobs=3,
+        on_ready=lambda: ready.append(len(multiprocessing.active_children())),
+    )
+)
+assert results == list(range(20, 0, -1)), results
+assert ready == [3], ready
+"""
+    assert _forks_of(body) == [[], [], []]
