@@ -27,25 +27,35 @@ from conftest import REPO, TINY_CONFIG
 pytestmark = pytest.mark.skipif(not CAN_FORK, reason="workers are forked on Linux only")
 
 # Replaces os.fork (which multiprocessing's fork start method calls) by one that notes the
-# threads alive at each fork, runs the code given, and prints the notes as JSON.
+# threads alive at each fork, and notes every thread started; runs the code given, and
+# prints the notes as JSON.
 RECORD_FORKS = """
 import json, os, sys, threading
 
-forks = []
-_fork = os.fork
+forks, started = [], []
+_fork, _start = os.fork, threading.Thread.start
 
 def noting_fork():
     forks.append([t.name for t in threading.enumerate() if t is not threading.main_thread()])
     return _fork()
 
+def noting_start(thread):
+    started.append(thread.name)
+    return _start(thread)
+
 os.fork = noting_fork
+threading.Thread.start = noting_start
 {body}
-print("FORKS " + json.dumps(forks))
+print("NOTES " + json.dumps({{"forks": forks, "started": started}}))
 """
 
 
-def _forks_of(body: str, *args: str) -> list[list[str]]:
-    """Run ``body`` in a fresh interpreter; return, for each fork, the other threads alive."""
+def _notes_of(body: str, *args: str) -> dict[str, list]:
+    """Run ``body`` in a fresh interpreter; return what it noted of its forks and threads.
+
+    ``forks`` holds, for each fork, the threads alive besides the main one; ``started``
+    the names of the threads started.
+    """
     done = subprocess.run(
         [sys.executable, "-c", RECORD_FORKS.format(body=body), *args],
         capture_output=True,
@@ -56,8 +66,8 @@ def _forks_of(body: str, *args: str) -> list[list[str]]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    line = next(line for line in done.stdout.splitlines() if line.startswith("FORKS "))
-    return json.loads(line.removeprefix("FORKS "))
+    line = next(line for line in done.stdout.splitlines() if line.startswith("NOTES "))
+    return json.loads(line.removeprefix("NOTES "))
 
 
 def _spec() -> TrialSpec:
@@ -79,9 +89,11 @@ from simstudy.spec import TrialSpec
 spec = TrialSpec.from_json(sys.argv[1])
 run_chunk(spec, 0, 6, sys.argv[2], n_jobs=2, progress_interval=0.05, time_limit=60)
 """
-    forks = _forks_of(body, _spec().to_json(), str(tmp_path / "rows.csv"))
+    notes = _notes_of(body, _spec().to_json(), str(tmp_path / "rows.csv"))
+    forks = notes["forks"]
     assert len(forks) == 2  # one per worker
     assert forks == [[], []], f"threads alive besides the main one, at each fork: {forks}"
+    assert "chunk-monitor" in notes["started"]  # it ran, after the forks
     assert (tmp_path / "rows.csv").read_text().count("\n") == 7  # header and six trials
 
 
@@ -102,4 +114,4 @@ results = list(
 assert results == list(range(20, 0, -1)), results
 assert ready == [3], ready
 """
-    assert _forks_of(body) == [[], [], []]
+    assert _notes_of(body)["forks"] == [[], [], []]
