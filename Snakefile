@@ -22,6 +22,11 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+# Software: each rule names its environment, workflow/envs/simstudy.yaml, in a `conda:`
+# directive of its own. A `conda:` at the top level would not: Snakemake 9 takes that
+# for the environment of its own process (under --sdm conda it builds it and puts it on
+# its own search paths at once, with conda-inject), and leaves the rules without one.
+# Rules that run where Snakemake runs (all but run_chunk) each say `localrule: True`.
 rule all:
     default_target: True
     input:

@@ -19,7 +19,7 @@ rule run_example:
         "results/logs/run_example.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         specs=[spec.to_json() for spec in PLAN.example_specs()],
         trial=EXAMPLE_SETTINGS["trial"],
@@ -51,7 +51,7 @@ rule plot_figures:
         "results/logs/plot_figures.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **script_safe_params(FIGURE_SETTINGS),
     script:
@@ -72,7 +72,7 @@ rule plot_timings:
         "results/logs/plot_timings.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **script_safe_params(FIGURE_SETTINGS),
     script:
@@ -94,7 +94,7 @@ if PLAN.stopping is not None:
             "results/logs/plot_stopping.log",
         localrule: True
         conda:
-            "../../environment.yml"
+            "../envs/simstudy.yaml"
         params:
             **script_safe_params(FIGURE_SETTINGS),
         script:

@@ -13,7 +13,7 @@ rule merge_trials:
         "results/logs/merge_trials.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **MERGE_SETTINGS,
     script:
@@ -31,7 +31,7 @@ rule record_provenance:
         "results/logs/record_provenance.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **PROVENANCE_SETTINGS,
     script:
@@ -51,7 +51,7 @@ rule collect_timings:
         "results/logs/collect_timings.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **TIMING_SETTINGS,
     script:

@@ -10,7 +10,7 @@ rule measure_performance:
         "results/logs/measure_performance.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **PERFORMANCE_SETTINGS,
     script:

@@ -25,7 +25,7 @@ rule report_tables:
         "results/logs/report_tables.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **script_safe_params(REPORT_SETTINGS),
     script:

@@ -7,7 +7,7 @@ rule seed_manifest:
         "results/logs/seed_manifest.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **MANIFEST_SETTINGS,
     script:

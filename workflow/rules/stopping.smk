@@ -16,7 +16,7 @@ if PLAN.stopping is not None:
             "results/logs/stopping_round/{scenario}/round-{round}.log",
         localrule: True
         conda:
-            "../../environment.yml"
+            "../envs/simstudy.yaml"
         params:
             **STOPPING_SETTINGS,
             specs=lambda wildcards: PLAN.scenario_digests(wildcards.scenario),
@@ -34,6 +34,6 @@ if PLAN.stopping is not None:
             "results/logs/record_stopping.log",
         localrule: True
         conda:
-            "../../environment.yml"
+            "../envs/simstudy.yaml"
         script:
             "../../scripts/record_stopping.py"

@@ -8,7 +8,7 @@ rule summarize:
         "results/logs/summarize.log",
     localrule: True
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     params:
         **SUMMARY_SETTINGS,
     script:

@@ -14,7 +14,7 @@ rule run_chunk:
     benchmark:
         "results/benchmarks/run_chunk/{scenario}/{group}/{start}-{stop}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/simstudy.yaml"
     threads: MAX_CHUNK_THREADS
     params:
         spec=chunk_spec,
