@@ -42,7 +42,3 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/performance.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
-
-
-# A planning command says what it cannot know about a real run's reruns (common.smk).
-warn_of_unseen_changes()

@@ -20,8 +20,8 @@ CHECKOUT = (
 )
 
 # Make the simstudy package of this checkout importable without installing it (as in a
-# conda environment built from environment.yml). Snakemake passes this search path on to
-# the rule scripts it runs.
+# conda environment built from workflow/envs/simstudy.yaml). Snakemake passes this
+# search path on to the rule scripts it runs.
 if CHECKOUT is not None:
     sys.path.insert(0, CHECKOUT)
 
@@ -59,65 +59,6 @@ from simstudy.spec import canonical_json
 from simstudy.stopping import read_decision
 from simstudy.tables import remove_stale_temporaries, write_if_changed
 
-# Options of commands that only plan or inspect, and the short ones among them.
-PLANNING_OPTIONS = {
-    "--dry-run",
-    "--dryrun",
-    "--lint",
-    "--report",
-    "--unlock",
-    "--list",
-    "--list-rules",
-    "--list-target-rules",
-    "--lt",
-    "--summary",
-    "--detailed-summary",
-    "--dag",
-    "--rulegraph",
-    "--filegraph",
-    "--d3dag",
-    "--list-changes",
-    "--lc",
-    "--list-input-changes",
-    "--li",
-    "--list-params-changes",
-    "--lp",
-    "--list-code-changes",
-    "--list-untracked",
-    "--lu",
-    "--archive",
-    "--cleanup-metadata",
-    "--cleanup-shadow",
-    "--print-compilation",
-    "--containerize",
-    "--export-cwl",
-    "--generate-unit-tests",
-    "--delete-all-output",
-    "--delete-temp-output",
-}
-PLANNING_SHORT_OPTIONS = set("nSDl")
-
-
-def only_plans(arguments):
-    """Whether a snakemake command line only plans or inspects, running no job."""
-    for argument in arguments:
-        if argument == "--":
-            break
-        if argument.split("=", 1)[0] in PLANNING_OPTIONS:
-            return True
-        if (
-            argument[:1] == "-"
-            and argument[1:].isalpha()
-            and PLANNING_SHORT_OPTIONS & set(argument[1:])
-        ):
-            return True
-    return False
-
-
-#: Whether this snakemake command only plans or inspects (-n, --lint, --report, ...).
-#: Snakemake decides that after it has read the workflow, so its command line is read.
-PLANNING_ONLY = only_plans(sys.argv[1:])
-
 #: The study a run uses when no --configfile is given.
 DEFAULT_STUDY = "config/config.yaml"
 
@@ -128,10 +69,7 @@ CHECKED_COMPONENTS = CACHE_DIR / "checked-components"
 
 
 def study_modules(study):
-    """The modules of a study's generators, methods and metrics, as far as it names them.
-
-    Read from the study before it is checked (a bad one only loses the warm start).
-    """
+    """The modules of a study's generators, methods and metrics, as far as it names them."""
     paths = [DEFAULT_GENERATOR]
     try:
         paths += [
@@ -144,18 +82,6 @@ def study_modules(study):
     except (KeyError, TypeError, AttributeError):
         pass
     return component_modules([p for p in paths if isinstance(p, str)])
-
-
-def start_warm_process(study):
-    """Start the run's warm process, unless this command only plans (see simstudy/warm.py).
-
-    It starts before the study is checked: the checks import scikit-learn in this process
-    meanwhile, and the warm process's imports overlap them and Snakemake's planning.
-    onstart stops it again if the jobs go to a cluster.
-    """
-    if not workflow.is_main_process or PLANNING_ONLY:
-        return None
-    return warm.start(study_modules(study), CHECKOUT)
 
 
 def command_line_study():
@@ -195,7 +121,6 @@ def module_study(given):
 # Estimator and generator checks that passed before are remembered (see check_config).
 try:
     _study = module_study(config) if AS_MODULE else command_line_study()
-    WARM = start_warm_process(_study)
     _study = check_config(_study, cache_dir=CHECKED_COMPONENTS)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
@@ -258,62 +183,89 @@ def chunk_spec(wildcards):
     return PLAN.spec(wildcards.scenario, wildcards.group).to_json()
 
 
+# Snakemake reads this workflow alike for every command: a real run, -n, --lint,
+# --summary, --dag, --report. It says what the command does only once it builds the
+# DAG, after reading the workflow (see command_runs_jobs), and --lint or --list-rules
+# build none. So nothing is written, removed or started while the workflow is read:
+# each rule names its settings file through an input function, and the first one that
+# Snakemake calls runs prepare_command, which makes the files and does what a real run
+# needs before any job.
+
+#: Every settings file of the study, by name (its path in SETTINGS_DIR, without .json),
+#: with its content: each chunk group's spec, and each rule's params, which
+#: settings_file registers as the rules are defined. write_settings makes the files.
+SETTINGS = {
+    f"run_chunk/{scenario}/{group}": PLAN.spec(scenario, group).to_dict()
+    for scenario, group in PLAN.pairs()
+}
+
+
+def settings_path(name):
+    return f"{SETTINGS_DIR}/{name}.json"
+
+
 def settings_file(name, settings):
-    """A file holding a rule's settings (its params), rewritten only when they change.
+    """The input function of the file that holds a rule's settings (its params).
 
     Snakemake notices changed params through its metadata in .snakemake/. A rule that
     also takes this file as input reruns when its settings change even without that
     metadata (a fresh clone of results/, `rm -rf .snakemake`): the file is then newer
-    than the rule's outputs. A command that only plans or inspects (see
-    PLANNING_ONLY) creates missing files but changes none: previewing another config
-    must not make the real one rerun; it notes the files it leaves different instead
-    (see warn_of_unseen_changes).
+    than the rule's outputs. write_settings writes it, with every other settings file,
+    when Snakemake first asks for one (see prepare_command).
     """
-    path = f"{SETTINGS_DIR}/{name}.json"
-    text = canonical_json(settings) + "\n"
-    if not write_if_changed(path, text, create_only=PLANNING_ONLY) and PLANNING_ONLY:
-        if Path(path).read_text(encoding="utf-8") != text:
-            UNSEEN_CHANGES.append(name)
-    return path
+    SETTINGS[name] = settings
+    path = settings_path(name)
+
+    def settings_input(wildcards):
+        prepare_command()
+        return path
+
+    return settings_input
 
 
-#: Settings files that a planning command found different from this study's settings
-#: and left as they are.
-UNSEEN_CHANGES = []
+def chunk_settings(wildcards):
+    """The settings file of a chunk's scenario and method group: its spec."""
+    prepare_command()
+    return settings_path(f"run_chunk/{wildcards.scenario}/{wildcards.group}")
 
 
-def warn_of_unseen_changes():
+def write_settings(rewrite):
+    """Make every settings file of the study; return the names of those left different.
+
+    A file is written only when its content changes, so its mtime says when the
+    settings last changed. Without ``rewrite`` (a command that runs no job), missing
+    files are created, for Snakemake to plan with, but none is changed: previewing
+    another config must not make the real one rerun.
+    """
+    different = []
+    for name, settings in SETTINGS.items():
+        path = settings_path(name)
+        text = canonical_json(settings) + "\n"
+        if not write_if_changed(path, text, create_only=not rewrite) and not rewrite:
+            if Path(path).read_text(encoding="utf-8") != text:
+                different.append(name)
+    return different
+
+
+def warn_of_unseen_changes(names):
     """Say, in one line, what a dry run cannot know about the real run's reruns.
 
-    A dry run leaves changed settings files alone, so it sees their change only through
-    Snakemake's records in .snakemake/; without them (a fresh clone of results/, a
-    removed .snakemake/) it lists fewer jobs than the real run, which rewrites the files,
-    will run.
+    A dry run leaves changed settings files (``names``) alone, so it sees their change
+    only through Snakemake's records in .snakemake/; without them (a fresh clone of
+    results/, a removed .snakemake/) it lists fewer jobs than the real run, which
+    rewrites the files, will run.
     """
-    if UNSEEN_CHANGES:
-        names = ", ".join(UNSEEN_CHANGES[:4])
-        more = f" and {len(UNSEEN_CHANGES) - 4} more" if len(UNSEEN_CHANGES) > 4 else ""
+    if names:
+        listed = ", ".join(names[:4])
+        more = f" and {len(names) - 4} more" if len(names) > 4 else ""
         logger.warning(
-            f"Settings changed since the last real run ({names}{more}): a real run "
+            f"Settings changed since the last real run ({listed}{more}): a real run "
             f"reruns every job that reads them, which this listing shows only while "
             f".snakemake/ still holds Snakemake's records of that run."
         )
 
 
-def chunk_settings(wildcards):
-    """The settings file of a chunk's scenario and method group: its spec."""
-    return f"{SETTINGS_DIR}/run_chunk/{wildcards.scenario}/{wildcards.group}.json"
-
-
-def write_chunk_settings():
-    for scenario, group in PLAN.pairs():
-        settings_file(
-            f"run_chunk/{scenario}/{group}", PLAN.spec(scenario, group).to_dict()
-        )
-
-
 warn_if_too_many_chunks()
-write_chunk_settings()
 
 # Each rule's params, in one place: the rule passes them on and keeps them as a file.
 MANIFEST_SETTINGS = {
@@ -477,9 +429,9 @@ def remove_products_not_made():
     """Remove every table, figure and page in results/ that this study does not make.
 
     A run that exits 0 then leaves only what the current study made: after `stopping:`
-    is dropped, say, no stopping.csv stays behind. Runs while the workflow is read, so
-    that a run with nothing to do cleans up too, but never for a command that only
-    plans. The HTML report of `snakemake --report` is the one exception.
+    is dropped, say, no stopping.csv stays behind. Runs as Snakemake builds the DAG
+    of a real run (see prepare_command), so that a run with nothing to do cleans up
+    too. The HTML report of `snakemake --report` is the one exception.
     """
     made = {Path(path) for path in [*PLAN.final_outputs(), layout.HTML_REPORT]}
     for folder in PRODUCT_FOLDERS:
@@ -507,22 +459,56 @@ def remove_outputs_to_rebuild():
             Path(path).unlink()
 
 
+def command_runs_jobs():
+    """Whether this snakemake command runs the study's jobs: a real run, or --touch.
+
+    Snakemake knows it once it builds the DAG: it sets the command's executor just
+    before, and only a real run has one that is not the dry run's. Commands that plan
+    or inspect build the DAG with none (--summary, --dag, --report, --list-changes,
+    --delete-all-output, ...) or with the dry run's (-n); --lint, --list-rules,
+    --unlock and --cleanup-metadata build no DAG, so they never ask.
+    """
+    return workflow.executor_plugin is not None and not workflow.dryrun
+
+
+#: What prepare_command did: whether it ran, and the warm process it started, if any.
+COMMAND = {"prepared": False, "warm": None}
+
+
+def prepare_command():
+    """Make the settings files; for a real run, also clean up and start the warm process.
+
+    Called by every settings input function; the first call, made as Snakemake starts
+    to build the DAG, does the work. A command that runs no job only creates missing
+    settings files, and says in one line which ones differ from the study's settings.
+    A real run rewrites those, removes the products the study does not make and, when
+    its jobs run on this machine, starts the warm process (simstudy/warm.py), which
+    imports the study's modules while Snakemake plans. A cluster job's own snakemake
+    (not the main process) finds every file made already.
+    """
+    if COMMAND["prepared"]:
+        return
+    COMMAND["prepared"] = True
+    if not workflow.is_main_process:
+        return
+    if not command_runs_jobs():
+        warn_of_unseen_changes(write_settings(rewrite=False))
+        return
+    write_settings(rewrite=True)
+    remove_products_not_made()
+    if workflow.local_exec and not workflow.touch:
+        COMMAND["warm"] = warm.start(study_modules(config), CHECKOUT)
+
+
 def study_onstart(log):
     # A run killed with SIGKILL leaves the temporary files of the jobs it was running
     # behind (outputs only ever appear by renaming a complete file). Clear them out.
     remove_stale_temporaries(layout.RESULTS)
     remove_outputs_to_rebuild()
-    # Cluster jobs run elsewhere; local rules then start their own Python.
-    if not workflow.local_exec:
-        warm.stop(WARM)
 
 
 def study_onfinish(log):
-    warm.stop(WARM)
-
-
-if workflow.is_main_process and not PLANNING_ONLY:
-    remove_products_not_made()
+    warm.stop(COMMAND["warm"])
 
 
 def chained(first, then):
