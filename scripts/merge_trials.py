@@ -22,6 +22,7 @@ def main(smk) -> None:
             values=smk.params.values,
             specs=smk.params.specs,
             group_values=smk.params.group_values,
+            method_values=smk.params.method_values,
             on_error=smk.params.on_error,
         )
         logger.info("merged %d chunk files into %d rows", len(smk.input.chunks), rows)

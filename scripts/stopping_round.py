@@ -28,6 +28,7 @@ def main(smk) -> None:
             specs=smk.params.specs,
             values=smk.params.values,
             group_values=smk.params.group_values,
+            method_values=smk.params.method_values,
             performance=smk.params.performance,
             comparison=smk.params.comparison,
             stopping=stopping,

@@ -442,8 +442,16 @@ def check_config(
                 resolved["comparison"],
                 f"{name!r} is not a method; methods are {', '.join(methods)}",
             )
-    if seeding == "legacy" and len(GROUP_SEPARATOR.join(methods)) > _MAX_GROUP_NAME:
-        raise _fail("methods", list(methods), "too many or too long names for legacy seeding")
+    together = seeding == "legacy" or resolved["methods_per_chunk"] == "all"
+    if together and len(GROUP_SEPARATOR.join(methods)) > _MAX_GROUP_NAME:
+        why = "seeding 'legacy'" if seeding == "legacy" else "methods_per_chunk 'all'"
+        raise _fail(
+            "methods",
+            list(methods),
+            f"too many or too long names to run in one chunk group, as {why} does "
+            f"(their names joined by {GROUP_SEPARATOR!r} name its folder, at most "
+            f"{_MAX_GROUP_NAME} characters)",
+        )
     _check_labels(resolved)
     _check_stopping(resolved)
     _check_job_count(resolved)
@@ -632,7 +640,7 @@ def _check_job_count(resolved: dict[str, Any]) -> None:
     """
     n_trials, chunk_size = resolved["n_trials"], resolved["chunk_size"]
     groups = len(resolved["scenarios"]) * len(
-        method_groups(resolved["methods"], resolved["seeding"])
+        method_groups(resolved["methods"], resolved["seeding"], resolved["methods_per_chunk"])
     )
     jobs = count_chunk_jobs(n_trials, chunk_size, groups)
     if jobs > MAX_CHUNK_JOBS:  # the first (or only) round alone has too many

@@ -172,16 +172,21 @@ TIMING_FILE = chunk_path("{scenario}", "{group}", "{start}", "{stop}", TIMING_DI
 #: The pattern of a precision-driven study's decision files (see simstudy.stopping).
 DECISION_FILE = f"{STOPPING_DIR}/{{scenario}}/round-{{round}}.json"
 
-#: Separates method names in the name of a legacy chunk group ("gmm+kmeans").
+#: Separates method names in the name of a chunk group of several methods ("gmm+kmeans").
 GROUP_SEPARATOR = "+"
 
 
-def method_groups(methods: Iterable[str], seeding: str) -> list[str]:
+def method_groups(
+    methods: Iterable[str], seeding: str, methods_per_chunk: str = "one"
+) -> list[str]:
     """Names of the method groups that run together in one chunk job, in config order.
 
-    Under ``spawn`` seeding each method is its own group, so adding a method adds jobs
-    and touches no existing chunk. Under ``legacy`` seeding all methods share NumPy's
-    global generator in config order, so they form one group, named ``"gmm+kmeans"``.
+    Under ``spawn`` seeding each method is its own group by default, so adding a method
+    adds jobs and touches no existing chunk. With ``methods_per_chunk: all`` every
+    method forms one group: each trial's data are drawn once for all of them, and a
+    study of cheap trials has half (or less) the jobs, but an edit of one method reruns
+    every method's chunks. Under ``legacy`` seeding all methods share NumPy's global
+    generator in config order, so they always form one group, named ``"gmm+kmeans"``.
 
     Parameters
     ----------
@@ -189,6 +194,9 @@ def method_groups(methods: Iterable[str], seeding: str) -> list[str]:
         The study's method names, in config order.
     seeding
         The seeding scheme, ``"spawn"`` or ``"legacy"``.
+    methods_per_chunk
+        ``"one"`` (a group per method) or ``"all"`` (one group); legacy seeding is
+        always ``"all"``.
 
     Returns
     -------
@@ -196,7 +204,7 @@ def method_groups(methods: Iterable[str], seeding: str) -> list[str]:
         The group names; :func:`group_methods` splits one back into its methods.
     """
     names = list(methods)
-    if seeding == "legacy":
+    if seeding == "legacy" or methods_per_chunk == "all":
         return [GROUP_SEPARATOR.join(names)]
     return names
 

@@ -149,7 +149,12 @@ def _plan(
 
 
 def _read_chunk(
-    chunk: Chunk, path: str, columns: list[str], n_trials: int, spec: str
+    chunk: Chunk,
+    path: str,
+    columns: list[str],
+    n_trials: int,
+    spec: str,
+    method_values: Mapping[str, Sequence[str]] | None = None,
 ) -> Iterator[tuple[tuple[int, str], list[str]]]:
     """Yield ``((trial, method), cells)`` for the rows of one chunk file below ``n_trials``.
 
@@ -157,8 +162,14 @@ def _read_chunk(
     including the rows past ``n_trials``.
     """
     _check_record(chunk, path, spec)
-    methods = set(group_methods(chunk.group))
     value_columns = columns[len(KEY_COLUMNS) : -len(TRAILING_COLUMNS)]
+    # Method -> the group's columns it fills (every one, unless told otherwise).
+    methods = {
+        method: value_columns
+        if method_values is None or method not in method_values
+        else [column for column in value_columns if column in method_values[method]]
+        for method in group_methods(chunk.group)
+    }
     expected_rows = (chunk.stop - chunk.start) * len(methods)
     try:
         text_ends_cleanly = _ends_with_newline(path)
@@ -214,7 +225,7 @@ def _ends_with_newline(path: str) -> bool:
 def _check_row(
     row: dict[str, str],
     chunk: Chunk,
-    methods: set[str],
+    methods: Mapping[str, list[str]],
     value_columns: list[str],
     path: str,
     line: int,
@@ -235,17 +246,23 @@ def _check_row(
     status = row["status"]
     if status not in (STATUS_OK, STATUS_ERROR):
         raise MergeError(f"{where}: status {status!r} is not 'ok' or 'error'")
+    filled = methods[row["method"]]
     for column in value_columns:
         text = row[column]
-        if status == STATUS_OK:
+        if status == STATUS_OK and column in filled:
             try:
                 value = float(text)
             except ValueError:
                 raise MergeError(f"{where}: {column} {text!r} is not a number") from None
             if math.isnan(value):
                 raise MergeError(f"{where}: {column} is NaN in a row with status 'ok'")
-        elif text:
+        elif text and status != STATUS_OK:
             raise MergeError(f"{where}: {column} {text!r} is set in a failed trial's row")
+        elif text:
+            raise MergeError(
+                f"{where}: {column} {text!r} is set, but method {row['method']!r} does not "
+                f"give {column}"
+            )
     count = row["n_warnings"]
     if not (count.isascii() and count.isdigit()) or (count == "0") != (row["warning"] == ""):
         raise MergeError(
@@ -270,6 +287,7 @@ def merged_rows(
     values: Sequence[str],
     specs: Mapping[str, str],
     group_values: Mapping[str, Sequence[str]] | None = None,
+    method_values: Mapping[str, Sequence[str]] | None = None,
 ) -> Iterator[tuple[str, int, str, list[str], str]]:
     """Yield the rows of chunk files in the order of ``trials.csv``, checking each file.
 
@@ -277,7 +295,7 @@ def merged_rows(
 
     Parameters
     ----------
-    chunk_paths, values, specs, group_values
+    chunk_paths, values, specs, group_values, method_values
         As for :func:`merge_trials`.
     n_trials
         The trials kept: one number, or scenario -> number.
@@ -298,7 +316,9 @@ def merged_rows(
     plan = _plan(chunk_paths, n_trials, specs)
     for scenario, groups in plan.items():
         kept = _kept(n_trials, scenario)
-        streams = [_concat(group, columns, kept, specs, group_values) for group in groups]
+        streams = [
+            _concat(group, columns, kept, specs, group_values, method_values) for group in groups
+        ]
         for (trial, method), cells, path in heapq.merge(*streams, key=itemgetter(0)):
             yield scenario, trial, method, cells, path
 
@@ -312,6 +332,7 @@ def merge_trials(
     values: Sequence[str],
     specs: Mapping[str, str],
     group_values: Mapping[str, Sequence[str]] | None = None,
+    method_values: Mapping[str, Sequence[str]] | None = None,
     on_error: str = "raise",
 ) -> int:
     """Merge chunk files into ``output``, sorted by scenario, trial and method.
@@ -339,6 +360,11 @@ def merge_trials(
         ``"<scenario>/<group>"`` -> the value columns that group's chunk files have, in
         order (a method gives only its own values); by default every group has
         ``values``.
+    method_values
+        Method name -> the values it gives: a row with status ``ok`` must have a number
+        in each of its method's columns and nothing in the group's other columns (a
+        group of several methods, see :func:`simstudy.layout.method_groups`). By
+        default every method gives every column of its group.
     on_error
         ``"raise"`` refuses chunks that recorded failed trials; ``"record"`` keeps them.
 
@@ -356,7 +382,12 @@ def merge_trials(
     status_column = columns.index("status")
     seed_column = columns.index("seed")
     rows = merged_rows(
-        chunk_paths, n_trials=n_trials, values=values, specs=specs, group_values=group_values
+        chunk_paths,
+        n_trials=n_trials,
+        values=values,
+        specs=specs,
+        group_values=group_values,
+        method_values=method_values,
     )
     written = 0
     current = None
@@ -401,14 +432,16 @@ def _concat(
     n_trials: int,
     specs: Mapping[str, str],
     group_values: Mapping[str, Sequence[str]] | None,
+    method_values: Mapping[str, Sequence[str]] | None,
 ) -> Iterator[tuple[tuple[int, str], list[str], str]]:
     for chunk, path in group:
         key = group_key(chunk.scenario, chunk.group)
         own = columns if group_values is None else trial_columns(group_values[key])
+        read = _read_chunk(chunk, path, own, n_trials, specs[key], method_values)
         if own == columns:
-            for row_key, cells in _read_chunk(chunk, path, own, n_trials, specs[key]):
+            for row_key, cells in read:
                 yield row_key, cells, path
             continue
         where = [own.index(column) if column in own else None for column in columns]
-        for row_key, cells in _read_chunk(chunk, path, own, n_trials, specs[key]):
+        for row_key, cells in read:
             yield row_key, ["" if i is None else cells[i] for i in where], path

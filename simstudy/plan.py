@@ -86,10 +86,13 @@ class StudyPlan:
                 function=entry.get("function"),
                 params=dict(entry["params"]),
                 task=entry.get("task"),
+                values=tuple(entry.get("values", ())) if "function" in entry else (),
             )
             for name, entry in config["methods"].items()
         )
-        self.groups = layout.method_groups(config["methods"], config["seeding"])
+        self.groups = layout.method_groups(
+            config["methods"], config["seeding"], config.get("methods_per_chunk", "one")
+        )
         self._specs: dict[tuple[str, str], TrialSpec] = {}
 
     # What runs -------------------------------------------------------------------------

@@ -130,7 +130,8 @@ class Method:
 
     ``task`` is how an estimator runs (``"clusterer"``, ``"classifier"`` or
     ``"regressor"``, see :func:`simstudy.components.estimator_task`); a function has
-    none. ``values`` are the names of the values the method gives each trial.
+    none. ``values`` are the names of the values a function method gives each trial, as
+    found on the study's sample trial (an estimator's are the spec's metrics' columns).
     """
 
     name: str
@@ -138,6 +139,7 @@ class Method:
     params: dict[str, Any] = field(default_factory=dict)
     function: str | None = None
     task: str | None = None
+    values: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.estimator is None) == (self.function is None):
@@ -155,12 +157,15 @@ class Method:
         -------
         dict
             ``name``, ``estimator`` or ``function``, ``params`` (the method's own params
-            mapping) and, for an estimator whose task is known, ``task``.
+            mapping), for an estimator whose task is known ``task``, and for a method
+            whose values are known ``values`` (a list).
         """
         kind = "estimator" if self.estimator is not None else "function"
         data = {"name": self.name, kind: self.path, "params": self.params}
         if self.task is not None:
             data["task"] = self.task
+        if self.values:
+            data["values"] = list(self.values)
         return data
 
 
@@ -169,8 +174,9 @@ class TrialSpec:
     """The inputs shared by the trials of one chunk.
 
     ``methods`` run in the given order within each trial. Under ``spawn`` seeding a spec
-    usually holds one method; under ``legacy`` seeding it holds every method of the
-    study, because they draw one after another from the same global generator.
+    holds one method, or every method of the study with ``methods_per_chunk: all``; under
+    ``legacy`` seeding it holds every method, because they draw one after another from
+    the same global generator.
     """
 
     seeding: str
@@ -260,7 +266,10 @@ class TrialSpec:
             seeding=data["seeding"],
             seed=data["seed"],
             scenario=Scenario(**data["scenario"]),
-            methods=tuple(Method(**method) for method in data["methods"]),
+            methods=tuple(
+                Method(**{**method, "values": tuple(method.get("values", ()))})
+                for method in data["methods"]
+            ),
             metrics=tuple(data["metrics"]),
             code=data.get("code", ""),
             values=tuple(data.get("values", ())),

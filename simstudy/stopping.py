@@ -170,6 +170,7 @@ def decide_round(
     comparison: Sequence[str],
     stopping: Mapping[str, Any],
     group_values: Mapping[str, Sequence[str]] | None = None,
+    method_values: Mapping[str, Sequence[str]] | None = None,
     performance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read a scenario's chunk files and decide its round (:func:`decide`, :func:`decide_mcse`).
@@ -192,6 +193,8 @@ def decide_round(
     group_values
         ``"<scenario>/<group>"`` -> that group's value columns (see
         :func:`simstudy.merge.merge_trials`).
+    method_values
+        Method name -> the values it gives (see :func:`simstudy.merge.merge_trials`).
     performance
         For a ``stopping.mcse`` rule: ``estimands``, the scenario's ``params`` and
         ``method_values``, as :func:`simstudy.performance.measure_mcse` takes them.
@@ -213,6 +216,7 @@ def decide_round(
         values=values,
         specs=specs,
         group_values=group_values,
+        method_values=method_values,
     )
     cells = [row for _, _, _, row, _ in rows]
     table = pd.DataFrame(cells, columns=columns)

@@ -331,10 +331,11 @@ def _held_out_split(spec: TrialSpec, outcome: TrialOutcome, data_rng: Any) -> tu
 
 def _check_values(spec: TrialSpec, method: Method, values: Mapping[str, float]) -> None:
     """A method's values must be those it gave on the sample trial, and none NaN."""
-    if method.function is not None and set(values) != set(spec.values):
+    expected = method.values or spec.values
+    if method.function is not None and set(values) != set(expected):
         raise ValueError(
             f"method {method.name!r} ({method.function}) returned {sorted(values)}, but "
-            f"{sorted(spec.values)} on the sample trial the study was checked with: a "
+            f"{sorted(expected)} on the sample trial the study was checked with: a "
             f"method must return the same names on every trial"
         )
     missing = [name for name, value in values.items() if math.isnan(value)]

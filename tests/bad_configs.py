@@ -148,6 +148,23 @@ BAD_CONFIGS = {
         _edit(lambda c: c.update(seeding="legacy", seed=2**32)),
         ["seed", "4294967296", "legacy"],
     ),
+    "methods_per_chunk_unknown": (
+        _edit(_set("methods_per_chunk", "some")),
+        ["methods_per_chunk", "some"],
+    ),
+    "methods_per_chunk_all_with_too_long_names": (
+        _edit(
+            lambda c: c.update(
+                methods_per_chunk="all",
+                methods={
+                    f"kmeans_{'x' * 30}_{i}": {"estimator": "sklearn.cluster.KMeans"}
+                    for i in range(6)
+                },
+                comparison=[f"kmeans_{'x' * 30}_{i}" for i in range(2)],
+            )
+        ),
+        ["methods", "methods_per_chunk 'all'", "200 characters"],
+    ),
     "generator_param_rejected": (
         _edit(lambda c: c["scenarios"]["aniso"]["params"].update(transformation=[[1, 0]])),
         ["scenarios.aniso.params", "transformation"],

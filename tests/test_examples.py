@@ -44,18 +44,53 @@ def summary(results: Path) -> dict[tuple[str, str, str, str], float]:
         }
 
 
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def figures(results: Path) -> set[str]:
     return {path.name for path in (results / "figures").glob("*.png")}
 
 
 def test_the_testing_example(tmp_path):
-    results = run_example("testing", tmp_path, "n_trials=40", "chunk_size=40")
+    results = run_example("testing", tmp_path / "shared", "n_trials=40", "chunk_size=25")
     means = summary(results)
     for method in ("welch", "wmw"):
         assert means[("method", "normal_shift", "reject", method)] > 0.4  # power
         assert means[("method", "normal_null", "reject", method)] < 0.2  # about alpha
     assert "example_data.png" not in figures(results)  # no labelled points to draw
     assert figures(results)
+
+    # The example runs both tests in the same chunk jobs (methods_per_chunk: all), each
+    # trial's data drawn once; each in jobs of its own gives the same values, and rows
+    # that differ only in the spec digest of the chunk that made them.
+    assert sorted(p.name for p in (results / "chunks" / "normal_null").iterdir()) == [
+        "welch+wmw"
+    ]
+    apart = tmp_path / "apart"
+    snakemake(
+        apart,
+        "results/trials.csv",
+        "--cores",
+        "2",
+        "--configfile",
+        str(EXAMPLES / "testing" / "study.yaml"),
+        "--config",
+        "n_trials=40",
+        "chunk_size=25",
+        "methods_per_chunk=one",
+        env={"PYTHONPATH": str(EXAMPLES / "testing")},
+    )
+    assert sorted(p.name for p in (apart / "results/chunks/normal_null").iterdir()) == [
+        "welch",
+        "wmw",
+    ]
+    shared, separate = rows(results / "trials.csv"), rows(apart / "results/trials.csv")
+    assert len(shared) == 4 * 40 * 2
+    assert [{**r, "spec": ""} for r in shared] == [{**r, "spec": ""} for r in separate]
+    assert {r["shift_se"] for r in shared if r["method"] == "wmw"} == {""}  # welch's own
+    assert {r["spec"] for r in shared} != {r["spec"] for r in separate}
 
 
 def test_the_prediction_example(tmp_path):

@@ -73,7 +73,9 @@ def copy_study(study: Path, tmp_path: Path) -> tuple[list[str], Path]:
     return chunks, tmp_path / "s/manifest.csv"
 
 
-def merge(chunks, manifest, output, n_trials=N_TRIALS, on_error="raise", specs=SPECS):
+def merge(
+    chunks, manifest, output, n_trials=N_TRIALS, on_error="raise", specs=SPECS, method_values=None
+):
     return merge_trials(
         chunks,
         output,
@@ -81,6 +83,7 @@ def merge(chunks, manifest, output, n_trials=N_TRIALS, on_error="raise", specs=S
         n_trials=n_trials,
         values=["ari"],
         specs=specs,
+        method_values=method_values,
         on_error=on_error,
     )
 
@@ -127,6 +130,22 @@ def expect_error(chunks, manifest, tmp_path, *fragments, **options):
     assert output.read_text() == "previous content\n", "a failed merge must not touch the output"
     assert not list(tmp_path.glob(".out.csv.*")), "no temporary file may be left"
     return str(caught.value)
+
+
+def test_a_value_its_method_does_not_give_is_named(study, tmp_path):
+    # In a chunk of several methods (methods_per_chunk: all), each method's rows have
+    # its own values and nothing in the columns of the others.
+    chunks, manifest = copy_study(study, tmp_path)
+    given = {"gmm": ["ari"], "kmeans": ["ari"]}
+    assert merge(chunks, manifest, tmp_path / "t.csv", method_values=given) == 20
+    expect_error(
+        chunks,
+        manifest,
+        tmp_path,
+        "ari",
+        "is set, but method 'kmeans' does not give ari",
+        method_values={"gmm": ["ari"], "kmeans": []},
+    )
 
 
 def test_missing_chunk_file_is_named(study, tmp_path):

@@ -274,10 +274,13 @@ MANIFEST_SETTINGS = {
     "n_trials": PLAN.manifest_trials,
     "code": CODE["manifest"],
 }
+#: The values each method gives (a function's, found on the sample trial; an estimator's metrics).
+METHOD_VALUES = {name: PLAN.method_values(name) for name in config["methods"]}
 MERGE_SETTINGS = {
     "n_trials": config["n_trials"],
     "values": PLAN.values,
     "group_values": PLAN.group_values(),
+    "method_values": METHOD_VALUES,
     "on_error": config["on_error"],
     "specs": PLAN.group_digests(),
     "code": CODE["merge"],
@@ -292,12 +295,12 @@ PERFORMANCE_SETTINGS = {
     "estimands": config["estimands"],
     "scenarios": {name: entry["params"] for name, entry in config["scenarios"].items()},
     "comparison": config["comparison"],
-    "method_values": {name: PLAN.method_values(name) for name in config["methods"]},
+    "method_values": METHOD_VALUES,
     "code": CODE["performance"],
 }
 SUMMARY_SETTINGS = {
     "values": PLAN.values,
-    "method_values": {name: PLAN.method_values(name) for name in config["methods"]},
+    "method_values": METHOD_VALUES,
     "comparison": config["comparison"],
     "code": CODE["summary"],
 }
@@ -320,6 +323,7 @@ STOPPING_SETTINGS = {
     ),
     "n_trials": config["n_trials"],
     "values": PLAN.values,
+    "method_values": METHOD_VALUES,
     "comparison": config["comparison"],
     "code": CODE["stopping"],
 }
