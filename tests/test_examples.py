@@ -65,9 +65,7 @@ def test_the_testing_example(tmp_path):
     # The example runs both tests in the same chunk jobs (methods_per_chunk: all), each
     # trial's data drawn once; each in jobs of its own gives the same values, and rows
     # that differ only in the spec digest of the chunk that made them.
-    assert sorted(p.name for p in (results / "chunks" / "normal_null").iterdir()) == [
-        "welch+wmw"
-    ]
+    assert sorted(p.name for p in (results / "chunks" / "normal_null").iterdir()) == ["welch+wmw"]
     apart = tmp_path / "apart"
     snakemake(
         apart,
