@@ -13,7 +13,6 @@ from simstudy.chunks import run_chunk
 from simstudy.logs import logged
 from simstudy.provenance import chunk_record, write_json
 from simstudy.spec import TrialSpec
-from simstudy.warm import job_started
 
 #: Environment variable: seconds between the progress and in-flight lines of a chunk's
 #: log (default 10). Read here rather than from the config, so that it reruns nothing.
@@ -50,7 +49,6 @@ def main(smk) -> None:
             on_error=smk.config["on_error"],
             time_limit=smk.config["trial_time_limit"],
             progress_interval=progress_interval(),
-            job_started=job_started(),
         )
         write_json(
             smk.output.record,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simstudy import seeding
+from simstudy import logs, seeding
 from simstudy.failures import (
     TrialError,
     log_failure,
@@ -80,16 +80,16 @@ def iter_chunk_rows(
     on_error: str = "raise",
     progress_interval: float = 10.0,
     time_limit: float | None = None,
-    job_started: float | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the rows of trials ``start`` to ``stop - 1``, in trial order.
 
     Trials are spread over ``n_jobs`` worker processes (never more than there are
     trials). Rows are yielded as they complete in order, so memory stays flat however
     long the chunk is. Every ``progress_interval`` seconds the log shows how far the
-    chunk has got and, while any run, the trials in flight. Under ``on_error: record``,
-    the first :data:`~simstudy.failures.MAX_LOGGED_FAILURES` failed rows are logged as
-    warnings.
+    chunk has got and, while any run, the trials in flight; it also says how long after
+    the job started (:func:`simstudy.logs.job_started`) the first trial was done: the
+    job's start-up. Under ``on_error: record``, the first
+    :data:`~simstudy.failures.MAX_LOGGED_FAILURES` failed rows are logged as warnings.
 
     Once every row is yielded, trial ``start`` runs a second time with its seed, as the
     last task (so that state a method keeps between calls has had the other trials to
@@ -115,9 +115,6 @@ def iter_chunk_rows(
     time_limit
         The seconds a trial may take (see :func:`simstudy.trials.run_trial`); ``None``
         means no limit.
-    job_started
-        When the job started (seconds since the epoch); if given, the log says how long
-        after it the first trial was done: the job's start-up.
 
     Yields
     ------
@@ -139,6 +136,7 @@ def iter_chunk_rows(
     """
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time limit {time_limit!r} must be a positive number of seconds")
+    job_started = logs.job_started()
     seeds = seeding.trial_seeds(spec.seed, spec.seeding, start, stop)
     # (trial, seed) of each task: every trial, then the first one again.
     plan = [*zip(range(start, stop), seeds, strict=True), (start, seeds[0])]
@@ -231,7 +229,6 @@ def run_chunk(
     on_error: str = "raise",
     progress_interval: float = 10.0,
     time_limit: float | None = None,
-    job_started: float | None = None,
 ) -> int:
     """Run trials ``start`` to ``stop - 1`` and write their rows to the CSV ``output``.
 
@@ -240,7 +237,7 @@ def run_chunk(
 
     Parameters
     ----------
-    spec, start, stop, n_jobs, on_error, progress_interval, time_limit, job_started
+    spec, start, stop, n_jobs, on_error, progress_interval, time_limit
         As for :func:`iter_chunk_rows`.
     output
         The chunk's CSV file, with the header of :func:`simstudy.tables.trial_columns`.
@@ -273,7 +270,6 @@ def run_chunk(
         on_error=on_error,
         progress_interval=progress_interval,
         time_limit=time_limit,
-        job_started=job_started,
     )
     with atomic_write(output) as handle, _optional_writer(timings) as timing_handle:
         writer = RowWriter.results(handle, spec)

@@ -6,38 +6,82 @@ the summary, matplotlib and seaborn for the figures. In a local run, the workflo
 therefore starts one *warm process* (:func:`serve`) as it starts planning. It imports
 the study's modules once, while Snakemake plans, and listens on a private Unix socket.
 A job's script calls :func:`hand_over` before its own imports; when the warm process
-answers, the script sends it the job (the script file that Snakemake wrote, the working
-directory, the environment and the standard streams). The warm process forks a copy of
-itself, which runs the same script in the job's place, and the job's process exits with
-the copy's exit status. Nothing else changes: the same script runs, as ``__main__``, on
-the same files, with the same environment.
+answers, the script sends it the job: the script file that Snakemake wrote, the job's
+standard streams, and the state of the job's process listed below. The warm process
+forks a copy of itself, which takes on that state and runs the same script, as
+``__main__``, in the job's place; the job's process waits, and exits with the copy's
+exit status.
 
-Where the warm process cannot serve, the script runs as usual in its own process: the
-variable :data:`SOCKET_VARIABLE` is unset (planning commands, cluster executors), the
-job runs inside a Slurm allocation (its resources are Slurm's to count), the platform
-cannot fork, or the socket does not answer. ``SIMSTUDY_WARM_JOBS=0`` turns it off.
+The copy takes from the job's process its working directory, environment variables,
+umask, ``sys.argv``, ``sys.orig_argv`` and ``sys.executable``, ``sys.path`` (as it
+stood when the script called :func:`hand_over`), the disposition of every signal and
+the set of blocked ones, its CPU affinity, resource limits and nice value, and its
+process group. It sets up its standard streams on the job's as Python sets them up at
+start (line-buffered on a terminal), and runs the script as Python runs a script file.
+What the job's own process would have read from its environment when it loaded them is
+set afresh: the thread counts of the BLAS and OpenMP libraries already loaded, from
+``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and the like (which Snakemake sets to the
+job's ``threads``), as those libraries read them; the folder of :mod:`tempfile`, from
+``TMPDIR``; and NumPy's global generator, seeded afresh from the operating system.
+
+What stays the warm process's own:
+
+- the process: its id, its parent (the warm process), and its start;
+  :func:`simstudy.logs.job_started` gives the start of the job's process instead;
+- the modules already imported, with whatever their import did: their module-level
+  state, variables they set in ``os.environ`` (scikit-learn's ``KMP_INIT_AT_FORK``, kept
+  on top of the job's environment), signal handlers they installed;
+- Python's hash seed, one for all the copies;
+- one more open file: the copy's connection to the job's process;
+- at the end, processes that the script left running are killed with the copy.
+
+Where the copy cannot give a job what its own process would see, the job runs in its own
+process instead: its environment differs from the one the warm process started with in
+a variable other than :data:`PER_JOB_VARIABLES` (a module the warm process imported may
+have read the variable: :mod:`simstudy.digests` takes its cache folder from
+``XDG_CACHE_HOME``, matplotlib its settings from ``MPLCONFIGDIR``); a signal has a handler
+other than Python's own; a BLAS or OpenMP library other than OpenBLAS (built with its
+own threads) or an OpenMP runtime is loaded; or the process group, a resource limit, the
+affinity or the nice value cannot be set.
+
+Nor is the warm process used where it cannot serve, and the script runs as usual in its
+own process: the variable :data:`SOCKET_VARIABLE` is unset (planning commands, cluster
+executors), the job runs inside a Slurm allocation (its resources are Slurm's to count),
+it runs with another Python installation, the platform cannot fork or tell when a
+process ends (Linux only), or the socket does not answer. ``SIMSTUDY_WARM_JOBS=0`` turns
+it off.
 
 The copy joins the job's process group, so that a signal to the group reaches it and its
-workers as it would reach the job's own; it is also stopped, with its workers, when the
-job's process goes away. The warm process stays in Snakemake's process group, and
-stops when the Snakemake process that started it does.
+workers as it would reach the job's own; a SIGTERM to the job's process alone is passed
+on to the copy. The copy is also stopped, with its workers, when the job's process goes
+away. The warm process stays in Snakemake's process group, and stops when the Snakemake
+process that started it does.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import importlib
+import io
 import json
 import os
+import re
+import resource
 import select
 import signal
 import socket
 import struct
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+import types
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from importlib.machinery import SourceFileLoader
+from typing import Any
+
+from simstudy.logs import process_started, set_job_started
 
 #: Environment variable that tells jobs where the run's warm process listens.
 SOCKET_VARIABLE = "SIMSTUDY_WARM_SOCKET"
@@ -46,17 +90,47 @@ SOCKET_VARIABLE = "SIMSTUDY_WARM_SOCKET"
 #: one (``--use-conda``, a container) keeps to its own process.
 PREFIX_VARIABLE = "SIMSTUDY_WARM_PREFIX"
 
-#: Set in the forked copy that runs a job: there, :func:`hand_over` returns at once.
-SERVED_VARIABLE = "SIMSTUDY_WARM_SERVED"
-
 #: ``SIMSTUDY_WARM_JOBS=0`` makes every job run in its own process, as Snakemake starts it.
 SWITCH_VARIABLE = "SIMSTUDY_WARM_JOBS"
 
-#: When the job's own process started (seconds since the epoch), for the copy that runs it.
-STARTED_VARIABLE = "SIMSTUDY_JOB_STARTED"
+#: The thread counts of BLAS and OpenMP libraries, which Snakemake sets to each job's
+#: ``threads``.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "GOTO_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+#: Variables a job's environment may give otherwise than the warm process's: the copy
+#: applies the thread counts to the libraries loaded, lets :mod:`tempfile` find its
+#: folder afresh (Snakemake sets the four to the job's ``tmpdir``) and takes the job's
+#: ``sys.path``; the shell that starts the job sets its own ``PWD``, ``OLDPWD``, ``_``
+#: and ``SHLVL``; only :func:`hand_over` reads this module's. (Where numexpr is
+#: imported, ``NUMEXPR_NUM_THREADS`` is not one of them: it read it then.)
+PER_JOB_VARIABLES = frozenset(
+    {
+        *THREAD_VARIABLES,
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "TEMPDIR",
+        "PYTHONPATH",
+        "PWD",
+        "OLDPWD",
+        "_",
+        "SHLVL",
+        SOCKET_VARIABLE,
+        PREFIX_VARIABLE,
+        SWITCH_VARIABLE,
+    }
+)
 
 #: Modules every run's jobs import, in the order the jobs need them.
 BASE_MODULES = (
+    "threadpoolctl",
     "snakemake.iocontainers",
     "snakemake.logging",
     "simstudy.tables",
@@ -75,44 +149,23 @@ LATE_MODULES = (
     "simstudy.figures",
 )
 
+#: The signal dispositions a job's process may have that a copy can give itself.
+_DISPOSITIONS = {
+    "SIG_DFL": signal.SIG_DFL,
+    "SIG_IGN": signal.SIG_IGN,
+    "default_int_handler": signal.default_int_handler,
+}
+
+#: Every signal whose disposition a process can set.
+_SIGNALS = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
+
 _HEADER = struct.Struct("!Q")
 
+#: Where a copy keeps its connection to the job's process, out of the way.
+_CONNECTION_FD = 255
 
-def process_started() -> float | None:
-    """When this process started, in seconds since the epoch (Linux), or None.
-
-    Its start time since boot, from ``/proc/self/stat``, against the time since boot
-    now, from ``/proc/uptime`` (both to the hundredth of a second).
-
-    Returns
-    -------
-    float or None
-        The start time, as :func:`time.time`; None where ``/proc`` cannot be read.
-    """
-    try:
-        with open("/proc/self/stat", encoding="ascii") as handle:
-            # Field 22, counted after the command name, which may hold spaces.
-            ticks = int(handle.read().rpartition(")")[2].split()[19])
-        with open("/proc/uptime", encoding="ascii") as handle:
-            uptime = float(handle.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
-
-
-def job_started() -> float | None:
-    """When the job's process started: the one Snakemake ran, even in a warm copy.
-
-    Returns
-    -------
-    float or None
-        In a warm copy, the time that :func:`hand_over` recorded in
-        :data:`STARTED_VARIABLE`; otherwise :func:`process_started`.
-    """
-    value = os.environ.get(STARTED_VARIABLE)
-    if os.environ.get(SERVED_VARIABLE) == "1" and value:
-        return float(value)
-    return process_started()
+#: In the copy that runs a job: what the job's process sent (see :func:`hand_over`).
+_taken: dict[str, Any] | None = None
 
 
 def enabled() -> bool:
@@ -133,9 +186,12 @@ def hand_over() -> None:
     """Let the run's warm process run this job script; return only where it cannot.
 
     Call it at the top of a job script, before the imports the job needs. Where the warm
-    process takes the job, this process waits for it and exits with its exit status.
+    process takes the job, this process waits for it and exits with its exit status. In
+    the copy that runs the script, it returns at once, after setting ``sys.path`` to the
+    job's own at this point of the script.
     """
-    if os.environ.get(SERVED_VARIABLE) == "1":
+    if _taken is not None:
+        sys.path[:] = _taken["path"]
         return
     path = os.environ.get(SOCKET_VARIABLE)
     if not path or not enabled() or "SLURM_JOB_ID" in os.environ:
@@ -146,72 +202,115 @@ def hand_over() -> None:
     script = getattr(main, "__real_file__", None) or getattr(main, "__file__", None)
     if script is None:
         return
-    started = process_started()
-    if started is not None:
-        os.environ[STARTED_VARIABLE] = repr(started)
-    status = _ask(path, os.path.abspath(script))
+    status = _ask(path, _job(os.path.abspath(script)))
     if status is not None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
 
 
-def _ask(path: str, script: str) -> int | None:
+def _job(script: str) -> dict[str, Any]:
+    """The job to send: its script, and the state of this process a copy takes on."""
+    umask = os.umask(0o077)
+    os.umask(umask)
+    tempfile = sys.modules.get("tempfile")
+    return {
+        "script": script,
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "umask": umask,
+        "argv": sys.argv,
+        "orig_argv": sys.orig_argv,
+        "executable": sys.executable,
+        "path": sys.path,
+        "signals": {int(s): _disposition(signal.getsignal(s)) for s in _SIGNALS},
+        "blocked": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "limits": {name: resource.getrlimit(number) for name, number in _rlimits()},
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "tempdir": getattr(tempfile, "tempdir", None),
+        "started": process_started(),
+        "group": os.getpgrp(),
+    }
+
+
+def _disposition(handler: object) -> str | None:
+    """The name of a signal's handler in :data:`_DISPOSITIONS`; None for any other."""
+    for name, known in _DISPOSITIONS.items():
+        if handler == known:
+            return name
+    return None
+
+
+def _rlimits() -> list[tuple[str, int]]:
+    return [
+        (name, getattr(resource, name)) for name in dir(resource) if name.startswith("RLIMIT_")
+    ]
+
+
+def _ask(path: str, request: dict[str, Any]) -> int | None:
     """Send the job to the warm process at ``path``; return its exit status.
 
     Returns ``None`` when the warm process cannot be reached, or closes the connection
-    before a copy has taken the job: the job then runs here.
+    before a copy has taken the job: the job then runs here, with the signal handlers
+    it had, which then get the signals that came meanwhile.
     """
     try:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(path)
     except OSError:
         return None
-    request = json.dumps(
-        {
-            "script": script,
-            "cwd": os.getcwd(),
-            "env": dict(os.environ),
-            "argv": sys.argv,
-            "group": os.getpgrp(),
-        }
-    ).encode()
+    body = json.dumps(request).encode()
     try:
-        socket.send_fds(connection, [_HEADER.pack(len(request))], [0, 1, 2])
-        connection.sendall(request)
+        socket.send_fds(connection, [_HEADER.pack(len(body))], [0, 1, 2])
+        connection.sendall(body)
     except OSError:
         connection.close()
         return None
-    # From here on the job is the warm process's. Its copy first says which process it
-    # is, so that a SIGTERM or SIGINT sent to this process (Snakemake cancelling the job,
-    # Ctrl-C) reaches the copy, which stops as the job would have; then it sends its
-    # exit status.
-    copy: list[int] = []
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     caught: list[int] = []
+    try:
+        status = _wait(connection, caught)
+    finally:
+        connection.close()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if status is None:  # the job runs here: the signals it got are its own to handle
+        for signum in caught:
+            os.kill(os.getpid(), signum)
+    return status
+
+
+def _wait(connection: socket.socket, caught: list[int]) -> int | None:
+    """Wait for the copy that runs the job: its exit status, or None if none took it.
+
+    The signals this process gets meanwhile are noted in ``caught``.
+    """
+    # From here on the job is the warm process's. Its copy first says which process it
+    # is, so that a SIGTERM sent to this process (Snakemake cancelling the job) reaches
+    # the copy, which stops as the job would have; then it sends its exit status. The
+    # copy is in this process's group, so it gets the group's signals (Ctrl-C) itself,
+    # and this process waits for it to stop.
+    copy: list[int] = []
 
     def forward(signum: int, frame: object) -> None:
         caught.append(signum)
-        if copy:
+        if copy and signum == signal.SIGTERM:
             with contextlib.suppress(OSError):
                 os.kill(copy[0], signum)
 
-    # A copy in this process's group gets the group's signals itself (Ctrl-C reaches the
-    # whole group): only a signal sent to this process alone is passed on, SIGTERM.
-
     signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
     for line in _lines(connection):
         kind, _, value = line.partition(" ")
         if kind == "pid":
-            pid, _, group = value.partition(" ")
-            copy.append(int(pid))
-            if group and int(group) != os.getpgrp():  # not in this group: pass Ctrl-C on
-                signal.signal(signal.SIGINT, forward)
-            for signum in caught:  # a signal that came before the copy said who it is
+            copy.append(int(value))
+            if signal.SIGTERM in caught:  # it came before the copy said who it is
                 with contextlib.suppress(OSError):
-                    os.kill(copy[0], signum)
+                    os.kill(copy[0], signal.SIGTERM)
         elif kind == "exit":
             return int(value)
-    if not copy:  # the warm process went away before it took the job: run it here
+    if not copy:  # no copy took the job (the warm process went away, or declined it)
         return None
     print(
         "simstudy.warm: the copy of the warm process that ran this job ended without "
@@ -249,8 +348,10 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
     job is taken: a chunk job that came early would otherwise import them again in its
     copy, while this process imports them too. Jobs that connect meanwhile wait in the
     socket's queue. The ``later`` ones (what the rules after the trials use) are imported
-    one at a time between jobs. A module that fails to import is skipped. Returns when
-    process ``parent`` is gone; the socket and its folder are then removed.
+    one at a time between jobs. A module that fails to import is skipped. The process's
+    environment and signal dispositions are noted first, before any import (see
+    :func:`_take_over`). Returns when process ``parent`` is gone; the socket and its
+    folder are then removed.
 
     Parameters
     ----------
@@ -264,8 +365,12 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
         Process id of the process that started this one (the Snakemake process); once
         this process's parent is another, it returns.
     """
+    started_with = {"env": dict(os.environ), "signals": _handlers()}
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
+    # Each running copy's process id -> a file descriptor of its job's process (a pidfd),
+    # which becomes readable when that process ends: the copy is then stopped.
+    copies: dict[int, int] = {}
     try:
         listener.listen(128)
         listener.setblocking(False)
@@ -273,23 +378,32 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
             _import(name)
         pending = list(later)
         while os.getppid() == parent:
-            _reap()
+            _reap(copies)
             if pending:
                 _import(pending.pop(0))
                 timeout = 0.0
             else:
                 timeout = 0.5
-            ready, _, _ = select.select([listener], [], [], timeout)
-            if not ready:
+            ready, _, _ = select.select([listener, *copies.values()], [], [], timeout)
+            for job in ready:
+                if job is not listener:
+                    _stop_copy(copies, job)
+            if listener not in ready:
                 continue
             try:
                 connection, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
                 continue
             connection.setblocking(True)
-            if os.fork() == 0:
-                listener.close()
-                _run_job(connection)  # never returns
+            job = _watch(connection)
+            if job is not None:
+                copy = os.fork()
+                if copy == 0:
+                    listener.close()
+                    for descriptor in (*copies.values(), job):
+                        os.close(descriptor)
+                    _run_job(connection, started_with)  # never returns
+                copies[copy] = job
             connection.close()
     finally:
         listener.close()
@@ -308,7 +422,27 @@ def _import(name: str) -> None:
         importlib.import_module(name)
 
 
-def _reap() -> None:
+def _handlers() -> dict[int, object]:
+    return {int(s): signal.getsignal(s) for s in _SIGNALS}
+
+
+def _watch(connection: socket.socket) -> int | None:
+    """A pidfd of the job's process at the other end of ``connection``, or None.
+
+    None where the process is gone already or the system has no pidfds (Linux before
+    5.3): no copy is started, and the job runs in its own process.
+    """
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+    )
+    pid, _, _ = struct.unpack("3i", credentials)
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return None
+
+
+def _reap(copies: dict[int, int]) -> None:
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -316,9 +450,25 @@ def _reap() -> None:
             return
         if pid == 0:
             return
+        if pid in copies:
+            os.close(copies.pop(pid))
 
 
-def _receive(connection: socket.socket) -> tuple[dict, list[int]]:
+def _stop_copy(copies: dict[int, int], job: int) -> None:
+    """Job ``job``'s process has ended: kill its copy, if still running, and its workers.
+
+    The copy has not been reaped yet (:func:`_reap` forgets it when it is), so its
+    process id is still its own.
+    """
+    copy = next(pid for pid, descriptor in copies.items() if descriptor == job)
+    del copies[copy]
+    os.close(job)
+    _kill_children(copy)
+    with contextlib.suppress(OSError):
+        os.kill(copy, signal.SIGKILL)
+
+
+def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
     header, fds, _, _ = socket.recv_fds(connection, _HEADER.size, 3)
     (size,) = _HEADER.unpack(header)
     body = b""
@@ -330,50 +480,219 @@ def _receive(connection: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(body), fds
 
 
-def _run_job(connection: socket.socket) -> None:
-    """In the forked copy: take over the job's streams and run its script."""
+class _CannotServe(Exception):
+    """The copy cannot give the job what its own process would see."""
+
+
+def _run_job(connection: socket.socket, started_with: Mapping[str, Any]) -> None:
+    """In the forked copy: take on the job's process, and run its script."""
     status = 1
-    finished = threading.Event()
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         request, fds = _receive(connection)
-        # Join the job's process group, so that whatever stops the job's group (a kill of
-        # snakemake and its jobs, Ctrl-C) stops this copy and its workers with it.
-        with contextlib.suppress(OSError):
-            os.setpgid(0, int(request["group"]))
-        for target, fd in zip((0, 1, 2), fds, strict=True):
-            os.dup2(fd, target)
-            os.close(fd)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.environ[SERVED_VARIABLE] = "1"
-        sys.argv = list(request["argv"])
-        connection.sendall(f"pid {os.getpid()} {os.getpgrp()}\n".encode())
-        threading.Thread(target=_stop_when_gone, args=(connection, finished), daemon=True).start()
+        connection = _out_of_the_way(connection)
+        try:
+            _take_over(request, fds, started_with)
+        except _CannotServe:
+            # The connection closes unanswered: the job runs in its own process.
+            os._exit(0)
+        connection.sendall(f"pid {os.getpid()}\n".encode())
         status = _run_script(request["script"])
+        _end()
     except BaseException:  # reported on the job's stderr, status 1
         traceback.print_exc()
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        finished.set()
         try:
             connection.sendall(f"exit {status}\n".encode())
         finally:
             # A worker the job did not stop must not outlive it: it would hold the job's
             # output streams open.
-            _kill_children()
+            _kill_children(os.getpid())
             os._exit(status)
 
 
-def _run_script(script: str) -> int:
-    import runpy
+def _out_of_the_way(connection: socket.socket) -> socket.socket:
+    """``connection`` on file descriptor :data:`_CONNECTION_FD` (or the next free one).
+
+    The files the script opens then get the numbers they would get in the job's own
+    process.
+    """
+    import fcntl
 
     try:
-        runpy.run_path(script, run_name="__main__")
+        moved = fcntl.fcntl(connection.fileno(), fcntl.F_DUPFD_CLOEXEC, _CONNECTION_FD)
+    except OSError:
+        return connection
+    connection.close()
+    return socket.socket(fileno=moved)
+
+
+def _take_over(request: dict[str, Any], fds: list[int], started_with: Mapping[str, Any]) -> None:
+    """Take on the state of the job's process; raise :class:`_CannotServe` where not."""
+    global _taken
+    env = _job_environment(request["env"], started_with["env"])
+    for target, fd in zip((0, 1, 2), fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    try:
+        # Join the job's process group, so that whatever stops the job's group (a kill
+        # of snakemake and its jobs, Ctrl-C) stops this copy and its workers with it.
+        os.setpgid(0, int(request["group"]))
+        os.sched_setaffinity(0, request["affinity"])
+        for name, number in _rlimits():
+            if list(resource.getrlimit(number)) != request["limits"][name]:
+                resource.setrlimit(number, tuple(request["limits"][name]))
+        if os.getpriority(os.PRIO_PROCESS, 0) != request["nice"]:
+            os.setpriority(os.PRIO_PROCESS, 0, request["nice"])
+    except (OSError, ValueError, KeyError) as error:
+        raise _CannotServe(error) from error
+    _set_thread_pools(env)
+    _set_signals(request, started_with["signals"])
+    os.chdir(request["cwd"])
+    os.umask(request["umask"])
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    sys.argv = list(request["argv"])
+    sys.orig_argv = list(request["orig_argv"])
+    sys.executable = request["executable"]
+    import tempfile
+
+    tempfile.tempdir = request["tempdir"]
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:  # as its import seeds it, in the job's own process
+        numpy_random.seed()
+    _standard_streams()
+    if request["started"] is not None:
+        set_job_started(request["started"])
+    _taken = request
+
+
+def _job_environment(job: Mapping[str, str], started: Mapping[str, str]) -> dict[str, str]:
+    """The job's environment, with the changes this process's imports made to its own.
+
+    Raises :class:`_CannotServe` if the job's differs from the one this process started
+    with (``started``) in a variable outside :data:`PER_JOB_VARIABLES`.
+    """
+    per_job = set(PER_JOB_VARIABLES)
+    if "numexpr" in sys.modules:  # read when it was imported, and not set again here
+        per_job.discard("NUMEXPR_NUM_THREADS")
+    differ = {name for name in job.keys() | started.keys() if job.get(name) != started.get(name)}
+    if differ - per_job:
+        raise _CannotServe(f"the job's environment differs in {sorted(differ - per_job)}")
+    env = dict(job)
+    for name in started.keys() | os.environ.keys():
+        if os.environ.get(name) != started.get(name):  # set or removed by an import
+            if name in os.environ:
+                env[name] = os.environ[name]
+            else:
+                env.pop(name, None)
+    return env
+
+
+def _set_signals(request: dict[str, Any], started: Mapping[int, object]) -> None:
+    """Give each signal the job's disposition, unless an import here set a handler.
+
+    Also blocks the signals the job's process blocks.
+    """
+    wanted = {int(signum): name for signum, name in request["signals"].items()}
+    if None in wanted.values():
+        raise _CannotServe("a signal has a handler of the job's own")
+    for signum, name in wanted.items():
+        current = signal.getsignal(signum)
+        mine = signum == signal.SIGTERM or current == started.get(signum)
+        if mine and current != _DISPOSITIONS[name]:
+            signal.signal(signum, _DISPOSITIONS[name])
+    signal.pthread_sigmask(signal.SIG_SETMASK, request["blocked"])
+
+
+def _set_thread_pools(env: Mapping[str, str]) -> None:
+    """Give the loaded BLAS and OpenMP libraries the thread counts ``env`` gives them.
+
+    As each reads them when it is loaded: OpenBLAS the first of ``OPENBLAS_NUM_THREADS``,
+    ``GOTO_NUM_THREADS`` and ``OMP_NUM_THREADS`` that is a positive number, at most the
+    number of CPUs this process may run on, and that number without one; an OpenMP
+    runtime the first number of ``OMP_NUM_THREADS``, or that number of CPUs. Raises
+    :class:`_CannotServe` if another library is loaded (MKL, BLIS, OpenBLAS built on
+    OpenMP).
+    """
+    from threadpoolctl import ThreadpoolController
+
+    cpus = len(os.sched_getaffinity(0))
+    with warnings.catch_warnings():  # about OpenMP runtimes loaded side by side
+        warnings.simplefilter("ignore")
+        pools = ThreadpoolController().lib_controllers
+    for pool in pools:
+        if pool.internal_api == "openblas" and getattr(pool, "threading_layer", "") == "pthreads":
+            count = _count(env, "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+            wanted = min(count or cpus, cpus)
+        elif pool.user_api == "openmp":
+            wanted = _count(env, "OMP_NUM_THREADS") or cpus
+        else:
+            raise _CannotServe(f"{pool.internal_api} is loaded")
+        if pool.num_threads != wanted:
+            pool.set_num_threads(wanted)
+
+
+def _count(env: Mapping[str, str], *names: str) -> int | None:
+    """The first positive number that one of variables ``names`` starts with, or None."""
+    for name in names:
+        number = re.match(r"\s*\+?(\d+)", env.get(name, ""))
+        if number and int(number[1]) > 0:
+            return int(number[1])
+    return None
+
+
+def _standard_streams() -> None:
+    """Make sys.stdin, sys.stdout and sys.stderr anew on file descriptors 0, 1 and 2.
+
+    As Python makes them at start: with the encoding and error handler this process's
+    have; buffered, and line-buffered on a terminal (stderr always); or, if this
+    process's stdout writes through (``python -u``, ``PYTHONUNBUFFERED``), unbuffered.
+    """
+    unbuffered = sys.__stdout__ is not None and sys.__stdout__.write_through
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        old = getattr(sys, f"__{name}__") or getattr(sys, name)
+        writing = fd > 0
+        buffer = open(  # noqa: SIM115 - the stream lives as long as the process
+            fd,
+            "wb" if writing else "rb",
+            buffering=0 if writing and unbuffered else -1,
+            closefd=False,
+        )
+        raw = buffer if writing and unbuffered else buffer.raw
+        raw.name = f"<{name}>"
+        stream = io.TextIOWrapper(
+            buffer,
+            encoding=old.encoding,
+            errors=old.errors,
+            newline="\n",
+            line_buffering=not unbuffered and (raw.isatty() or fd == 2),
+            write_through=unbuffered,
+        )
+        stream.mode = "w" if writing else "r"
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+
+
+def _run_script(script: str) -> int:
+    """Run ``script`` as Python runs a script file, as ``__main__``; its exit status."""
+    main = types.ModuleType("__main__")
+    main.__dict__.update(
+        __annotations__={},
+        __builtins__=builtins,
+        __file__=script,
+        __cached__=None,
+        __loader__=SourceFileLoader("__main__", script),
+    )
+    sys.modules["__main__"] = main
+    try:
+        with open(script, "rb") as handle:
+            code = compile(handle.read(), script, "exec", dont_inherit=True)
+        exec(code, main.__dict__)
     except SystemExit as exit_:
         code = exit_.code
         if code is None:
@@ -383,36 +702,32 @@ def _run_script(script: str) -> int:
         print(code, file=sys.stderr)
         return 1
     except BaseException:  # as Python itself reports it
-        traceback.print_exc()
+        sys.excepthook(*sys.exc_info())
         return 1
     return 0
 
 
-def _kill_children() -> None:
-    """SIGKILL every process this one started that is still running (Linux: /proc)."""
-    me = str(os.getpid())
+def _end() -> None:
+    """What Python does as a process ends: wait for its threads, run the exit handlers."""
+    import atexit
+    import threading
+
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+
+
+def _kill_children(parent: int) -> None:
+    """SIGKILL every process ``parent`` started that is still running (Linux: /proc)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                parent = handle.read().rpartition(")")[2].split()[1]
-            if parent == me:
+                ppid = handle.read().rpartition(")")[2].split()[1]
+            if ppid == str(parent):
                 os.kill(int(entry), signal.SIGKILL)
         except (OSError, IndexError):
             continue
-
-
-def _stop_when_gone(connection: socket.socket, finished: threading.Event) -> None:
-    """Kill this copy and its workers once the job's process has gone away."""
-    try:
-        while connection.recv(1):
-            pass
-    except OSError:
-        pass
-    if not finished.is_set():
-        _kill_children()
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --- Starting and stopping it from the workflow ---------------------------------------
@@ -451,8 +766,9 @@ def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] 
     path = os.path.join(folder, "socket")
     first = [*BASE_MODULES, *study_modules]
     python_path = os.pathsep.join(filter(None, [search_path, os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, SERVED_VARIABLE: "0", "PYTHONPATH": python_path}
-    # One BLAS/OpenMP thread in the warm process: a job's copy pins its own anyway.
+    env = {**os.environ, "PYTHONPATH": python_path}
+    # One BLAS/OpenMP thread in the warm process, so that no thread pool starts before a
+    # fork (OpenMP's does not survive one); each copy sets the job's own counts.
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[variable] = "1"
     process = subprocess.Popen(
@@ -518,7 +834,7 @@ def main(argv: Sequence[str]) -> None:
     split = modules.index("--") if "--" in modules else len(modules)
     first, later = modules[:split], modules[split + 1 :]
     # `python -m` put the working directory first on the search path; a job's script
-    # does not have it there, so neither does the process that runs it in its place.
+    # does not have it there, so modules are not looked for there here either.
     if sys.path and sys.path[0] == os.getcwd():
         del sys.path[0]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -526,4 +842,8 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    # Run as simstudy.warm, the module the copies' scripts import (see hand_over), rather
+    # than as this __main__.
+    from simstudy import warm
+
+    warm.main(sys.argv[1:])

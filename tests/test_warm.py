@@ -15,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,36 +26,63 @@ from conftest import ONE_WORKER, REPO, finished_config, snakemake
 
 pytestmark = pytest.mark.skipif(not warm.enabled(), reason="the warm process needs Linux")
 
-#: A job script: hands itself over, then reports where and how it ran.
+#: A job script: hands itself over, then reports where and how it ran (its process, its
+#: working folder, its TMPDIR, and whether the warm process started the process).
 SCRIPT = """
 import os, sys, time
 sys.path.insert(0, {repo!r})
 from simstudy.warm import hand_over
 hand_over()
+parent = open(f"/proc/{{os.getppid()}}/cmdline", "rb").read().split(b"\\0")[1:3]
 with open("report.txt", "w") as handle:
-    handle.write(f"{{os.getpid()}} {{os.getcwd()}} {{os.environ.get('MARK')}} "
-                 f"{{os.environ.get('SIMSTUDY_WARM_SERVED')}}\\n")
+    handle.write(f"{{os.getpid()}} {{os.getcwd()}} {{os.environ.get('TMPDIR')}} "
+                 f"{{'warm' if parent == [b'-m', b'simstudy.warm'] else 'own'}}\\n")
 print("to stdout", flush=True)
 print("to stderr", file=sys.stderr, flush=True)
-action = os.environ.get("ACTION")
+action = sys.argv[1]
 if action == "sleep":
     time.sleep(600)
 elif action == "exit":
     sys.exit(3)
 elif action == "raise":
     raise RuntimeError("the job's own error")
+elif action == "numpy":
+    import numpy
+    print(numpy.random.random())
 """
 
 
 @pytest.fixture
 def server(tmp_path):
     """A warm process for this test; yields its socket path."""
+    yield from warm_process(tmp_path, "json")
+
+
+@pytest.fixture
+def numpy_server(tmp_path):
+    """A warm process that imported NumPy; yields its socket path."""
+    yield from warm_process(tmp_path, "numpy.random")
+
+
+def environment() -> dict[str, str]:
+    """This process's environment, for a warm process and its jobs alike.
+
+    Without pytest's variable that names the test and its phase, which changes between
+    the start of the warm process (a fixture) and that of a job (the test).
+    """
+    unset = ("SIMSTUDY_WARM", "PYTEST_CURRENT_TEST")
+    return {k: v for k, v in os.environ.items() if not k.startswith(unset)}
+
+
+def warm_process(tmp_path: Path, *modules: str) -> Iterator[str]:
     path = str(tmp_path / "warm.sock")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**environment(), "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "simstudy.warm", path, str(os.getpid()), "json"],
+        [sys.executable, "-m", "simstudy.warm", path, str(os.getpid()), *modules],
         env=env,
-        start_new_session=True,
+        # A group of its own (a Ctrl-C to the tests is not for it), in their session: a
+        # copy can only join a job's process group in its own session.
+        process_group=0,
     )
     deadline = time.monotonic() + 30
     while not os.path.exists(path):
@@ -68,16 +96,21 @@ def server(tmp_path):
 
 
 def run_job(tmp_path: Path, socket: str, action: str = "", **extra_env) -> subprocess.Popen:
-    """Start the job script in ``tmp_path``, pointed at the warm process at ``socket``."""
+    """Start the job script in ``tmp_path``, pointed at the warm process at ``socket``.
+
+    Its environment is this process's (the warm process's too), with TMPDIR (which may
+    differ from job to job) set to ``tmp_path``, and ``extra_env`` (which may not).
+    """
     script = tmp_path / "job.py"
     script.write_text(SCRIPT.format(repo=str(REPO)))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMSTUDY_WARM")}
-    env.update(MARK="job-env", ACTION=action, **{warm.SOCKET_VARIABLE: socket})
+    env = environment()
+    env.update(TMPDIR=str(tmp_path), **{warm.SOCKET_VARIABLE: socket})
     env[warm.PREFIX_VARIABLE] = extra_env.pop("PREFIX_FOR_TEST", sys.prefix)
     if extra_env.pop("SLURM_JOB_ID_FOR_TEST", None):
         env["SLURM_JOB_ID"] = "1"
+    env.update(extra_env)
     return subprocess.Popen(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), action],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -94,18 +127,47 @@ def test_a_job_runs_in_a_copy_of_the_warm_process_with_its_cwd_env_and_streams(t
     job = run_job(tmp_path, server)
     out, err = job.communicate(timeout=60)
     assert job.returncode == 0, err
-    pid, cwd, mark, served = report(tmp_path)
+    pid, cwd, tmpdir, parent = report(tmp_path)
     assert int(pid) != job.pid  # ran elsewhere: in the warm process's copy
-    assert (cwd, mark, served) == (str(tmp_path), "job-env", "1")
+    assert (cwd, tmpdir, parent) == (str(tmp_path), str(tmp_path), "warm")
     assert out == "to stdout\n" and err == "to stderr\n"
+
+
+def test_a_job_whose_environment_differs_from_the_warm_processs_runs_in_its_own(tmp_path, server):
+    """A module the warm process imported may have read the variable: the job runs in
+    its own process, and a SIGTERM stops it as it would stop any job of its own."""
+    job = run_job(tmp_path, server, "sleep", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "report.txt").exists():
+        assert time.monotonic() < deadline and job.poll() is None
+        time.sleep(0.05)
+    pid, _, _, parent = report(tmp_path)
+    assert (int(pid), parent) == (job.pid, "own")
+    job.send_signal(signal.SIGTERM)
+    job.communicate(timeout=30)
+    assert job.returncode == -signal.SIGTERM
+
+
+def test_each_copy_seeds_numpys_global_generator_afresh(tmp_path, numpy_server):
+    """As NumPy's import does in a process of its own: copies do not share draws."""
+    draws = []
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        job = run_job(folder, numpy_server, "numpy")
+        out, err = job.communicate(timeout=60)
+        assert job.returncode == 0, err
+        assert report(folder)[3] == "warm"
+        draws.append(out.splitlines()[-1])
+    assert draws[0] != draws[1]
 
 
 def test_without_a_warm_process_the_job_runs_in_its_own_process(tmp_path):
     job = run_job(tmp_path, str(tmp_path / "no-such.sock"))
     out, err = job.communicate(timeout=60)
     assert job.returncode == 0, err
-    pid, _, _, served = report(tmp_path)
-    assert int(pid) == job.pid and served == "None"
+    pid, _, _, parent = report(tmp_path)
+    assert int(pid) == job.pid and parent == "own"
     assert out == "to stdout\n"
 
 
@@ -128,16 +190,16 @@ def test_a_warm_process_that_closes_before_taking_the_job_lets_it_run_itself(tmp
     closer.join(timeout=10)
     listener.close()
     assert job.returncode == 0, err
-    pid, _, _, served = report(tmp_path)
-    assert int(pid) == job.pid and served == "None"
+    pid, _, _, parent = report(tmp_path)
+    assert int(pid) == job.pid and parent == "own"
 
 
 def test_inside_a_slurm_allocation_the_job_runs_in_its_own_process(tmp_path, server):
     job = run_job(tmp_path, server, SLURM_JOB_ID_FOR_TEST="1")
     _, err = job.communicate(timeout=60)
     assert job.returncode == 0, err
-    pid, _, _, served = report(tmp_path)
-    assert int(pid) == job.pid and served == "None"
+    pid, _, _, parent = report(tmp_path)
+    assert int(pid) == job.pid and parent == "own"
 
 
 @pytest.mark.parametrize(
@@ -257,7 +319,7 @@ def test_a_run_with_warm_jobs_writes_the_same_bytes_as_one_without(finished_stud
     # The shared finished study is the same study, run with the warm process.
     for mode, workdir in (("warm", finished_study("legacy")), ("cold", cold)):
         logs = sorted((workdir / "results/logs").rglob("*.log"))
-        served = [log for log in logs if "run by the run's warm process" in log.read_text()]
+        served = [log for log in logs if "-m simstudy.warm)" in log.read_text()]
         assert len(logs) >= 6  # manifest, two chunks, merge, summary, example, ...
         assert served == (logs if mode == "warm" else []), [str(p) for p in served]
         chunk_log = (workdir / "results/logs/run_chunk/aniso/gmm+kmeans/0-4.log").read_text()
