@@ -226,3 +226,18 @@ def test_the_check_fails_when_the_trial_code_imports_orchestration(
     coverage = chunk_digest_coverage()
     assert coverage[orchestration] and coverage != CHUNK_DIGEST
     assert import_chain(orchestration) == f"simstudy.trials -> simstudy.{orchestration}"
+
+
+def test_a_users_module_is_known_as_none_without_scanning_every_distribution(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "my_study_module.py").write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def scan():
+        raise AssertionError("every installed distribution was scanned")
+
+    monkeypatch.setattr(digests, "_packages_distributions", scan)
+    assert digests.installed_version.__wrapped__("my_study_module") is None
+    version = digests.installed_version.__wrapped__("sklearn")
+    assert version is not None and version.startswith("scikit-learn==")

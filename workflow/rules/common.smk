@@ -56,7 +56,6 @@ from simstudy.layout import (
 from simstudy.metrics import METRICS
 from simstudy.plan import StudyPlan
 from simstudy.spec import canonical_json
-from simstudy.stopping import read_decision
 from simstudy.tables import remove_stale_temporaries, write_if_changed
 
 #: The study a run uses when no --configfile is given.
@@ -347,6 +346,10 @@ def decision(scenario, round_):
     path = checkpoints.stopping_round.get(
         scenario=scenario, round=str(round_)
     ).output.decision
+    # Imported here, for studies that stop by precision: it brings pandas, which costs
+    # every other snakemake command 0.2 s.
+    from simstudy.stopping import read_decision
+
     return path, read_decision(path)
 
 
