@@ -17,7 +17,8 @@ umask, ``sys.argv``, ``sys.orig_argv`` and ``sys.executable``, ``sys.path`` (as 
 stood when the script called :func:`hand_over`), the disposition of every signal and
 the set of blocked ones, its CPU affinity, resource limits and nice value, and its
 process group. It sets up its standard streams on the job's as Python sets them up at
-start (line-buffered on a terminal), and runs the script as Python runs a script file.
+start (line-buffered on a terminal), runs the script as Python runs a script file, and
+ends as Python ends (it waits for the script's threads and runs the exit handlers).
 What the job's own process would have read from its environment when it loaded them is
 set afresh: the thread counts of the BLAS and OpenMP libraries already loaded, from
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and the like (which Snakemake sets to the
@@ -32,7 +33,8 @@ What stays the warm process's own:
   state, variables they set in ``os.environ`` (scikit-learn's ``KMP_INIT_AT_FORK``, kept
   on top of the job's environment), signal handlers they installed;
 - Python's hash seed, one for all the copies;
-- one more open file: the copy's connection to the job's process;
+- one more open file: the copy's connection to the job's process, on descriptor 255
+  (out of the way of the numbers the script's own files get);
 - at the end, processes that the script left running are killed with the copy.
 
 Where the copy cannot give a job what its own process would see, the job runs in its own
@@ -47,15 +49,16 @@ affinity or the nice value cannot be set.
 Nor is the warm process used where it cannot serve, and the script runs as usual in its
 own process: the variable :data:`SOCKET_VARIABLE` is unset (planning commands, cluster
 executors), the job runs inside a Slurm allocation (its resources are Slurm's to count),
-it runs with another Python installation, the platform cannot fork or tell when a
-process ends (Linux only), or the socket does not answer. ``SIMSTUDY_WARM_JOBS=0`` turns
-it off.
+it runs with another Python installation, the platform cannot fork or watch a process
+through a file descriptor (Linux 5.3 or later only), or the socket does not answer.
+``SIMSTUDY_WARM_JOBS=0`` turns it off.
 
 The copy joins the job's process group, so that a signal to the group reaches it and its
 workers as it would reach the job's own; a SIGTERM to the job's process alone is passed
 on to the copy. The copy is also stopped, with its workers, when the job's process goes
-away. The warm process stays in Snakemake's process group, and stops when the Snakemake
-process that started it does.
+away: the warm process watches the job's process. The warm process stays in Snakemake's
+process group; once the Snakemake process that started it is gone, it takes no more jobs,
+and ends when the copies still running have ended.
 """
 
 from __future__ import annotations
@@ -350,8 +353,8 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
     socket's queue. The ``later`` ones (what the rules after the trials use) are imported
     one at a time between jobs. A module that fails to import is skipped. The process's
     environment and signal dispositions are noted first, before any import (see
-    :func:`_take_over`). Returns when process ``parent`` is gone; the socket and its
-    folder are then removed.
+    :func:`_take_over`). Once process ``parent`` is gone, the socket and its folder are
+    removed, and it returns when the copies still running have ended.
 
     Parameters
     ----------
@@ -405,6 +408,17 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
                     _run_job(connection, started_with)  # never returns
                 copies[copy] = job
             connection.close()
+        # The run is over: no more jobs, but the copies still running are watched to
+        # their end, so that each stops if its job's process goes first.
+        listener.close()
+        _remove(path)
+        while True:
+            _reap(copies)
+            if not copies:
+                break
+            ready, _, _ = select.select(list(copies.values()), [], [], 0.5)
+            for job in ready:
+                _stop_copy(copies, job)
     finally:
         listener.close()
         _remove(path)
@@ -443,6 +457,7 @@ def _watch(connection: socket.socket) -> int | None:
 
 
 def _reap(copies: dict[int, int]) -> None:
+    """Reap the copies that have ended, and forget them."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)

@@ -137,15 +137,19 @@ def test_a_job_whose_environment_differs_from_the_warm_processs_runs_in_its_own(
     """A module the warm process imported may have read the variable: the job runs in
     its own process, and a SIGTERM stops it as it would stop any job of its own."""
     job = run_job(tmp_path, server, "sleep", XDG_CACHE_HOME=str(tmp_path / "cache"))
-    deadline = time.monotonic() + 30
-    while not (tmp_path / "report.txt").exists():
-        assert time.monotonic() < deadline and job.poll() is None
-        time.sleep(0.05)
-    pid, _, _, parent = report(tmp_path)
-    assert (int(pid), parent) == (job.pid, "own")
-    job.send_signal(signal.SIGTERM)
-    job.communicate(timeout=30)
-    assert job.returncode == -signal.SIGTERM
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "report.txt").exists():
+            assert time.monotonic() < deadline and job.poll() is None
+            time.sleep(0.05)
+        pid, _, _, parent = report(tmp_path)
+        assert (int(pid), parent) == (job.pid, "own")
+        job.send_signal(signal.SIGTERM)
+        job.communicate(timeout=30)
+        assert job.returncode == -signal.SIGTERM
+    finally:
+        job.kill()  # whatever ran it, it is not left sleeping
+        job.communicate(timeout=30)
 
 
 def test_each_copy_seeds_numpys_global_generator_afresh(tmp_path, numpy_server):
@@ -270,6 +274,50 @@ def test_the_warm_process_stops_when_its_parent_does(tmp_path):
     parent.wait(timeout=30)
     wait_until_gone(server_pid, "the warm process outlived its parent")
     assert not os.path.exists(path)
+
+
+def test_after_its_run_the_warm_process_still_stops_a_copy_whose_job_is_killed(tmp_path):
+    """The copy of a job still running when the run's snakemake went away is stopped
+    when the job's process goes; the warm process then ends too."""
+    path = str(tmp_path / "warm.sock")
+    parent = subprocess.Popen(  # the run's snakemake: it ends when its input closes
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import os, subprocess, sys
+                child = subprocess.Popen([sys.executable, "-m", "simstudy.warm", {path!r},
+                                          str(os.getpid()), "json"], process_group=0)
+                print(child.pid, flush=True)
+                sys.stdin.read()
+                """
+            ),
+        ],
+        env={**environment(), "PYTHONPATH": str(REPO)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    server_pid = int(parent.stdout.readline())
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, "the warm process never opened its socket"
+        time.sleep(0.05)
+    job, copy = started_copy(tmp_path, path)
+    try:
+        parent.stdin.close()
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while os.path.exists(path):  # it takes no more jobs
+            assert time.monotonic() < deadline, "the warm process kept its socket"
+            time.sleep(0.05)
+        assert _state(copy) not in ("Z", "gone")  # the job goes on meanwhile
+    finally:
+        job.kill()
+        job.wait(timeout=30)
+    wait_until_gone(copy, "the copy outlived its killed job")
+    wait_until_gone(server_pid, "the warm process outlived its run and its copies")
 
 
 def _orphaned_warm_processes(grace: float = 5.0) -> list[str]:
