@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -292,13 +292,23 @@ def summarize(
     for method in comparison:
         if not (trials["method"] == method).any():
             raise ValueError(f"comparison method {method!r} has no rows in the trials table")
-    ok = trials["status"] == STATUS_OK
-    rows: list[dict[str, Any]] = []
 
     def gives(method: str, value: str) -> bool:
         return method_values is None or value in method_values[method]
 
     metrics = [v for v in values if gives(first, v) and gives(second, v)]
+    rows = _method_rows(trials, values, gives) + _difference_rows(trials, comparison, metrics)
+    table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    table["ci_level"] = CI_LEVEL
+    return table
+
+
+def _method_rows(
+    trials: pd.DataFrame, values: Sequence[str], gives: Callable[[str, str], bool]
+) -> list[dict[str, Any]]:
+    """The summary's rows of each method: by scenario, then value, then method."""
+    ok = trials["status"] == STATUS_OK
+    rows: list[dict[str, Any]] = []
     for scenario, scenario_rows in trials.groupby("scenario", sort=True):
         for metric in values:
             for method, method_rows in scenario_rows.groupby("method", sort=True):
@@ -317,6 +327,17 @@ def summarize(
                         **describe(ran[metric].to_numpy()),
                     }
                 )
+    return rows
+
+
+def _difference_rows(
+    trials: pd.DataFrame, comparison: Sequence[str], metrics: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The summary's rows of the compared difference: by scenario, then value.
+
+    Holm's adjustment runs over the scenarios of each value.
+    """
+    first, second = comparison
     differences = []
     n_trials = trials.groupby("scenario")["trial"].nunique()
     pairs = {metric: paired_scores(trials, first, second, metric) for metric in metrics}
@@ -347,9 +368,7 @@ def summarize(
             same_metric, holm([row["p_wilcoxon"] for row in same_metric]), strict=True
         ):
             row["p_holm"] = adjusted
-    table = pd.DataFrame(rows + differences, columns=list(SUMMARY_COLUMNS))
-    table["ci_level"] = CI_LEVEL
-    return table
+    return differences
 
 
 def write_summary(table: pd.DataFrame, path: str | os.PathLike[str]) -> int:
