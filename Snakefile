@@ -30,7 +30,7 @@ include: "workflow/rules/common.smk"
 rule all:
     default_target: True
     input:
-        PLAN.final_outputs(),
+        LAYOUT.final_outputs(),
     localrule: True
 
 

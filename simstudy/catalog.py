@@ -6,8 +6,8 @@ values that the two compared methods both give; the study's estimands for the fi
 of performance measures), the rule that
 draws it, the function of :mod:`simstudy.figures` that draws it, its caption in
 ``workflow/report/``, its label in the report, and which studies get it. The rules'
-outputs (``workflow/rules/figures.smk``), the plan's final outputs
-(:meth:`simstudy.plan.StudyPlan.final_outputs`) and the report all read this list.
+outputs (``workflow/rules/figures.smk``), the study's final outputs
+(:meth:`simstudy.study_layout.StudyLayout.final_outputs`) and the report all read this list.
 
 Adding a figure: add a :class:`FigureKind` to :data:`FIGURE_KINDS` (in the order the
 report should list it), a function ``draw_<...>(plan, results, value)`` of that name to
@@ -181,8 +181,7 @@ def study_kind(plan) -> StudyKind:
     Parameters
     ----------
     plan
-        The study's :class:`~simstudy.plan.StudyPlan` (this module cannot import it:
-        the plan reads the catalog).
+        The study's :class:`~simstudy.plan.StudyPlan`.
 
     Returns
     -------

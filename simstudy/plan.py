@@ -1,4 +1,4 @@
-"""The plan of a study: what it runs, in which jobs, and what it produces.
+"""The plan of a study: what it runs, and in which jobs.
 
 A :class:`StudyPlan` is built once from a resolved config (one that
 :func:`simstudy.config.check_config` returned). It is the single place that works out
@@ -6,33 +6,26 @@ A :class:`StudyPlan` is built once from a resolved config (one that
 - the scenarios and methods, and the method groups that run together in a chunk job;
 - the :class:`~simstudy.spec.TrialSpec` of each (scenario, method group), code digest
   included;
-- the chunk files that hold the study's trials;
-- the example trial, and (through :mod:`simstudy.catalog`) the study's figures;
-- which part of the config each stage depends on, and the labels figures use;
-- the list of final outputs.
+- the example trial, and the labels figures use.
 
 The workflow (``workflow/rules/common.smk``), the figures and ``simstudy replay`` ask
-the plan; none of them works these facts out again. Building a plan reads no file: the
-chunk files already on disk, which decide whether a shorter last chunk can be reused
-(see :func:`simstudy.layout.chunk_files`), are passed in as a snapshot.
+the plan; none of them works these facts out again. Building a plan reads no file.
+Where its chunks and outputs go is :class:`simstudy.study_layout.StudyLayout`' job, and
+which part of the config each later stage depends on is
+:mod:`simstudy.config_slices`'.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from simstudy import catalog, layout
+from simstudy import layout
 from simstudy.digests import code_digest, component_modules
 from simstudy.metrics import metric_column
 from simstudy.spec import Method, Scenario, TrialSpec
-
-#: Keys that set how chunk jobs run, not what they compute: a trial that keeps within
-#: its time limit gives the same result whatever the limit. Changing them reruns nothing.
-RUN_ONLY_KEYS = ("trial_time_limit",)
 
 #: The library modules whose code decides a chunk's results (with the study's own
 #: generator and estimator modules, see :meth:`StudyPlan.spec`): a trial, and its rows
@@ -64,17 +57,10 @@ class StudyPlan:
     ----------
     config
         A resolved config, as :func:`simstudy.config.check_config` returns it.
-    finished
-        The chunk files on disk, as :func:`simstudy.layout.finished_chunks` reads them.
-        Only whether the last, short chunk of a group can reuse a longer finished file
-        depends on it; by default no file is reused.
     """
 
-    def __init__(
-        self, config: Mapping[str, Any], *, finished: layout.Finished | None = None
-    ) -> None:
+    def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
-        self.finished = finished or {}
         self.scenarios = tuple(
             Scenario(name=name, generator=entry["generator"], params=dict(entry["params"]))
             for name, entry in config["scenarios"].items()
@@ -258,107 +244,12 @@ class StudyPlan:
         """
         return {self.spec(s, g).digest: self.spec(s, g).to_dict() for s, g in self.pairs()}
 
-    # Where it goes ---------------------------------------------------------------------
-
-    @cached_property
-    def chunk_files(self) -> list[str]:
-        """The chunk files (CSV) that hold every trial of the study, in config order."""
-        return layout.chunk_files(
-            [s.name for s in self.scenarios],
-            self.groups,
-            self.config["n_trials"],
-            self.config["chunk_size"],
-            layout.CHUNK_DIR,
-            finished=self.finished,
-        )
-
-    def chunk_records(self, chunk_files: list[str] | None = None) -> list[str]:
-        """The JSON record that each chunk job writes beside its CSV.
-
-        Parameters
-        ----------
-        chunk_files
-            The chunk files; by default :attr:`chunk_files`.
-
-        Returns
-        -------
-        list of str
-            One path per chunk file, in the same order.
-        """
-        files = self.chunk_files if chunk_files is None else chunk_files
-        return [path.removesuffix(".csv") + ".json" for path in files]
-
-    def timing_files(self, chunk_files: list[str] | None = None) -> list[str]:
-        """The timings file that each chunk job writes (see :func:`layout.timing_path`).
-
-        Parameters
-        ----------
-        chunk_files
-            The chunk files; by default :attr:`chunk_files`.
-
-        Returns
-        -------
-        list of str
-            One path per chunk file, in the same order.
-        """
-        files = self.chunk_files if chunk_files is None else chunk_files
-        return [layout.timing_path(path) for path in files]
-
     # Precision-driven stopping -------------------------------------------------------------
-
-    @property
-    def manifest_trials(self) -> int:
-        """The trials the seed manifest lists: ``n_trials``, or ``stopping.max_trials``.
-
-        A precision-driven study may run any trial up to its cap, so its manifest lists
-        them all; the merge checks the trials that ran against it.
-        """
-        stopping = self.stopping
-        return self.config["n_trials"] if stopping is None else stopping["max_trials"]
 
     @property
     def stopping(self) -> dict[str, Any] | None:
         """The config's ``stopping`` section, or ``None`` for a fixed number of trials."""
         return self.config.get("stopping")
-
-    def scenario_chunk_files(self, scenario: str, trials: int) -> list[str]:
-        """The chunk files of every method group that hold ``scenario``'s first trials.
-
-        Used by precision-driven studies, whose trials grow round by round (see
-        :func:`simstudy.layout.round_slots`).
-
-        Parameters
-        ----------
-        scenario
-            A scenario name.
-        trials
-            The number of trials to cover.
-
-        Returns
-        -------
-        list of str
-            The paths, by method group, then trial range.
-
-        Raises
-        ------
-        ValueError
-            If the study has no ``stopping`` section.
-        """
-        stopping = self.stopping
-        if stopping is None:
-            raise ValueError("scenario_chunk_files is for studies with a stopping section")
-        files = []
-        for group in self.groups:
-            slots = layout.round_slots(
-                self.config["n_trials"],
-                stopping["batch"],
-                trials,
-                self.config["chunk_size"],
-                self.finished.get((scenario, group)),
-                max_trials=stopping["max_trials"],
-            )
-            files += [layout.Chunk(scenario, group, a, b).path() for a, b in slots]
-        return files
 
     def scenario_digests(self, scenario: str) -> dict[str, str]:
         """The spec digest of each method group of ``scenario`` (see :meth:`group_digests`).
@@ -377,29 +268,6 @@ class StudyPlan:
             layout.group_key(scenario, group): self.spec(scenario, group).digest
             for group in self.groups
         }
-
-    def final_outputs(self) -> list[str]:
-        """Everything ``snakemake`` builds by default, in pipeline order.
-
-        Returns
-        -------
-        list of str
-            The paths that rule ``all`` asks for (the figures: :func:`catalog.figures`).
-        """
-        stopping = [layout.STOPPING] if self.stopping else []
-        return [
-            layout.MANIFEST,
-            *stopping,
-            layout.TRIALS,
-            layout.PROVENANCE,
-            layout.SUMMARY,
-            *([layout.PERFORMANCE] if self.config.get("estimands") else []),
-            layout.TIMINGS,
-            layout.TIMING_SUMMARY,
-            layout.EXAMPLE,
-            *(figure.path for figure in catalog.figures(self)),
-            *layout.REPORT_PAGES.values(),
-        ]
 
     # The example trial -----------------------------------------------------------------
 
@@ -433,36 +301,7 @@ class StudyPlan:
         groups = dict.fromkeys(self.group_of(method) for method in self.example.methods)
         return [self.spec(self.example.scenario, group) for group in groups]
 
-    # What each stage depends on ---------------------------------------------------------
-
-    def drawing_config(self) -> dict[str, Any]:
-        """The part of the config that the figures depend on: all but run-only keys.
-
-        Returns
-        -------
-        dict
-            A deep copy of the config without :data:`RUN_ONLY_KEYS`.
-        """
-        return copy.deepcopy({k: v for k, v in self.config.items() if k not in RUN_ONLY_KEYS})
-
-    def results_config(self) -> dict[str, Any]:
-        """The part of the config that can change ``trials.csv`` or ``summary.csv``.
-
-        Figure settings and labels only change how results are drawn, and run-only keys
-        (:data:`RUN_ONLY_KEYS`) how jobs run, so they are left out; ``provenance.json``
-        records this part, and editing the rest redraws the figures (or nothing) without
-        touching the record.
-
-        Returns
-        -------
-        dict
-            A deep copy of that part of the config.
-        """
-        kept = {k: v for k, v in self.drawing_config().items() if k != "figures"}
-        for section in ("scenarios", "methods"):
-            for entry in kept.get(section, {}).values():
-                entry.pop("label", None)
-        return kept
+    # How figures name things -----------------------------------------------------------
 
     def method_label(self, name: str) -> str:
         """How figures name a method: its ``label``, or else its name.

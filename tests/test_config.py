@@ -280,6 +280,7 @@ def test_estimand_settings_from_the_command_line_are_read_as_numbers():
 
 
 def test_estimands_change_no_chunk_and_are_recorded_with_the_results():
+    from simstudy.config_slices import results_config
     from simstudy.plan import StudyPlan
 
     plain = StudyPlan(check_config(copy.deepcopy(TINY_CONFIG), SCHEMA))
@@ -288,7 +289,7 @@ def test_estimands_change_no_chunk_and_are_recorded_with_the_results():
     planned = StudyPlan(check_config(config, SCHEMA))
     assert planned.group_digests() == plain.group_digests()
     assert "estimands" not in json.dumps(planned.spec_records())
-    assert planned.results_config()["estimands"] == {
+    assert results_config(planned.config)["estimands"] == {
         "ari": {"truth": 0.9, "alpha": 0.1, "columns": {}}
     }
 

@@ -59,7 +59,9 @@ CHUNK_DIGEST = {
     "plots_performance": False,
     "catalog": False,
     "plan": False,
+    "study_layout": False,
     "config": False,
+    "config_slices": False,
     "contract": False,  # the checks of a study's methods on a sample trial
     "layout": False,
     "digests": False,

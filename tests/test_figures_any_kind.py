@@ -27,6 +27,7 @@ from simstudy.example import (
 )
 from simstudy.figure_data import direction
 from simstudy.plan import StudyPlan
+from simstudy.study_layout import StudyLayout
 from simstudy.summary import read_trials
 from simstudy.tables import trial_columns, write_table
 
@@ -152,7 +153,7 @@ def test_a_study_is_a_clustering_one_when_every_method_is_a_clusterer():
 
 
 def test_the_plan_asks_for_the_studys_own_figures(monkeypatch):
-    outputs = plan_of(TESTING, monkeypatch).final_outputs()
+    outputs = StudyLayout(plan_of(TESTING, monkeypatch)).final_outputs()
     assert [p for p in outputs if p.startswith("results/figures/")] == [
         f"results/figures/{name}.png" for name in TESTING_FIGURES
     ]

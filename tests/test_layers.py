@@ -38,7 +38,7 @@ LAYERS = {
         "provenance",
         "report",
     },
-    "plan": {"plan", "catalog", "config", "contract"},
+    "plan": {"plan", "study_layout", "catalog", "config", "config_slices", "contract"},
     "foundations": {
         "layout",
         "spec",

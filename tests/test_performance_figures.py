@@ -25,6 +25,7 @@ from simstudy import catalog, figure_data, figures, performance, plots_performan
 from simstudy.config import ConfigError, check_config
 from simstudy.figure_data import Results
 from simstudy.plan import StudyPlan
+from simstudy.study_layout import StudyLayout
 
 from conftest import ONE_WORKER, REPO, png_pixels, run_once, snakemake
 from test_plots import _title, drawn_texts
@@ -194,7 +195,7 @@ def test_the_estimation_study_gets_every_performance_figure(plan):
     kind = catalog.study_kind(plan)
     assert kind.estimands == ("mu",) and kind.intervals == ("mu",)
     assert kind.factors == ("n", "mu")
-    paths = [p for p in plan.final_outputs() if p.startswith("results/figures/")]
+    paths = [p for p in StudyLayout(plan).final_outputs() if p.startswith("results/figures/")]
     assert [p for p in paths if "_mu" in p and "difference" not in p] == [
         f"results/figures/{name}.png" for name in PERFORMANCE_FIGURES
     ]

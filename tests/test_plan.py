@@ -8,8 +8,10 @@ import pytest
 
 from simstudy import layout
 from simstudy.config import check_config
+from simstudy.config_slices import drawing_config, results_config
 from simstudy.plan import StudyPlan
 from simstudy.spec import config_digest
+from simstudy.study_layout import StudyLayout
 
 from conftest import TINY_CONFIG
 
@@ -79,16 +81,16 @@ def test_the_example_runs_the_compared_methods_under_spawn_and_all_under_legacy(
 
 def test_results_config_leaves_out_labels_figures_and_run_only_keys():
     plan = plan_of(trial_time_limit=30)
-    kept = plan.results_config()
+    kept = results_config(plan.config)
     assert "figures" not in kept and "trial_time_limit" not in kept
     assert all("label" not in m for m in kept["methods"].values())
-    assert plan.drawing_config()["figures"] == plan.config["figures"]
-    assert "trial_time_limit" not in plan.drawing_config()
+    assert drawing_config(plan.config)["figures"] == plan.config["figures"]
+    assert "trial_time_limit" not in drawing_config(plan.config)
     assert plan.method_label("gmm") == "GMM" and plan.scenario_label("aniso") == "aniso"
 
 
 def test_final_outputs_are_the_interface_files():
-    outputs = plan_of().final_outputs()
+    outputs = StudyLayout(plan_of()).final_outputs()
     assert outputs[:2] == ["results/manifest.csv", "results/trials.csv"]
     for name in ("example_data", "example_clusterings", "ari_difference"):
         assert f"results/figures/{name}.png" in outputs
@@ -104,13 +106,14 @@ def test_chunk_paths_follow_the_rule_pattern_and_read_back():
 
 
 def test_the_plan_lists_one_chunk_per_slot_and_pair():
-    plan = plan_of()  # 7 trials in chunks of 3
-    assert plan.chunk_files == [
+    files = StudyLayout(plan_of())  # 7 trials in chunks of 3
+    assert files.chunk_files == [
         f"results/chunks/aniso/{group}/{span}.csv"
         for group in ("gmm", "kmeans")
         for span in ("0-3", "3-6", "6-7")
     ]
-    assert plan.chunk_records()[0] == "results/chunks/aniso/gmm/0-3.json"
+    assert files.chunk_records()[0] == "results/chunks/aniso/gmm/0-3.json"
+    assert files.timing_files()[0] == "results/timings/aniso/gmm/0-3.csv"
 
 
 def test_a_short_last_chunk_reuses_a_longer_finished_file_of_the_same_start():
@@ -136,11 +139,11 @@ def test_finished_chunks_reads_only_chunk_files(tmp_path):
     assert layout.finished_chunks(tmp_path) == {("aniso", "gmm"): {0: [3], 3: [5, 6]}}
 
 
-def test_a_plan_reads_no_file(tmp_path, monkeypatch):
+def test_a_study_layout_reads_no_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "results/chunks/aniso/gmm").mkdir(parents=True)
     (tmp_path / "results/chunks/aniso/gmm/6-9.csv").write_text("")
-    assert plan_of().chunk_files[2].endswith("/6-7.csv")
+    assert StudyLayout(plan_of()).chunk_files[2].endswith("/6-7.csv")
 
 
 def test_rounds_get_chunk_files_of_their_own():
@@ -167,12 +170,16 @@ def test_a_precision_driven_plan_lists_each_scenarios_files_and_a_full_manifest(
     config = check_config(
         {**TINY_CONFIG, "chunk_size": 5, "stopping": {"half_width": 0.1, "max_trials": 30}}
     )
-    plan = StudyPlan(config)
-    assert plan.manifest_trials == 30
-    assert plan.scenario_chunk_files("aniso", 7) == [
+    files = StudyLayout(StudyPlan(config))
+    assert files.manifest_trials == 30
+    assert files.scenario_chunk_files("aniso", 7) == [
         layout.Chunk("aniso", group, a, b).path()
         for group in ("gmm", "kmeans")
         for a, b in ((0, 5), (5, 7))
     ]
-    assert layout.STOPPING in plan.final_outputs()
-    assert layout.STOPPING not in StudyPlan(check_config(TINY_CONFIG)).final_outputs()
+    assert layout.STOPPING in files.final_outputs()
+    fixed = StudyLayout(StudyPlan(check_config(TINY_CONFIG)))
+    assert layout.STOPPING not in fixed.final_outputs()
+    assert fixed.manifest_trials == TINY_CONFIG["n_trials"]
+    with pytest.raises(ValueError, match="for studies with a stopping section"):
+        fixed.scenario_chunk_files("aniso", 7)

@@ -31,6 +31,7 @@ from snakemake.logging import logger
 from simstudy import layout, warm
 from simstudy.components import DEFAULT_GENERATOR
 from simstudy.config import ConfigError, check_config, read_study
+from simstudy.config_slices import drawing_config, results_config
 from simstudy.digests import CACHE_DIR, code_digest, component_modules
 from simstudy.layout import (
     CHUNK_FILE,
@@ -56,6 +57,7 @@ from simstudy.layout import (
 from simstudy.metrics import METRICS
 from simstudy.plan import StudyPlan
 from simstudy.spec import canonical_json
+from simstudy.study_layout import StudyLayout
 from simstudy.tables import remove_stale_temporaries, write_if_changed
 
 #: The study a run uses when no --configfile is given.
@@ -129,10 +131,11 @@ else:
     config.clear()
     config.update(_study)
 
-#: The study's plan: scenarios, method groups and their specs, chunk files, the example
-#: trial and the final outputs. The chunk files on disk are read here, once: a shorter
-#: last chunk may reuse a longer finished one (see simstudy.layout.chunk_files).
-PLAN = StudyPlan(config, finished=layout.finished_chunks())
+#: The study's plan: scenarios, method groups and their specs, and the example trial.
+PLAN = StudyPlan(config)
+#: Where its chunks and outputs go. The chunk files on disk are read here, once: a
+#: shorter last chunk may reuse a longer finished one (see simstudy.layout.chunk_files).
+LAYOUT = StudyLayout(PLAN, finished=layout.finished_chunks())
 
 
 # Digests of the code each stage runs (see simstudy.digests). Snakemake tracks the rule
@@ -167,7 +170,7 @@ def warn_if_too_many_chunks():
     """Say so when the study has more chunk jobs than Snakemake plans quickly."""
     if PLAN.stopping is not None:  # the chunks are known round by round
         return
-    chunks = len(PLAN.chunk_files)
+    chunks = len(LAYOUT.chunk_files)
     if chunks > 2 * MAX_RECOMMENDED_JOBS:
         better = recommended_chunk_size(config["n_trials"], len(PLAN.pairs()))
         logger.warning(
@@ -270,7 +273,7 @@ warn_if_too_many_chunks()
 MANIFEST_SETTINGS = {
     "seed": config["seed"],
     "seeding": config["seeding"],
-    "n_trials": PLAN.manifest_trials,
+    "n_trials": LAYOUT.manifest_trials,
     "code": CODE["manifest"],
 }
 #: The values each method gives (a function's, found on the sample trial; an estimator's metrics).
@@ -285,7 +288,7 @@ MERGE_SETTINGS = {
     "code": CODE["merge"],
 }
 PROVENANCE_SETTINGS = {
-    "config": PLAN.results_config(),
+    "config": results_config(PLAN.config),
     "specs": PLAN.spec_records(),
     "code": CODE["provenance"],
 }
@@ -303,13 +306,13 @@ SUMMARY_SETTINGS = {
     "comparison": config["comparison"],
     "code": CODE["summary"],
 }
-FIGURE_SETTINGS = {"config": PLAN.drawing_config(), "code": CODE["figures"]}
+FIGURE_SETTINGS = {"config": drawing_config(PLAN.config), "code": CODE["figures"]}
 # The example trial runs the way its chunk job did (simstudy.plan.ExampleTrial).
 EXAMPLE_SETTINGS = {
     "spec": PLAN.example_spec().to_dict(),
     "trial": PLAN.example.trial,
 }
-REPORT_SETTINGS = {"config": PLAN.results_config(), "code": CODE["report"]}
+REPORT_SETTINGS = {"config": results_config(PLAN.config), "code": CODE["report"]}
 TIMING_SETTINGS = {"n_trials": config["n_trials"], "code": CODE["timings"]}
 # What a precision-driven study's decisions depend on (see simstudy.stopping).
 STOPPING_SETTINGS = {
@@ -376,8 +379,8 @@ def round_input(wildcards):
                 f"{path}: scenario {scenario} stopped; round {round_} is not run"
             )
         inputs, trials = {"previous": path}, previous["next_trials"]
-    chunks = PLAN.scenario_chunk_files(scenario, trials)
-    return {**inputs, "chunks": chunks, "records": PLAN.chunk_records(chunks)}
+    chunks = LAYOUT.scenario_chunk_files(scenario, trials)
+    return {**inputs, "chunks": chunks, "records": LAYOUT.chunk_records(chunks)}
 
 
 def decisions_by_scenario():
@@ -401,22 +404,22 @@ def study_chunk_files(wildcards=None):
     In a precision-driven study these are known only once each scenario has stopped.
     """
     if PLAN.stopping is None:
-        return PLAN.chunk_files
+        return LAYOUT.chunk_files
     return [
         path
         for scenario in PLAN.scenarios
-        for path in PLAN.scenario_chunk_files(
+        for path in LAYOUT.scenario_chunk_files(
             scenario.name, scenario_decisions(scenario.name)[1]
         )
     ]
 
 
 def study_chunk_records(wildcards=None):
-    return PLAN.chunk_records(study_chunk_files())
+    return LAYOUT.chunk_records(study_chunk_files())
 
 
 def study_timing_files(wildcards=None):
-    return PLAN.timing_files(study_chunk_files())
+    return LAYOUT.timing_files(study_chunk_files())
 
 
 #: The extra input of the rules that need how many trials each scenario kept.
@@ -427,7 +430,7 @@ KEPT_TRIALS = {"stopping": STOPPING} if PLAN.stopping is not None else {}
 #: results/ itself; chunks, timings, decisions, settings and logs are kept for reuse.
 PRODUCT_FOLDERS = [
     layout.RESULTS,
-    *{str(Path(path).parent) for path in PLAN.final_outputs()},
+    *{str(Path(path).parent) for path in LAYOUT.final_outputs()},
 ]
 PRODUCT_SUFFIXES = {".csv", ".json", ".png", ".html"}
 
@@ -440,7 +443,7 @@ def remove_products_not_made():
     of a real run (see prepare_command), so that a run with nothing to do cleans up
     too. The HTML report of `snakemake --report` is the one exception.
     """
-    made = {Path(path) for path in [*PLAN.final_outputs(), layout.HTML_REPORT]}
+    made = {Path(path) for path in [*LAYOUT.final_outputs(), layout.HTML_REPORT]}
     for folder in PRODUCT_FOLDERS:
         for path in sorted(Path(folder).glob("*")):
             if path.suffix in PRODUCT_SUFFIXES and path.is_file() and path not in made:
