@@ -1,32 +1,32 @@
-"""Read a study config and check it; nothing here plans what the study runs.
+"""Check a study config; nothing here plans what the study runs.
 
-:func:`check_config` runs when the Snakefile is parsed, before any job starts. It fills
-in defaults from the JSON schema, validates types and bounds, and then checks what a
-schema cannot: that every estimator and generator imports and accepts its params, that
-the comparison names real methods, and so on. Every error names the key and the value.
-What a valid config runs is worked out by :class:`simstudy.plan.StudyPlan`.
+:func:`check_config` runs when the Snakefile is parsed, before any job starts. The
+study files are read strictly first (:mod:`simstudy.study_files`); the config's text is
+checked, the schema's defaults filled in and types and bounds validated
+(:mod:`simstudy.schema`). What a schema cannot say is checked here: that every
+estimator and generator imports and accepts its params (:mod:`simstudy.contract`, run on
+a sample trial and remembered), that the comparison and the figures name real methods
+and scenarios, that labels tell entries apart, that the study is small enough to plan,
+and so on. Every error names the key and the value. What a valid config runs is worked
+out by :class:`simstudy.plan.StudyPlan`.
 
-The schema, ``config.schema.yaml``, ships inside this package (:data:`SCHEMA`).
+This module is where the rest of the workflow takes the config's functions from: it
+also gives the reading (:func:`read_study`, :func:`read_study_file`), the schema
+(:data:`SCHEMA`, :func:`load_schema`) and :class:`ConfigError`.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 import math
 import os
-import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
-
-import jsonschema
-import yaml
-from snakemake.utils import update_config
 
 from simstudy import contract
 from simstudy.digests import code_digest, component_modules
@@ -38,353 +38,28 @@ from simstudy.layout import (
     method_groups,
     recommended_chunk_size,
 )
+from simstudy.schema import SCHEMA, apply_schema, check_text, load_schema
 from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
 from simstudy.spec import canonical_json
+from simstudy.study_files import ConfigError, read_study, read_study_file
 from simstudy.tables import atomic_write
+
+__all__ = [
+    "SCHEMA",
+    "ConfigError",
+    "check_config",
+    "components_fingerprint",
+    "load_schema",
+    "read_study",
+    "read_study_file",
+]
 
 _MAX_GROUP_NAME = 200  # keeps chunk directory names well inside filesystem limits
 _MAX_CHUNK_SIZE = 10_000_000  # the schema's maximum of chunk_size
 
 
-class ConfigError(ValueError):
-    """The study config is invalid; the message names the key and the bad value."""
-
-
-#: The JSON schema of a study config (written as YAML), package data of simstudy.
-SCHEMA = Path(__file__).resolve().parent / "config.schema.yaml"
-
-
-def load_schema(path: str | os.PathLike[str] = SCHEMA) -> dict[str, Any]:
-    """Read the JSON schema (written as YAML) at ``path``, by default the study schema.
-
-    Parameters
-    ----------
-    path
-        The schema file; :data:`SCHEMA` unless given.
-
-    Returns
-    -------
-    dict
-        The schema.
-    """
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-class _StudyLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing what would silently change a study file's meaning."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise ConfigError(
-                    f"{key_node.start_mark.name}, line {line}: duplicate key {key!r} (first "
-                    f"given on line {seen[key]}); YAML would keep only the last value"
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    mark = node.start_mark
-    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-    raise ConfigError(
-        f"{mark.name}, line {mark.line + 1}: YAML tags are not allowed ({tag}); a "
-        f"study file holds plain values (numbers, text, true/false, null, lists, mappings)"
-    )
-
-
-def _refuse_type(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    mark = node.start_mark
-    kind = node.tag.rpartition(":")[2]
-    what = f"{node.value!r} reads as a date (quote it to make it text)"
-    if kind != "timestamp":
-        what = f"a YAML {kind} is not allowed"
-    raise ConfigError(
-        f"{mark.name}, line {mark.line + 1}: {what}; a study file holds plain values "
-        f"(numbers, text, true/false, null, lists, mappings)"
-    )
-
-
-_StudyLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tag)
-_StudyLoader.add_multi_constructor("!", _refuse_tag)
-for _kind in ("set", "binary", "timestamp", "omap", "pairs"):
-    _StudyLoader.add_constructor(f"tag:yaml.org,2002:{_kind}", _refuse_type)
-
-
-def _json_object(path: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    mapping: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in mapping:
-            raise ConfigError(f"{path}: duplicate key {key!r}; only the last value would count")
-        mapping[key] = value
-    return mapping
-
-
-def read_study_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read one study file (YAML or JSON), strictly.
-
-    The text is read as JSON first, as Snakemake reads config files, and as YAML if it is
-    not JSON.
-
-    Parameters
-    ----------
-    path
-        The study file.
-
-    Returns
-    -------
-    dict
-        The file's top-level mapping of config keys, as written (no defaults filled in).
-
-    Raises
-    ------
-    ConfigError
-        If the file is missing or unreadable, is not a mapping, repeats a key in one
-        mapping (YAML would keep only the last value), uses a YAML tag such as
-        ``!!python/tuple``, or holds a value that is not plain data (a set, binary data,
-        an unquoted date); the message names the file, the line and the key or tag.
-    """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-            try:  # JSON first, as Snakemake reads config files: JSON may hold tabs
-                data = json.loads(text, object_pairs_hook=lambda p: _json_object(str(path), p))
-            except json.JSONDecodeError:
-                handle.seek(0)  # YAML from the file, so that messages name it
-                data = yaml.load(handle, Loader=_StudyLoader)  # a SafeLoader, stricter still
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"study file {os.fspath(path)!r} cannot be read: {error}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(
-            f"study file {os.fspath(path)!r} is not valid YAML or JSON: {error}"
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"study file {os.fspath(path)!r} must hold a mapping of config keys, "
-            f"got {type(data).__name__}"
-        )
-    return data
-
-
-def read_study(
-    files: Sequence[str | os.PathLike[str]], overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The raw study config: the study files merged in order, then ``overrides``.
-
-    Parameters
-    ----------
-    files
-        The study files: those given with ``--configfile``, or else the default
-        ``config/config.yaml``. The default file is never merged with a file given on the
-        command line: a study file is the whole study, and keys it leaves out take the
-        schema's defaults.
-    overrides
-        The ``--config key=value`` overrides, applied on top.
-
-    Returns
-    -------
-    dict
-        The merged config, not yet checked (see :func:`check_config`).
-
-    Raises
-    ------
-    ConfigError
-        From :func:`read_study_file`.
-    """
-    # Snakemake's own merge, as it combines several --configfile files and --config: a
-    # nested mapping changes only the keys it names. Copies, so nothing is shared.
-    study: dict[str, Any] = {}
-    for path in files:
-        update_config(study, read_study_file(path))
-    update_config(study, copy.deepcopy(dict(overrides or {})))
-    return study
-
-
-def _is_strict_integer(_checker: Any, instance: Any) -> bool:
-    # JSON Schema counts 1.0 as an integer and Python counts True as one; a seed or a
-    # count given as either is a mistake worth reporting.
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-def _whole_pattern(
-    validator: Any, pattern: str, instance: Any, _schema: Any
-) -> Iterator[jsonschema.ValidationError]:
-    # JSON Schema's patterns are searched for (jsonschema calls re.search), and Python's
-    # "$" also matches before a final newline: "^[a-z]+$" would let "abc\n" through. The
-    # schema's patterns are meant for the whole text, so they must match all of it.
-    if validator.is_type(instance, "string") and re.fullmatch(pattern, instance) is None:
-        yield jsonschema.ValidationError(
-            f"{instance!r} does not match {pattern!r} (the whole text must match)"
-        )
-
-
-_Validator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    validators={"pattern": _whole_pattern},
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", _is_strict_integer
-    ),
-)
-
-_INTEGER = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?", re.IGNORECASE)
-# Infinity and NaN as Python ("inf") and as YAML (".inf", ".nan") spell them.
-_NON_FINITE_TEXT = re.compile(r"(?P<sign>[+-]?)\.?(?P<word>inf|infinity|nan)", re.IGNORECASE)
-_LITERALS = {"true": True, "false": False, "null": None, "none": None}
-
-
-def _coerce(value: Any) -> Any:
-    """Read numbers, booleans and null written as text, recursively.
-
-    Snakemake parses nested ``--config`` values with YAML's base loader, which leaves
-    every scalar a string: ``--config 'methods={gmm: {params: {n_init: 5}}}'`` arrives as
-    ``n_init: '5'``. Parameter values are coerced back so that such overrides work.
-    """
-    if isinstance(value, Mapping):
-        return {key: _coerce(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_coerce(item) for item in value]
-    if isinstance(value, str):
-        text = value.strip()
-        if _INTEGER.fullmatch(text):
-            return int(text)
-        if _FLOAT.fullmatch(text):
-            return float(text)
-        if match := _NON_FINITE_TEXT.fullmatch(text):
-            return float(match["sign"] + match["word"])
-        if text.lower() in _LITERALS:
-            return _LITERALS[text.lower()]
-    return value
-
-
-def _coerce_params(config: dict[str, Any]) -> None:
-    for section in ("scenarios", "methods"):
-        entries = config.get(section)
-        if isinstance(entries, dict):
-            for entry in entries.values():
-                if isinstance(entry, dict) and isinstance(entry.get("params"), Mapping):
-                    entry["params"] = _coerce(entry["params"])
-    figures = config.get("figures")
-    if isinstance(figures, dict):
-        for key in ("example_trial", "dpi"):
-            if key in figures:
-                figures[key] = _coerce(figures[key])
-    stopping = config.get("stopping")
-    if isinstance(stopping, dict):
-        for key in ("half_width", "mcse", "batch", "max_trials"):
-            if key in stopping:
-                stopping[key] = _coerce(stopping[key])
-    estimands = config.get("estimands")
-    if isinstance(estimands, dict):
-        for entry in estimands.values():
-            if isinstance(entry, dict):
-                for key in ("truth", "alpha"):
-                    if isinstance(entry.get(key), str):
-                        entry[key] = _coerce(entry[key])
-
-
-def _apply_defaults(instance: Any, schema: Mapping[str, Any]) -> None:
-    """Fill in the schema's defaults for missing keys, recursively."""
-    if not isinstance(instance, dict):
-        return
-    properties = schema.get("properties", {})
-    for key, subschema in properties.items():
-        if key not in instance and "default" in subschema:
-            instance[key] = copy.deepcopy(subschema["default"])
-        if key in instance:
-            _apply_defaults(instance[key], subschema)
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, Mapping):
-        for key, value in instance.items():
-            if key not in properties:
-                _apply_defaults(value, extra)
-
-
-def _key(path: Sequence[Any]) -> str:
-    return ".".join(str(part) for part in path) or "(top level)"
-
-
-def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> str:
-    if error.validator == "oneOf" and list(error.absolute_path) == ["stopping"]:
-        return (
-            f"config key 'stopping' = {error.instance!r}: give exactly one of half_width "
-            f"(the half-width of the compared difference's interval) or mcse (with measure "
-            f"and estimand: the Monte Carlo SE of a performance measure)"
-        )
-    if error.validator == "oneOf" and len(error.absolute_path) == 2:
-        return (
-            f"config key {_key(error.absolute_path)!r} = {error.instance!r}: give exactly one "
-            f"of estimator (a scikit-learn-style estimator class) or function (a function "
-            f"f(data, [rng], **params) that returns named numbers)"
-        )
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {}))
-        unknown = [key for key in error.instance if key not in known]
-        messages = []
-        for key in unknown:
-            hint = difflib.get_close_matches(str(key), known, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            where = _key([*error.absolute_path, key])
-            messages.append(
-                f"unknown config key {where!r} with value {error.instance[key]!r}{suggestion}; "
-                f"known keys here: {', '.join(known)}"
-            )
-        return "; ".join(messages)
-    return f"config key {_key(error.absolute_path)!r}: {error.message}"
-
-
 def _fail(key: str, value: Any, reason: str) -> ConfigError:
     return ConfigError(f"config key {key!r} = {value!r}: {reason}")
-
-
-# Control characters (C0, DEL, C1) and Unicode's line and paragraph separators: text
-# holding one would break the lines of tables and logs, or hide in a file name.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _texts(value: Any, path: tuple[Any, ...], free: bool) -> Iterator[tuple[str, str, bool, bool]]:
-    """Yield ``(where, text, is_key, free)`` for every key and string below ``value``.
-
-    ``free`` marks the values inside ``params``: free text, which may start or end with
-    a space. Keys (names) are never free.
-    """
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if isinstance(key, str):
-                yield _key(path), key, True, False
-            params = len(path) == 2 and path[0] in ("scenarios", "methods") and key == "params"
-            yield from _texts(item, (*path, key), free or params)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _texts(item, (*path, index), free)
-    elif isinstance(value, str):
-        yield _key(path), value, False, free
-
-
-def _check_text(config: Mapping[str, Any]) -> None:
-    """Refuse control characters in any text, and whitespace around names, labels, paths.
-
-    Every key and every string of the config is looked at, params included: no control
-    character anywhere. Outside the values of ``params`` (free text), no text may start
-    or end with whitespace either: a name ``"gmm "`` looks like ``"gmm"`` but is another.
-    """
-    for where, text, is_key, free in _texts(config, (), False):
-        shown = f"config key {where!r} " + (f"has the key {text!r}" if is_key else f"= {text!r}")
-        if match := _CONTROL.search(text):
-            raise ConfigError(
-                f"{shown}, which holds U+{ord(match[0]):04X}, a control character or line "
-                f"break; no name, label, path or value of a study config may hold one (they "
-                f"would break the lines of tables and logs, or hide in file names)"
-            )
-        if not free and text != text.strip():
-            raise ConfigError(
-                f"{shown}, which starts or ends with whitespace; names, labels, dotted paths "
-                f"and settings may not (only text values inside params may)"
-            )
 
 
 def check_config(
@@ -419,16 +94,10 @@ def check_config(
     """
     if schema is None:
         schema = load_schema()
-    _check_text(config)
+    check_text(config)
     resolved = copy.deepcopy(dict(config))
     _drop_found(resolved)
-    _coerce_params(resolved)
-    _apply_defaults(resolved, schema)
-    errors = sorted(_Validator(schema).iter_errors(resolved), key=lambda e: list(e.path))
-    if errors:
-        raise ConfigError(
-            "invalid study config: " + "; ".join(_describe(e, schema) for e in errors)
-        )
+    apply_schema(resolved, schema)
 
     seed, seeding = resolved["seed"], resolved["seeding"]
     if seeding == "legacy" and seed >= LEGACY_ROOT_SEED_LIMIT:

@@ -61,6 +61,8 @@ CHUNK_DIGEST = {
     "plan": False,
     "study_layout": False,
     "config": False,
+    "study_files": False,
+    "schema": False,
     "config_slices": False,
     "contract": False,  # the checks of a study's methods on a sample trial
     "layout": False,

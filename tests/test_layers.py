@@ -38,7 +38,16 @@ LAYERS = {
         "provenance",
         "report",
     },
-    "plan": {"plan", "study_layout", "catalog", "config", "config_slices", "contract"},
+    "plan": {
+        "plan",
+        "study_layout",
+        "catalog",
+        "config",
+        "study_files",
+        "schema",
+        "config_slices",
+        "contract",
+    },
     "foundations": {
         "layout",
         "spec",

@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from simstudy.config import (
-    ConfigError,
-    _check_text,
-    _Validator,
-    check_config,
-    load_schema,
-    read_study,
-)
+from simstudy.config import ConfigError, check_config, load_schema, read_study
+from simstudy.schema import Validator, check_text
 
 from conftest import TINY_CONFIG, finished_config, fresh_copy, snakemake, write_config
 
@@ -50,7 +44,7 @@ def test_every_pattern_of_the_schema_is_tested_here():
 @pytest.mark.parametrize("where", sorted(VALID))
 @pytest.mark.parametrize("suffix", ["\n", "\r\n", " ", "\t", "\n\n", "\x00"])
 def test_each_pattern_matches_the_whole_text(where, suffix):
-    validator = _Validator({"type": "string", "pattern": schema_patterns()[where]})
+    validator = Validator({"type": "string", "pattern": schema_patterns()[where]})
     assert validator.is_valid(VALID[where])
     assert not validator.is_valid(VALID[where] + suffix), repr(VALID[where] + suffix)
     assert not validator.is_valid(suffix + VALID[where]), repr(suffix + VALID[where])
@@ -155,9 +149,9 @@ def test_control_characters_and_stray_whitespace_are_refused_naming_key_and_valu
 
 def test_text_values_inside_params_may_start_or_end_with_spaces():
     params = {"note": "  two words, spaced  ", "names": [" a", "b "]}
-    _check_text({**TINY_CONFIG, "methods": {"gmm": {"params": params}}})  # no error
+    check_text({**TINY_CONFIG, "methods": {"gmm": {"params": params}}})  # no error
     with pytest.raises(ConfigError, match=r"methods\.gmm\.params\.note"):
-        _check_text({"methods": {"gmm": {"params": {"note": "two\twords"}}}})
+        check_text({"methods": {"gmm": {"params": {"note": "two\twords"}}}})
 
 
 def test_a_name_with_a_newline_is_refused_from_a_study_file(tmp_path):
