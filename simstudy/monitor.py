@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 
-from simstudy.parallel import RunningTask, TaskTracker
+from simstudy.tasks import RunningTask, TaskTracker
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class ChunkMonitor:
         Parameters
         ----------
         running
-            The running tasks, as :meth:`simstudy.parallel.TaskTracker.running` lists them.
+            The running tasks, as :meth:`simstudy.tasks.TaskTracker.running` lists them.
 
         Returns
         -------

@@ -36,6 +36,7 @@ CHUNK_DIGEST = {
     "repeat": False,
     "monitor": False,
     "parallel": False,
+    "tasks": False,
     "hints": False,
     "logs": False,
     "warm": False,

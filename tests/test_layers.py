@@ -59,6 +59,7 @@ LAYERS = {
         "metrics",
         "data",
         "parallel",
+        "tasks",
         "guard",
         "timelimit",
         "warm",
