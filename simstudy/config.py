@@ -30,6 +30,7 @@ from typing import Any
 
 from simstudy import contract
 from simstudy.digests import code_digest, component_modules
+from simstudy.integrity import atomic_write
 from simstudy.layout import (
     GROUP_SEPARATOR,
     MAX_CHUNK_JOBS,
@@ -42,7 +43,6 @@ from simstudy.schema import SCHEMA, apply_schema, check_text, load_schema
 from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
 from simstudy.spec import canonical_json
 from simstudy.study_files import ConfigError, read_study, read_study_file
-from simstudy.tables import atomic_write
 
 __all__ = [
     "SCHEMA",

@@ -26,8 +26,9 @@ import numpy as np
 
 from simstudy import seeding
 from simstudy.hints import unrepeatable_hint
+from simstudy.integrity import atomic_write
 from simstudy.spec import TrialSpec
-from simstudy.tables import atomic_write, matches_row, recorded_row
+from simstudy.tables import matches_row, recorded_row
 
 
 class ReproducibilityError(RuntimeError):
@@ -113,7 +114,7 @@ def write_example(path: str | os.PathLike[str], example: Example) -> None:
     Parameters
     ----------
     path
-        Where to write the record (see :func:`simstudy.tables.atomic_write`).
+        Where to write the record (see :func:`simstudy.integrity.atomic_write`).
     example
         The example trial to write.
     """

@@ -25,14 +25,13 @@ from operator import itemgetter
 from pathlib import Path
 
 from simstudy.hints import redo_command, replay_command, trial_failure
+from simstudy.integrity import atomic_write, file_sha256
 from simstudy.layout import Chunk, group_key, group_methods, parse_chunk_path
 from simstudy.tables import (
     KEY_COLUMNS,
     STATUS_ERROR,
     STATUS_OK,
     TRAILING_COLUMNS,
-    atomic_write,
-    file_sha256,
     manifest_seeds,
     trial_columns,
 )

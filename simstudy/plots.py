@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from simstudy.tables import atomic_write
+from simstudy.integrity import atomic_write
 
 STYLE = {"style": "white", "context": "notebook"}
 DIFFERENCE_COLOR = "#4C72B0"

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from simstudy.integrity import atomic_write, file_sha256
 from simstudy.spec import canonical_json, config_digest, json_safe
-from simstudy.tables import atomic_write, file_sha256
 
 #: Environment variables that set thread counts in BLAS, OpenMP and friends.
 THREAD_VARIABLES = (

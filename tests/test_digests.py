@@ -30,6 +30,7 @@ CHUNK_DIGEST = {
     "seeding": True,
     "spec": True,
     "tables": True,  # format_value and trial_columns, which rows.py uses for now
+    "integrity": True,  # atomic_write, which tables.py writes its tables with
     # Running chunks: workers, progress, the repeat check, failure reports, logs.
     "chunks": False,
     "failures": False,

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from simstudy.tables import (
+from simstudy.integrity import (
     ChangedFileError,
     atomic_write,
     checked_inputs,
     record_path,
     verify_recorded,
     write_if_changed,
-    write_table,
 )
+from simstudy.tables import write_table
 
 from conftest import ONE_WORKER, REPO, finished_config, fresh_copy, snakemake
 

@@ -53,6 +53,7 @@ LAYERS = {
         "spec",
         "seeding",
         "tables",
+        "integrity",
         "digests",
         "components",
         "functions",

@@ -6,7 +6,8 @@ import stat
 
 import pytest
 
-from simstudy.tables import atomic_write, format_value, remove_stale_temporaries
+from simstudy.integrity import atomic_write, remove_stale_temporaries
+from simstudy.tables import format_value
 
 
 def test_a_finished_write_replaces_the_file_with_the_permissions_open_gives(tmp_path):
