@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from simstudy import components, functions
+from simstudy import component_checks, components, functions
 from simstudy.metrics import metric_column, score_function
 from simstudy.tables import KEY_COLUMNS, TRAILING_COLUMNS
 
@@ -115,7 +115,7 @@ def _check_method(name: str, method: Mapping[str, Any]) -> str | None:
         except ValueError as error:
             raise ContractError(f"methods.{name}.function", path, str(error)) from None
         try:
-            components.check_params(path, function, method["params"], data=True)
+            component_checks.check_params(path, function, method["params"], data=True)
         except ValueError as error:
             raise ContractError(f"methods.{name}.params", method["params"], str(error)) from None
         return None
@@ -125,11 +125,11 @@ def _check_method(name: str, method: Mapping[str, Any]) -> str | None:
     except ValueError as error:
         raise ContractError(f"methods.{name}.estimator", path, str(error)) from None
     try:
-        components.check_estimator_params(path, method["params"])
+        component_checks.check_estimator_params(path, method["params"])
     except ValueError as error:
         raise ContractError(f"methods.{name}.params", method["params"], str(error)) from None
     try:
-        return components.estimator_task(path, method["params"], method.get("task"))
+        return component_checks.estimator_task(path, method["params"], method.get("task"))
     except ValueError as error:
         raise ContractError(f"methods.{name}", dict(method), str(error)) from None
 
@@ -183,7 +183,7 @@ def _sample_data(name: str, scenario: Mapping[str, Any]) -> Any:
     except ValueError as error:
         raise ContractError(f"scenarios.{name}.generator", path, str(error)) from None
     try:
-        return components.check_generator(path, scenario["params"])
+        return component_checks.check_generator(path, scenario["params"])
     except ValueError as error:
         raise ContractError(f"scenarios.{name}.params", scenario["params"], str(error)) from None
 
@@ -204,7 +204,7 @@ def _sample_values(name: str, method: Mapping[str, Any], sample: Any) -> list[st
     kind = components.stream_parameter(functions.load_method_function(path))
     try:
         values = functions.call_method_function(
-            path, sample, method["params"], components.sample_stream(kind)
+            path, sample, method["params"], component_checks.sample_stream(kind)
         )
     except Exception as error:  # the config's fault, whatever it is: report it
         raise ContractError(

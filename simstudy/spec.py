@@ -129,7 +129,7 @@ class Method:
     """A named method: an estimator class or a function, with its params.
 
     ``task`` is how an estimator runs (``"clusterer"``, ``"classifier"`` or
-    ``"regressor"``, see :func:`simstudy.components.estimator_task`); a function has
+    ``"regressor"``, see :func:`simstudy.component_checks.estimator_task`); a function has
     none. ``values`` are the names of the values a function method gives each trial, as
     found on the study's sample trial (an estimator's are the spec's metrics' columns).
     """

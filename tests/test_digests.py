@@ -67,6 +67,7 @@ CHUNK_DIGEST = {
     "schema": False,
     "config_slices": False,
     "contract": False,  # the checks of a study's methods on a sample trial
+    "component_checks": False,  # estimators' and generators' params, before any job runs
     "layout": False,
     "digests": False,
     "cli": False,

@@ -47,6 +47,7 @@ LAYERS = {
         "schema",
         "config_slices",
         "contract",
+        "component_checks",
     },
     "foundations": {
         "layout",

@@ -16,7 +16,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, r2_score
 
-from simstudy import components, seeding
+from simstudy import component_checks, components, seeding
 from simstudy.spec import Method, Scenario, TrialSpec
 from simstudy.trials import run_trial
 
@@ -90,13 +90,15 @@ def test_a_regressor_and_a_metric_by_dotted_path():
     ],
 )
 def test_an_estimators_task_comes_from_its_tags(path, task):
-    assert components.estimator_task(path, {}) == task
+    assert component_checks.estimator_task(path, {}) == task
 
 
 def test_a_task_can_be_overridden_but_not_to_one_the_estimator_cannot_do():
-    assert components.estimator_task("sklearn.cluster.KMeans", {}, "classifier") == "classifier"
+    assert (
+        component_checks.estimator_task("sklearn.cluster.KMeans", {}, "classifier") == "classifier"
+    )
     with pytest.raises(ValueError, match="fit_predict"):
-        components.estimator_task("sklearn.linear_model.Ridge", {}, "clusterer")
+        component_checks.estimator_task("sklearn.linear_model.Ridge", {}, "clusterer")
     with pytest.raises(ValueError, match="neither fit_predict nor predict"):
         components.load_estimator("sklearn.preprocessing.StandardScaler")
 
