@@ -19,6 +19,9 @@ misbehaving step fails:
 - with a time limit, a step that runs too long is stopped and fails, and the methods
   after it fail as not run (see :mod:`simstudy.timelimit`).
 
+A spec's generator and method functions are loaded, and its paths imported, once per
+process (:mod:`simstudy.loading`).
+
 The two exceptions a trial records, :class:`GlobalRandomStateError` and
 :class:`TrialTimeLimitExceeded`, are defined here because an error row names them by
 this module (``simstudy.trials.TrialTimeLimitExceeded: ...``): moving them would change
@@ -39,9 +42,12 @@ from typing import Any
 
 import numpy as np
 
-from simstudy import components, functions, seeding
+from simstudy import components, functions, loading, seeding
 from simstudy.guard import GlobalGeneratorGuard
-from simstudy.metrics import metric_column, score, score_function
+
+# Given from here too: a chunk imports it before it forks its workers, with run_trial.
+from simstudy.loading import preload as preload
+from simstudy.metrics import metric_column, score
 from simstudy.spec import Method, TrialSpec
 from simstudy.timelimit import expiry_errors, time_limit
 
@@ -129,51 +135,6 @@ def _generator_drew(spec: TrialSpec) -> str:
     )
 
 
-# --- A spec's components, loaded once ---------------------------------------------------
-
-# What was loaded for the last spec seen in this process: (that spec, key -> value), the
-# keys being "preloaded", "generator" and ("function", method name). A chunk runs every
-# trial with the same spec; finding the generator and method functions by their paths
-# again, and importing every path again, would cost some 20 µs a trial, as much as a
-# cheap trial's own work. A failed load is not remembered: the next trial tries again,
-# and fails where it did.
-_loaded: tuple[TrialSpec | None, dict[Any, Any]] = (None, {})
-
-
-def _load_once(spec: TrialSpec, key: Any, load: Callable[[], Any]) -> Any:
-    """``load()``, or what it returned for ``key`` of this spec object before."""
-    global _loaded
-    if _loaded[0] is not spec:
-        _loaded = (spec, {})
-    found = _loaded[1]
-    if key not in found:
-        found[key] = load()
-    return found[key]
-
-
-def _generator(spec: TrialSpec) -> tuple[Callable[..., Any], str | None]:
-    """The spec's data generator and the kind of stream it takes; raises as it loads."""
-
-    def load() -> tuple[Callable[..., Any], str | None]:
-        generator = components.load_generator(spec.scenario.generator)
-        return generator, components.stream_parameter(generator)
-
-    return _load_once(spec, "generator", load)
-
-
-def _preload_once(spec: TrialSpec) -> None:
-    """:func:`preload`, until every path of this spec object has imported once."""
-    if not _load_once(spec, "preloaded", lambda: _preload(spec)):
-        del _loaded[1]["preloaded"]  # not every path imported: again next trial
-
-
-def _method_function(spec: TrialSpec, method: Method) -> Callable[..., Any]:
-    """A function method's function; raises as :func:`~simstudy.functions.load_method_function`."""
-    return _load_once(
-        spec, ("function", method.name), lambda: functions.load_method_function(method.function)
-    )
-
-
 # --- Trials ---------------------------------------------------------------------------
 
 
@@ -256,7 +217,7 @@ def draw_and_fit(
     """
     outcome.step = DATA_STEP
     try:
-        generator, kind = _generator(spec)  # as components.generate does it
+        generator, kind = loading.generator(spec)  # as components.generate does it
         outcome.data = generator(**spec.scenario.params, **{kind: data_rng})
         if any(method.estimator is not None for method in spec.methods):
             outcome.X, outcome.y = components.labelled_data(outcome.data, spec.scenario.generator)
@@ -297,7 +258,7 @@ def _run_method(
 ) -> dict[str, float]:
     """One method's values on the trial's data (inside :func:`fit_observed`)."""
     if method.function is not None:
-        function = _method_function(spec, method)
+        function = loading.method_function(spec, method)
         return functions.run_method_function(
             function, method.function, outcome.data, method.params, stream
         )
@@ -378,7 +339,7 @@ def run_trial(
         Called with no arguments once the trial's set-up is done (the imports of its
         generator, estimators and metrics, and the guard's first look at the global
         generator), just before its work and its time limit start. Chunk jobs restart
-        their task's clock there (:func:`simstudy.parallel.restart_task_clock`), so that
+        their task's clock there (:func:`simstudy.tasks.restart_task_clock`), so that
         their heartbeat and watchdog measure the trial's work, not the set-up.
 
     Returns
@@ -389,7 +350,7 @@ def run_trial(
     outcome = TrialOutcome(trial=trial, seed=seed)
     # Imports and the guard's first look happen before the clock starts: they are the
     # process's start-up, not the trial's work.
-    _preload_once(spec)
+    loading.preload_once(spec)
     guard = GlobalGeneratorGuard() if spec.seeding == "spawn" else None
     if on_start is not None:
         on_start()
@@ -429,13 +390,13 @@ def trial_streams(spec: TrialSpec, seed: int) -> tuple[Any, dict[str, Any]]:
     tuple
         The data stream, and method name -> stream.
     """
-    data_kind = _generator(spec)[1]
+    data_kind = loading.generator(spec)[1]
     method_rngs = {}
     for method in spec.methods:
         if method.function is None:
             method_rngs[method.name] = seeding.method_stream(seed, method.name)
         else:
-            kind = components.stream_parameter(_method_function(spec, method))
+            kind = components.stream_parameter(loading.method_function(spec, method))
             method_rngs[method.name] = seeding.stream_of_kind(seed, f"method/{method.name}", kind)
     return seeding.stream_of_kind(seed, "data", data_kind), method_rngs
 
@@ -478,34 +439,3 @@ def _record_time_limit(
     outcome.errors.update(errors)
     outcome.not_run.update(not_run)
     outcome.step = None
-
-
-def preload(spec: TrialSpec) -> None:
-    """Import the generator, estimators and metrics, so that a draw on import is not blamed.
-
-    :func:`run_trial` does it first; a chunk calls it once before it forks its workers,
-    which then inherit the imports. A path that cannot be imported is passed over here:
-    the trial reports it where it fails.
-
-    Parameters
-    ----------
-    spec
-        The spec whose generator, estimators and metrics to import.
-    """
-    _preload(spec)
-
-
-def _preload(spec: TrialSpec) -> bool:
-    """:func:`preload`'s work; returns whether every path imported."""
-    imported = True
-    for path in (spec.scenario.generator, *(method.path for method in spec.methods)):
-        try:
-            components.import_object(path)
-        except ValueError:  # the trial reports it where it fails
-            imported = False
-    for metric in spec.metrics:
-        try:
-            score_function(metric)
-        except ValueError:
-            imported = False
-    return imported

@@ -21,6 +21,7 @@ from conftest import forget_code_digests as forget
 CHUNK_DIGEST = {
     # The trial and its rows.
     "trials": True,  # the trial: draw the data, fit, score, record failures
+    "loading": True,  # what the trial loads and imports, once per process
     "rows": True,  # its outcome as the cells of a chunk file
     "guard": True,  # NumPy's global generator under spawn seeding
     "timelimit": True,  # the time limit, which decides whether a row is an error

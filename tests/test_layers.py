@@ -25,6 +25,7 @@ LAYERS = {
     },
     "stages": {
         "trials",
+        "loading",
         "rows",
         "chunks",
         "failures",
