@@ -595,7 +595,8 @@ def cheap_trials(root: Path, reps: int, trials: int, example: Path) -> list[Row]
         same = _same_values(workdir / "results" / "trials.csv", plain_csv)
         ratio = median(workflow) / median(plain)
         each = [w / p for w, p in zip(workflow, plain, strict=True)]
-        jobs = len(study["scenarios"]) * len(study["methods"]) * -(-trials // chunk)
+        groups = 1 if study.get("methods_per_chunk") == "all" else len(study["methods"])
+        jobs = len(study["scenarios"]) * groups * -(-trials // chunk)
         rows.append(
             Row(
                 "L",
