@@ -8,8 +8,9 @@ hand_over()
 
 import pandas as pd
 
+from simstudy.integrity import checked_inputs
 from simstudy.logs import logged
-from simstudy.tables import checked_inputs, kept_trials
+from simstudy.tables import kept_trials
 from simstudy.timings import collect_timings, summarize_timings, write_timing_summary
 
 

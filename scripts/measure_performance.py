@@ -6,10 +6,10 @@ from simstudy.warm import hand_over
 
 hand_over()
 
+from simstudy.integrity import checked_inputs
 from simstudy.logs import logged
 from simstudy.performance import performance, write_performance
 from simstudy.summary import read_trials
-from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:

@@ -6,9 +6,10 @@ from simstudy.warm import hand_over
 
 hand_over()
 
+from simstudy.integrity import checked_inputs
 from simstudy.logs import logged
 from simstudy.merge import merge_trials
-from simstudy.tables import checked_inputs, kept_trials
+from simstudy.tables import kept_trials
 
 
 def main(smk) -> None:

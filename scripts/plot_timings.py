@@ -7,9 +7,9 @@ from simstudy.warm import hand_over
 hand_over()
 
 from simstudy.figures import draw_figures
+from simstudy.integrity import checked_inputs
 from simstudy.logs import logged
 from simstudy.plan import StudyPlan
-from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:

@@ -8,9 +8,9 @@ hand_over()
 
 from pathlib import Path
 
+from simstudy.integrity import checked_inputs
 from simstudy.logs import logged
 from simstudy.provenance import study_record, write_json
-from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:

@@ -8,9 +8,9 @@ hand_over()
 
 from pathlib import Path
 
+from simstudy.integrity import atomic_write, checked_inputs
 from simstudy.logs import logged
 from simstudy.report import config_html, summary_html
-from simstudy.tables import atomic_write, checked_inputs
 
 
 def main(smk) -> None:

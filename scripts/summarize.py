@@ -6,9 +6,9 @@ from simstudy.warm import hand_over
 
 hand_over()
 
+from simstudy.integrity import checked_inputs
 from simstudy.logs import logged
 from simstudy.summary import read_trials, summarize, write_summary
-from simstudy.tables import checked_inputs
 
 
 def main(smk) -> None:

@@ -33,13 +33,15 @@ from simstudy.failures import (
     trial_rows,
     worker_death_message,
 )
+from simstudy.loading import preload
 from simstudy.monitor import ChunkMonitor, Progress
-from simstudy.parallel import TaskTracker, WorkerDiedError, ordered_map, restart_task_clock
+from simstudy.parallel import TaskTracker, WorkerDiedError, ordered_map
 from simstudy.repeat import RunPrint, check_repeated, run_print
 from simstudy.rows import RowWriter
 from simstudy.spec import TrialSpec
 from simstudy.tables import STATUS_ERROR, atomic_write
-from simstudy.trials import preload, run_trial
+from simstudy.tasks import restart_task_clock
+from simstudy.trials import run_trial
 
 logger = logging.getLogger(__name__)
 

@@ -78,9 +78,6 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from simstudy.tasks import RunningTask, TaskTracker, forget_task_file, run_tracked
 
-# Given from here too: a chunk takes it from this module, with the map its trials run in.
-from simstudy.tasks import restart_task_clock as restart_task_clock
-
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 

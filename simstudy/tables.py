@@ -17,11 +17,6 @@ from typing import IO, Any
 
 from simstudy.integrity import atomic_write
 
-# Given from here too: the rule scripts, chunks.py and common.smk take them from tables.
-from simstudy.integrity import checked_inputs as checked_inputs
-from simstudy.integrity import remove_stale_temporaries as remove_stale_temporaries
-from simstudy.integrity import write_if_changed as write_if_changed
-
 #: Columns that identify a row of ``trials.csv``; the table is sorted by them.
 KEY_COLUMNS = ("scenario", "trial", "method")
 

@@ -44,9 +44,6 @@ import numpy as np
 
 from simstudy import components, functions, loading, seeding
 from simstudy.guard import GlobalGeneratorGuard
-
-# Given from here too: a chunk imports it before it forks its workers, with run_trial.
-from simstudy.loading import preload as preload
 from simstudy.metrics import metric_column, score
 from simstudy.spec import Method, TrialSpec
 from simstudy.timelimit import expiry_errors, time_limit

@@ -58,7 +58,7 @@ from simstudy.metrics import METRICS
 from simstudy.plan import StudyPlan
 from simstudy.spec import canonical_json
 from simstudy.study_layout import StudyLayout
-from simstudy.tables import remove_stale_temporaries, write_if_changed
+from simstudy.integrity import remove_stale_temporaries, write_if_changed
 
 #: The study a run uses when no --configfile is given.
 DEFAULT_STUDY = "config/config.yaml"
