@@ -41,7 +41,10 @@ CHUNK_DIGEST = {
     "tasks": False,
     "hints": False,
     "logs": False,
-    "warm": False,
+    "warm": False,  # the warm process, and the modules it is made of
+    "warm_handover": False,
+    "warm_server": False,
+    "warm_copy": False,
     # A study's generators: in the digest of each spec that names one, not in TRIAL_CODE.
     "data": False,
     # The other stages, the plan and the command line.
