@@ -74,6 +74,9 @@ LAYERS = {
         "__init__",
     },
 }
+#: The warm process and the modules it is made of (docs/architecture.md, "Warm jobs").
+#: Only a job script's first line knows of it: no other module of the package imports it.
+WARM = {"warm", "warm_handover", "warm_server", "warm_copy"}
 RANK = {
     module: rank for rank, modules in enumerate(reversed(LAYERS.values())) for module in modules
 }
@@ -110,6 +113,15 @@ def test_no_module_imports_from_a_higher_layer():
         if RANK[target] > RANK[module]
     ]
     assert not upward, upward
+
+
+def test_only_the_warm_process_imports_its_own_modules():
+    outside = [
+        f"{module} imports {sorted(targets & WARM)}"
+        for module, targets in imports().items()
+        if module not in WARM and targets & WARM
+    ]
+    assert not outside, outside
 
 
 def test_no_modules_import_each_other_in_a_loop():
