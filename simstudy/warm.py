@@ -3,7 +3,7 @@
 Every job of a Snakemake run is a new Python process, and each pays its imports again
 before it does any work: scikit-learn for a chunk job (about 2 s), pandas and SciPy for
 the summary, matplotlib and seaborn for the figures. In a local run, the workflow
-therefore starts one *warm process* (:func:`serve`) as it starts planning. It imports
+therefore starts one *warm process* (:func:`start`) as it starts planning. It imports
 the study's modules once, while Snakemake plans, and listens on a private Unix socket.
 A job's script calls :func:`hand_over` before its own imports; when the warm process
 answers, the script sends it the job: the script file that Snakemake wrote, the job's
@@ -39,18 +39,19 @@ What stays the warm process's own:
 
 Where the copy cannot give a job what its own process would see, the job runs in its own
 process instead: its environment differs from the one the warm process started with in
-a variable other than :data:`PER_JOB_VARIABLES` (a module the warm process imported may
-have read the variable: :mod:`simstudy.digests` takes its cache folder from
-``XDG_CACHE_HOME``, matplotlib its settings from ``MPLCONFIGDIR``); a signal has a handler
-other than Python's own; a BLAS or OpenMP library other than OpenBLAS (built with its
-own threads) or an OpenMP runtime is loaded; or the process group, a resource limit, the
-affinity or the nice value cannot be set.
+a variable other than :data:`~simstudy.warm_copy.PER_JOB_VARIABLES` (a module the
+warm process imported may have read the variable: :mod:`simstudy.digests` takes its
+cache folder from ``XDG_CACHE_HOME``, matplotlib its settings from ``MPLCONFIGDIR``); a
+signal has a handler other than Python's own; a BLAS or OpenMP library other than
+OpenBLAS (built with its own threads) or an OpenMP runtime is loaded; or the process
+group, a resource limit, the affinity or the nice value cannot be set.
 
 Nor is the warm process used where it cannot serve, and the script runs as usual in its
-own process: the variable :data:`SOCKET_VARIABLE` is unset (planning commands, cluster
-executors), the job runs inside a Slurm allocation (its resources are Slurm's to count),
-it runs with another Python installation, the platform cannot fork or watch a process
-through a file descriptor (Linux 5.3 or later only), or the socket does not answer.
+own process: the variable :data:`~simstudy.warm_handover.SOCKET_VARIABLE` is unset
+(planning commands, cluster executors), the job runs inside a Slurm allocation (its
+resources are Slurm's to count), it runs with another Python installation, the platform
+cannot fork or watch a process through a file descriptor (Linux 5.3 or later only), or
+the socket does not answer.
 ``SIMSTUDY_WARM_JOBS=0`` turns it off.
 
 The copy joins the job's process group, so that a signal to the group reaches it and its
@@ -60,14 +61,15 @@ away: the warm process watches the job's process. The warm process stays in Snak
 process group; once the Snakemake process that started it is gone, it takes no more jobs,
 and ends when the copies still running have ended.
 
-The code is in four modules. This one starts and stops the warm process from the
-workflow (:func:`start`, :func:`stop`) and is the command that runs it
-(``python -m simstudy.warm``, :func:`main`); it also gives the job scripts
-:func:`hand_over`. :mod:`simstudy.warm_handover` is the job's side: what the job's
-process sends, and how it waits. :mod:`simstudy.warm_server` is the warm process:
-:func:`serve` imports the modules, accepts the jobs, forks the copies, watches the jobs'
-processes and reaps the copies. :mod:`simstudy.warm_copy` is what a copy does with a
-job: take on the job's process and run its script.
+The code is in four modules. This one gives the job scripts :func:`hand_over`, starts
+and stops the warm process from the workflow (:func:`start`, :func:`stop`), and is the
+command that runs it (``python -m simstudy.warm``, :func:`main`).
+:mod:`simstudy.warm_handover` is the job's side of the hand-over (what the job's process
+sends, and how it waits) and what both ends share (the variables, and whether the
+switch is on). :mod:`simstudy.warm_server` is the warm process: its ``serve`` imports
+the modules, accepts the jobs, forks the copies, watches the jobs' processes and reaps
+the copies. :mod:`simstudy.warm_copy` is what a copy does with a job: take on the
+job's process and run its script.
 """
 
 from __future__ import annotations
@@ -77,31 +79,15 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from simstudy.warm_copy import PER_JOB_VARIABLES, THREAD_VARIABLES
+from simstudy import warm_copy
 from simstudy.warm_handover import (
     PREFIX_VARIABLE,
     SOCKET_VARIABLE,
-    SWITCH_VARIABLE,
     enabled,
-    hand_over,
+    job_request,
+    send_job,
 )
 from simstudy.warm_server import remove_socket, serve
-
-__all__ = [
-    "BASE_MODULES",
-    "LATE_MODULES",
-    "PER_JOB_VARIABLES",
-    "PREFIX_VARIABLE",
-    "SOCKET_VARIABLE",
-    "SWITCH_VARIABLE",
-    "THREAD_VARIABLES",
-    "enabled",
-    "hand_over",
-    "main",
-    "serve",
-    "start",
-    "stop",
-]
 
 #: Modules every run's jobs import, in the order the jobs need them.
 BASE_MODULES = (
@@ -125,13 +111,41 @@ LATE_MODULES = (
 )
 
 
+def hand_over() -> None:
+    """Let the run's warm process run this job script; return only where it cannot.
+
+    Call it at the top of a job script, before the imports the job needs. Where the warm
+    process takes the job, this process waits for it and exits with its exit status. In
+    the copy that runs the script, it returns at once, after setting ``sys.path`` to the
+    job's own at this point of the script.
+    """
+    if warm_copy.taken is not None:
+        sys.path[:] = warm_copy.taken["path"]
+        return
+    path = os.environ.get(SOCKET_VARIABLE)
+    if not path or not enabled() or "SLURM_JOB_ID" in os.environ:
+        return
+    if os.environ.get(PREFIX_VARIABLE) != sys.prefix:
+        return
+    main = sys.modules["__main__"]
+    script = getattr(main, "__real_file__", None) or getattr(main, "__file__", None)
+    if script is None:
+        return
+    status = send_job(path, job_request(os.path.abspath(script)))
+    if status is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
 def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] | None:
     """Start a warm process for this run; return (its Popen, its socket path) or None.
 
     The socket lives in a private folder of the system's temporary directory. Jobs find
-    it through :data:`SOCKET_VARIABLE`, set here in this process's environment (with
-    :data:`PREFIX_VARIABLE`), which Snakemake passes on to the jobs it runs locally. The
-    warm process is stopped when this process exits, or earlier by :func:`stop`.
+    it through :data:`~simstudy.warm_handover.SOCKET_VARIABLE`, set here in this
+    process's environment (with :data:`~simstudy.warm_handover.PREFIX_VARIABLE`), which
+    Snakemake passes on to the jobs it runs locally. The warm process is stopped when
+    this process exits, or earlier by :func:`stop`.
 
     Parameters
     ----------
@@ -146,7 +160,7 @@ def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] 
     -------
     tuple or None
         ``(subprocess.Popen, socket path)``, to pass to :func:`stop`; None where
-        :func:`enabled` is false (nothing is started).
+        :func:`~simstudy.warm_handover.enabled` is false (nothing is started).
     """
     import atexit
     import subprocess
@@ -212,7 +226,7 @@ def stop(started: tuple[object, str] | None) -> None:
 
 
 def main(argv: Sequence[str]) -> None:
-    """``python -m simstudy.warm SOCKET PARENT_PID FIRST... [-- LATER...]``: :func:`serve`.
+    """``python -m simstudy.warm SOCKET PARENT_PID FIRST... [-- LATER...]``: ``serve``.
 
     SIGTERM makes the process exit (status 0), removing its socket.
 

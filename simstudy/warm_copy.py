@@ -33,7 +33,6 @@ from collections.abc import Mapping
 from importlib.machinery import SourceFileLoader
 from typing import Any
 
-from simstudy import warm_handover
 from simstudy.logs import set_job_started
 from simstudy.warm_handover import (
     DISPOSITIONS,
@@ -82,6 +81,10 @@ PER_JOB_VARIABLES = frozenset(
 
 #: Where a copy keeps its connection to the job's process, out of the way.
 _CONNECTION_FD = 255
+
+#: In the copy that runs a job: what the job's process sent, once the copy has taken on
+#: that process (see :func:`simstudy.warm.hand_over`).
+taken: dict[str, Any] | None = None
 
 
 def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
@@ -164,6 +167,7 @@ def _out_of_the_way(connection: socket.socket) -> socket.socket:
 
 def _take_over(request: dict[str, Any], fds: list[int], started_with: Mapping[str, Any]) -> None:
     """Take on the state of the job's process; raise :class:`_CannotServe` where not."""
+    global taken
     env = _job_environment(request["env"], started_with["env"])
     for target, fd in zip((0, 1, 2), fds, strict=True):
         os.dup2(fd, target)
@@ -199,7 +203,7 @@ def _take_over(request: dict[str, Any], fds: list[int], started_with: Mapping[st
     _standard_streams()
     if request["started"] is not None:
         set_job_started(request["started"])
-    warm_handover.taken = request
+    taken = request
 
 
 def _job_environment(job: Mapping[str, str], started: Mapping[str, str]) -> dict[str, str]:

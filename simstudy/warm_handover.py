@@ -1,16 +1,17 @@
-"""A warm job, the job's side: hand the job to the run's warm process, and wait for it.
+"""A warm job, the job's side: send the job to the run's warm process, and wait for it.
 
-A job's script calls :func:`hand_over` (``from simstudy.warm import hand_over``) before
-its own imports; :mod:`simstudy.warm` tells the whole story. Where a warm process
-listens, this process connects to it and sends the job: the script file, its standard
-streams and the state of this process that a copy takes on (:func:`_job`). It then
-waits for the copy that runs the script (:mod:`simstudy.warm_copy`), passes a SIGTERM on
-to it, and exits with its exit status. If no copy takes the job, :func:`hand_over`
-returns and the job runs here, as it would have without a warm process.
+A job's script calls :func:`simstudy.warm.hand_over` before its own imports;
+:mod:`simstudy.warm` tells the whole story. Where a warm process listens, the job's
+process connects to it and sends the job (:func:`send_job`): the script file, its
+standard streams and the state of the process that a copy takes on
+(:func:`job_request`). It then waits for the copy that runs the script
+(:mod:`simstudy.warm_copy`), passing a SIGTERM on to it, and gets its exit status. If no
+copy takes the job, it gets None, and the job runs in its own process, as it would
+have without a warm process.
 
-What both ends of the connection know is defined here: the variables that point jobs
-to the warm process, the signal dispositions a copy can give itself, and the header of
-a request.
+What both ends of the connection know is defined here too: the variables that point
+jobs to the warm process (and :func:`enabled`, which reads the switch), the signal
+dispositions a copy can give itself, the resource limits, and the header of a request.
 """
 
 from __future__ import annotations
@@ -51,10 +52,6 @@ SIGNALS = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, s
 #: The size of a request's JSON body, sent ahead of it with the job's standard streams.
 HEADER = struct.Struct("!Q")
 
-#: In the copy that runs a job: what the job's process sent (see :func:`hand_over`); set
-#: by the copy once it has taken on the job's process.
-taken: dict[str, Any] | None = None
-
 
 def enabled() -> bool:
     """Whether this platform and the environment allow jobs to be handed over.
@@ -67,35 +64,19 @@ def enabled() -> bool:
     return sys.platform == "linux" and os.environ.get(SWITCH_VARIABLE, "1") != "0"
 
 
-def hand_over() -> None:
-    """Let the run's warm process run this job script; return only where it cannot.
+def job_request(script: str) -> dict[str, Any]:
+    """The job to send: its script, and the state of this process that a copy takes on.
 
-    Call it at the top of a job script, before the imports the job needs. Where the warm
-    process takes the job, this process waits for it and exits with its exit status. In
-    the copy that runs the script, it returns at once, after setting ``sys.path`` to the
-    job's own at this point of the script.
+    Parameters
+    ----------
+    script
+        The absolute path of the job's script file.
+
+    Returns
+    -------
+    dict
+        What :func:`send_job` sends, as JSON.
     """
-    if taken is not None:
-        sys.path[:] = taken["path"]
-        return
-    path = os.environ.get(SOCKET_VARIABLE)
-    if not path or not enabled() or "SLURM_JOB_ID" in os.environ:
-        return
-    if os.environ.get(PREFIX_VARIABLE) != sys.prefix:
-        return
-    main = sys.modules["__main__"]
-    script = getattr(main, "__real_file__", None) or getattr(main, "__file__", None)
-    if script is None:
-        return
-    status = _ask(path, _job(os.path.abspath(script)))
-    if status is not None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
-
-
-def _job(script: str) -> dict[str, Any]:
-    """The job to send: its script, and the state of this process a copy takes on."""
     umask = os.umask(0o077)
     os.umask(umask)
     tempfile = sys.modules.get("tempfile")
@@ -140,12 +121,24 @@ def rlimits() -> list[tuple[str, int]]:
     ]
 
 
-def _ask(path: str, request: dict[str, Any]) -> int | None:
+def send_job(path: str, request: dict[str, Any]) -> int | None:
     """Send the job to the warm process at ``path``; return its exit status.
 
     Returns ``None`` when the warm process cannot be reached, or closes the connection
     before a copy has taken the job: the job then runs here, with the signal handlers
     it had, which then get the signals that came meanwhile.
+
+    Parameters
+    ----------
+    path
+        The warm process's socket.
+    request
+        The job, as :func:`job_request` gives it.
+
+    Returns
+    -------
+    int or None
+        The exit status of the copy that ran the job; None where no copy took it.
     """
     try:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from simstudy import warm
+from simstudy import warm_handover
 
 from conftest import ONE_WORKER, REPO, finished_config, snakemake
 
-pytestmark = pytest.mark.skipif(not warm.enabled(), reason="the warm process needs Linux")
+pytestmark = pytest.mark.skipif(not warm_handover.enabled(), reason="the warm process needs Linux")
 
 #: A job script: hands itself over, then reports where and how it ran (its process, its
 #: working folder, its TMPDIR, and whether the warm process started the process).
@@ -104,8 +104,8 @@ def run_job(tmp_path: Path, socket: str, action: str = "", **extra_env) -> subpr
     script = tmp_path / "job.py"
     script.write_text(SCRIPT.format(repo=str(REPO)))
     env = environment()
-    env.update(TMPDIR=str(tmp_path), **{warm.SOCKET_VARIABLE: socket})
-    env[warm.PREFIX_VARIABLE] = extra_env.pop("PREFIX_FOR_TEST", sys.prefix)
+    env.update(TMPDIR=str(tmp_path), **{warm_handover.SOCKET_VARIABLE: socket})
+    env[warm_handover.PREFIX_VARIABLE] = extra_env.pop("PREFIX_FOR_TEST", sys.prefix)
     if extra_env.pop("SLURM_JOB_ID_FOR_TEST", None):
         env["SLURM_JOB_ID"] = "1"
     env.update(extra_env)
@@ -362,7 +362,7 @@ def test_a_run_with_warm_jobs_writes_the_same_bytes_as_one_without(finished_stud
         "2",
         *ONE_WORKER,
         config=finished_config("legacy"),
-        env={warm.SWITCH_VARIABLE: "0"},
+        env={warm_handover.SWITCH_VARIABLE: "0"},
     )
     # The shared finished study is the same study, run with the warm process.
     for mode, workdir in (("warm", finished_study("legacy")), ("cold", cold)):

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from simstudy import warm
+from simstudy import warm_handover
 
 from conftest import REPO, SNAKEMAKE, run_snakemake
 
-pytestmark = pytest.mark.skipif(not warm.enabled(), reason="the warm process needs Linux")
+pytestmark = pytest.mark.skipif(not warm_handover.enabled(), reason="the warm process needs Linux")
 
 #: A workflow with one rule, started the way the project's own starts its warm process.
 SNAKEFILE = """
@@ -156,7 +156,11 @@ with open(snakemake.output[0], "w") as handle:
 
 #: Variables that differ between the two runs by construction: the switch itself, and
 #: where the warm process listens (set only when there is one).
-SWITCHES = {warm.SWITCH_VARIABLE, warm.SOCKET_VARIABLE, warm.PREFIX_VARIABLE}
+SWITCHES = {
+    warm_handover.SWITCH_VARIABLE,
+    warm_handover.SOCKET_VARIABLE,
+    warm_handover.PREFIX_VARIABLE,
+}
 
 
 def probe(workdir: Path, **env: str) -> dict:
@@ -188,7 +192,7 @@ def test_a_job_sees_the_same_process_state_in_the_warm_process_as_in_its_own(tmp
     )
     (workdir / "probe.py").write_text(textwrap.dedent(PROBE).format())
     served = probe(workdir)
-    own = probe(workdir, **{warm.SWITCH_VARIABLE: "0"})
+    own = probe(workdir, **{warm_handover.SWITCH_VARIABLE: "0"})
     # The first ran in a copy of the warm process, the second in the job's own process.
     assert served["parent"][1:3] == ["-m", "simstudy.warm"], served["parent"]
     assert "simstudy.warm" not in own["parent"], own["parent"]
