@@ -138,7 +138,9 @@ def hand_over() -> None:
         os._exit(status)
 
 
-def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] | None:
+def start(
+    study_modules: Sequence[str], search_path: str, *, later: bool = True
+) -> tuple[object, str] | None:
     """Start a warm process for this run; return (its Popen, its socket path) or None.
 
     The socket lives in a private folder of the system's temporary directory. Jobs find
@@ -155,6 +157,9 @@ def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] 
     search_path
         A folder to put first on the warm process's module search path (the checkout,
         whose ``simstudy`` Snakemake puts on every job's path).
+    later
+        Whether to import :data:`LATE_MODULES` too, between jobs: only a run that makes
+        the summary, figures or report needs them.
 
     Returns
     -------
@@ -186,7 +191,7 @@ def start(study_modules: Sequence[str], search_path: str) -> tuple[object, str] 
             str(os.getpid()),
             *first,
             "--",
-            *LATE_MODULES,
+            *(LATE_MODULES if later else ()),
         ],
         env=env,
         stdin=subprocess.DEVNULL,

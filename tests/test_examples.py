@@ -54,7 +54,7 @@ def figures(results: Path) -> set[str]:
 
 
 def test_the_testing_example(tmp_path):
-    results = run_example("testing", tmp_path / "shared", "n_trials=40", "chunk_size=25")
+    results = run_example("testing", tmp_path / "shared", "n_trials=40", "chunk_size=40")
     means = summary(results)
     for method in ("welch", "wmw"):
         assert means[("method", "normal_shift", "reject", method)] > 0.4  # power
@@ -76,7 +76,7 @@ def test_the_testing_example(tmp_path):
         str(EXAMPLES / "testing" / "study.yaml"),
         "--config",
         "n_trials=40",
-        "chunk_size=25",
+        "chunk_size=40",
         "methods_per_chunk=one",
         env={"PYTHONPATH": str(EXAMPLES / "testing")},
     )

@@ -22,14 +22,23 @@ from conftest import ONE_WORKER, finished_config, fresh_copy, snakemake
 pytestmark = pytest.mark.e2e
 
 #: On the search path of the commands: leaves a file named by its process id in the
-#: folder $WARM_SPY for each warm process that starts (``python -m simstudy.warm``).
+#: folder $WARM_SPY for each warm process that starts (``python -m simstudy.warm``),
+#: holding its command line, one argument a line.
 SPY = """\
 import os
 import sys
 
 if sys.orig_argv[1:3] == ["-m", "simstudy.warm"] and os.environ.get("WARM_SPY"):
-    open(os.path.join(os.environ["WARM_SPY"], str(os.getpid())), "w").close()
+    with open(os.path.join(os.environ["WARM_SPY"], str(os.getpid())), "w") as spy:
+        spy.write("\\n".join(sys.orig_argv))
 """
+
+
+def warm_later_modules(started: Path) -> list[str]:
+    """The modules the one warm process that started was told to import between jobs."""
+    (record,) = started.iterdir()
+    arguments = record.read_text().splitlines()
+    return arguments[arguments.index("--") + 1 :]
 
 STRAY = "results/figures/an_old_figure.png"
 
@@ -115,4 +124,13 @@ def test_a_real_run_rewrites_the_settings_cleans_up_and_starts_the_warm_process(
     )
     assert rewritten == ["aniso/kmeans.json", "round/kmeans.json"]
     assert not (workdir / STRAY).exists()
-    assert len(list((tmp_path / "started").iterdir())) == 1
+    assert "simstudy.figures" in warm_later_modules(tmp_path / "started")
+
+
+def test_a_run_for_the_trials_alone_does_not_import_what_the_figures_need(
+    finished_study, tmp_path
+):
+    # Imported between jobs, they would take a core from the chunk jobs for a second or two.
+    workdir, changed, env = _study_copy(finished_study, tmp_path)
+    snakemake(workdir, "results/trials.csv", "--cores", "2", *ONE_WORKER, config=changed, env=env)
+    assert warm_later_modules(tmp_path / "started") == []

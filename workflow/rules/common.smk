@@ -1,6 +1,7 @@
 # Reads and checks the study, builds its plan (simstudy.plan.StudyPlan) and derives each
 # rule's params from it. No rules here.
 import copy
+import os
 import sys
 from pathlib import Path
 
@@ -507,7 +508,33 @@ def prepare_command():
     write_settings(rewrite=True)
     remove_products_not_made()
     if workflow.local_exec and not workflow.touch:
-        COMMAND["warm"] = warm.start(study_modules(config), CHECKOUT)
+        COMMAND["warm"] = warm.start(
+            study_modules(config), CHECKOUT, later=not asks_only_for_trials()
+        )
+
+
+#: What a run that asks only for the trials makes: the seed manifest, the chunks and
+#: their merge (as files or as rules).
+TRIAL_PRODUCTS = (layout.MANIFEST, layout.TRIALS, "seed_manifest", "run_chunk", "merge_trials")
+
+
+def asks_only_for_trials():
+    """Whether this command's targets are the trials alone (``snakemake results/trials.csv``).
+
+    Its jobs then need none of the modules of the summary, the figures and the report,
+    which the warm process would otherwise import between jobs, taking a core from the
+    chunk jobs for a second or two. A study that stops by precision needs them for its
+    rounds.
+    """
+    targets = [os.path.normpath(target) for target in workflow.dag_settings.targets]
+    return (
+        bool(targets)
+        and config["stopping"] is None
+        and all(
+            target in TRIAL_PRODUCTS or target.startswith(layout.CHUNK_DIR + os.sep)
+            for target in targets
+        )
+    )
 
 
 def study_onstart(log):
