@@ -40,6 +40,7 @@ def warm_later_modules(started: Path) -> list[str]:
     arguments = record.read_text().splitlines()
     return arguments[arguments.index("--") + 1 :]
 
+
 STRAY = "results/figures/an_old_figure.png"
 
 #: Commands that only plan or inspect, among them some no list of options would name:
