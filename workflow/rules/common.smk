@@ -515,7 +515,13 @@ def prepare_command():
 
 #: What a run that asks only for the trials makes: the seed manifest, the chunks and
 #: their merge (as files or as rules).
-TRIAL_PRODUCTS = (layout.MANIFEST, layout.TRIALS, "seed_manifest", "run_chunk", "merge_trials")
+TRIAL_PRODUCTS = (
+    layout.MANIFEST,
+    layout.TRIALS,
+    "seed_manifest",
+    "run_chunk",
+    "merge_trials",
+)
 
 
 def asks_only_for_trials():
