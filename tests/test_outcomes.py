@@ -56,7 +56,8 @@ def read_rows(path):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The warning study run twice: chunks of 5 on one core, chunks of 2 on two cores."""
+    """The warning study run twice: chunks of 5 on one core, everything; chunks of 3 on
+    two cores, each job a fresh Python, to trials.csv."""
 
     def build(chunk_size, cores, *args, env=()):
         def run(workdir):
@@ -71,7 +72,7 @@ def runs(tmp_path_factory):
         run_once(
             tmp_path_factory,
             "warnings-b",
-            build(2, "2", *ONE_WORKER, env={"SIMSTUDY_WARM_JOBS": "0"}),
+            build(3, "2", "results/trials.csv", *ONE_WORKER, env={"SIMSTUDY_WARM_JOBS": "0"}),
         ),
     )
 
