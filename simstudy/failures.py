@@ -135,7 +135,7 @@ def worker_death_message(
     Returns
     -------
     str
-        The message, with the commands that replay the trials and joblib's report.
+        The message, with the commands that replay the trials and the worker pool's report.
     """
     methods = "+".join(spec.method_names)
     # dict: the repeat check's second run of a trial may be in flight beside its first
@@ -173,5 +173,5 @@ def worker_death_message(
             "on_error: record cannot turn this into error rows: the results of every trial "
             "in flight were lost with the pool of workers."
         )
-    lines.append(f"(joblib: {death.detail})")
+    lines.append(f"(worker pool: {death.detail})")
     return "\n".join(lines)
