@@ -33,13 +33,14 @@ from simstudy.failures import (
     trial_rows,
     worker_death_message,
 )
+from simstudy.integrity import atomic_write
 from simstudy.loading import preload
 from simstudy.monitor import ChunkMonitor, Progress
 from simstudy.parallel import TaskTracker, WorkerDiedError, ordered_map
 from simstudy.repeat import RunPrint, check_repeated, run_print
 from simstudy.rows import RowWriter
 from simstudy.spec import TrialSpec
-from simstudy.tables import STATUS_ERROR, atomic_write
+from simstudy.tables import STATUS_ERROR
 from simstudy.tasks import restart_task_clock
 from simstudy.trials import run_trial
 
@@ -170,7 +171,7 @@ def iter_chunk_rows(
             yield from _rows_in_order(spec, plan, results, progress, job_started)
         except WorkerDiedError as death:
             message = worker_death_message(spec, plan, death, monitor.stuck, time_limit, on_error)
-            # The message holds joblib's report; its traceback is only joblib's insides.
+            # The message holds the worker pool's report; its traceback is only joblib's insides.
             raise TrialError(message) from None
 
 

@@ -39,20 +39,10 @@ from simstudy.layout import (
     method_groups,
     recommended_chunk_size,
 )
-from simstudy.schema import SCHEMA, apply_schema, check_text, load_schema
+from simstudy.schema import apply_schema, check_text, load_schema
 from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
 from simstudy.spec import canonical_json
-from simstudy.study_files import ConfigError, read_study, read_study_file
-
-__all__ = [
-    "SCHEMA",
-    "ConfigError",
-    "check_config",
-    "components_fingerprint",
-    "load_schema",
-    "read_study",
-    "read_study_file",
-]
+from simstudy.study_files import ConfigError
 
 _MAX_GROUP_NAME = 200  # keeps chunk directory names well inside filesystem limits
 _MAX_CHUNK_SIZE = 10_000_000  # the schema's maximum of chunk_size

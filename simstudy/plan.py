@@ -279,17 +279,6 @@ class StudyPlan:
         methods = [m for m in config["methods"] if legacy or m in config["comparison"]]
         return ExampleTrial(figures["example_scenario"], figures["example_trial"], tuple(methods))
 
-    def example_spec(self) -> TrialSpec:
-        """Every method of the example trial in one spec: what its settings record.
-
-        Returns
-        -------
-        TrialSpec
-            The spec of the example's scenario and methods, code digest included.
-        """
-        example = self.example
-        return self.spec(example.scenario, layout.GROUP_SEPARATOR.join(example.methods))
-
     def example_specs(self) -> list[TrialSpec]:
         """The specs the example trial runs with: those of the chunk jobs that ran it.
 

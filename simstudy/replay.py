@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simstudy.config import check_config, read_study_file
+from simstudy.config import check_config
 from simstudy.plan import StudyPlan
 from simstudy.spec import TrialSpec, from_json_text
+from simstudy.study_files import read_study_file
 from simstudy.tables import matches_row, read_manifest, recorded_row
 from simstudy.trials import TrialOutcome, run_trial
 

@@ -31,6 +31,7 @@ is :mod:`simstudy.chunks`' job, and none of it is imported here.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import traceback
@@ -257,11 +258,11 @@ def _run_method(
     if method.function is not None:
         function = loading.method_function(spec, method)
         return functions.run_method_function(
-            function, method.function, outcome.data, method.params, stream
+            function, method.function, _own(spec, outcome.data), method.params, stream
         )
     estimator = components.build_estimator(method.estimator, method.params, stream)
     if method.task in (None, "clusterer"):
-        labels = np.asarray(estimator.fit_predict(outcome.X))
+        labels = np.asarray(estimator.fit_predict(_own(spec, outcome.X)))
         outcome.labels[method.name] = labels
         truth, predicted = outcome.y, labels
     else:
@@ -269,6 +270,21 @@ def _run_method(
         estimator.fit(outcome.X[train], outcome.y[train])
         truth, predicted = outcome.y[test], np.asarray(estimator.predict(outcome.X[test]))
     return {metric_column(metric): score(metric, truth, predicted) for metric in spec.metrics}
+
+
+def _own(spec: TrialSpec, data: Any) -> Any:
+    """The data as a method is given them: its own copy, when methods share a chunk.
+
+    Under ``spawn`` seeding with several methods in the spec (``methods_per_chunk:
+    all``), each method gets a deep copy, so that one that changes its data in place
+    changes nothing another method sees: each gets the data it would get in a chunk of
+    its own. Alone, and under ``legacy`` seeding (which fits every method on the same
+    data, as the blog post did), the data themselves. A classifier or regressor is
+    given rows picked by index, which are copies already.
+    """
+    if spec.seeding == "spawn" and len(spec.methods) > 1:
+        return copy.deepcopy(data)
+    return data
 
 
 def _held_out_split(spec: TrialSpec, outcome: TrialOutcome, data_rng: Any) -> tuple:

@@ -38,3 +38,15 @@ def text_value(data):
 def seed_value(data):
     """Returns a name that is a column of trials.csv."""
     return {"seed": 1.0}
+
+
+def doubles_in_place(data):
+    """A method that changes its data in place (and reports their mean before)."""
+    before = float(np.mean(data))
+    data *= 2.0
+    return {"estimate": before}
+
+
+def spread(data):
+    """The standard deviation of the numbers it is given."""
+    return {"spread": float(np.std(data))}

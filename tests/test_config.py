@@ -9,12 +9,9 @@ import re
 import pytest
 import yaml
 
-from simstudy.config import (
-    ConfigError,
-    check_config,
-    load_schema,
-    read_study_file,
-)
+from simstudy.config import check_config
+from simstudy.schema import load_schema
+from simstudy.study_files import ConfigError, read_study_file
 
 from bad_configs import BAD_CONFIGS
 from conftest import REPO, TINY_CONFIG, forget_code_digests, replay, write_config

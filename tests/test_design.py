@@ -10,8 +10,10 @@ import re
 import pytest
 import yaml
 
-from simstudy.config import ConfigError, check_config, load_schema
+from simstudy.config import check_config
 from simstudy.figures import FIGURE_NAMES
+from simstudy.schema import load_schema
+from simstudy.study_files import ConfigError
 
 from conftest import ONE_WORKER, REPO, TINY_CONFIG, png_pixels, run_once, snakemake
 

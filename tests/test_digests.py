@@ -252,3 +252,22 @@ def test_a_users_module_is_known_as_none_without_scanning_every_distribution(
     assert digests.installed_version.__wrapped__("my_study_module") is None
     version = digests.installed_version.__wrapped__("sklearn")
     assert version is not None and version.startswith("scikit-learn==")
+
+
+def test_a_distribution_installed_outside_site_packages_keeps_its_version(tmp_path, monkeypatch):
+    # As pip install --target or a module system lays it out: a folder on the path with
+    # the package and its .dist-info, under a distribution name unlike the import name.
+    (tmp_path / "odd_import_name").mkdir()
+    (tmp_path / "odd_import_name" / "__init__.py").write_text("x = 1\n")
+    info = tmp_path / "odd_distribution-2.5.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: odd-distribution\nVersion: 2.5\n")
+    (info / "top_level.txt").write_text("odd_import_name\n")
+    (info / "RECORD").write_text("odd_import_name/__init__.py,,\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    digests._packages_distributions.cache_clear()
+    try:
+        version = digests.installed_version.__wrapped__("odd_import_name")
+    finally:
+        digests._packages_distributions.cache_clear()
+    assert version == "odd-distribution==2.5"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from simstudy import seeding
-from simstudy.config import check_config, load_schema
+from simstudy.config import check_config
 from simstudy.example import (
     Example,
     ReproducibilityError,
@@ -19,6 +19,7 @@ from simstudy.example import (
 )
 from simstudy.hints import unrepeatable_hint
 from simstudy.plan import StudyPlan
+from simstudy.schema import load_schema
 from simstudy.tables import trial_columns, write_table
 from simstudy.trials import run_trial
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from simstudy.config import ConfigError, check_config, load_schema, read_study
-from simstudy.schema import Validator, check_text
+from simstudy.config import check_config
+from simstudy.schema import Validator, check_text, load_schema
+from simstudy.study_files import ConfigError, read_study
 
 from conftest import TINY_CONFIG, finished_config, fresh_copy, snakemake, write_config
 

@@ -22,9 +22,10 @@ from matplotlib.colors import to_rgba
 from matplotlib.patches import StepPatch
 
 from simstudy import catalog, figure_data, figures, performance, plots_performance
-from simstudy.config import ConfigError, check_config
+from simstudy.config import check_config
 from simstudy.figure_data import Results
 from simstudy.plan import StudyPlan
+from simstudy.study_files import ConfigError
 from simstudy.study_layout import StudyLayout
 
 from conftest import ONE_WORKER, REPO, png_pixels, run_once, snakemake
@@ -183,7 +184,7 @@ def test_a_study_with_estimands_gets_the_performance_figures_in_report_order():
 
 
 def test_the_default_study_draws_what_it_drew(monkeypatch):
-    from simstudy.config import read_study
+    from simstudy.study_files import read_study
 
     plan = plan_of(read_study([REPO / "config" / "config.yaml"]), monkeypatch)
     kind = catalog.study_kind(plan)

@@ -72,11 +72,14 @@ def test_the_example_runs_the_compared_methods_under_spawn_and_all_under_legacy(
     }
     spawn = plan_of(methods=methods, comparison=["gmm", "kmeans"], figures={"example_trial": 4})
     assert spawn.example.methods == ("kmeans", "gmm")  # config order
-    assert spawn.example_spec().method_names == ("kmeans", "gmm")
+    assert [s.method_names for s in spawn.example_specs()] == [("kmeans",), ("gmm",)]
     assert (spawn.example.scenario, spawn.example.trial) == ("aniso", 4)
     legacy = plan_of(methods=methods, seeding="legacy")
     assert legacy.example.methods == ("kmeans", "spare", "gmm")
-    assert legacy.example_spec() == legacy.spec("aniso", legacy.groups[0])
+    assert legacy.example_specs() == [legacy.spec("aniso", legacy.groups[0])]
+    # With every method in the same chunks, the example runs them all, as its chunk did.
+    shared = plan_of(methods=methods, comparison=["gmm", "kmeans"], methods_per_chunk="all")
+    assert [s.method_names for s in shared.example_specs()] == [("kmeans", "spare", "gmm")]
 
 
 def test_results_config_leaves_out_labels_figures_and_run_only_keys():

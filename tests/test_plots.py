@@ -12,9 +12,10 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.text import Text
 
 from simstudy import catalog, figure_data, figures, plots, plots_examples, plots_pairs
-from simstudy.config import check_config, load_schema
+from simstudy.config import check_config
 from simstudy.example import read_example
 from simstudy.plan import StudyPlan
+from simstudy.schema import load_schema
 from simstudy.summary import read_trials
 
 from conftest import (

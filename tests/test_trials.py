@@ -14,10 +14,11 @@ import yaml
 from simstudy import seeding
 from simstudy.chunks import iter_chunk_rows, run_chunk
 from simstudy.components import DEFAULT_GENERATOR
-from simstudy.config import check_config, load_schema
+from simstudy.config import check_config
 from simstudy.failures import TrialError, trial_rows
 from simstudy.parallel import CAN_FORK, ordered_map, thread_counts
 from simstudy.plan import StudyPlan
+from simstudy.schema import load_schema
 from simstudy.spec import Method, Scenario, TrialSpec
 from simstudy.trials import TrialOutcome, draw_and_fit, run_trial
 
@@ -285,3 +286,28 @@ def test_legacy_trials_in_concurrent_threads_do_not_share_the_global_generator()
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(lambda item: run_trial(spec, *item).scores, enumerate(seeds)))
     assert together == one_by_one
+
+
+def test_methods_sharing_a_chunk_each_get_the_data_they_would_get_alone():
+    # A method that changes its data in place must not change what the next one sees
+    # (methods_per_chunk: all): each gets its own copy of the trial's data.
+    config = resolved(
+        {
+            "seed": 5,
+            "n_trials": 4,
+            "methods_per_chunk": "all",
+            "scenarios": {"s": {"generator": "functions_for_tests.numbers"}},
+            "methods": {
+                "doubler": {"function": "functions_for_tests.doubles_in_place"},
+                "spread": {"function": "functions_for_tests.spread"},
+            },
+            "comparison": ["doubler", "spread"],
+        }
+    )
+    plan = StudyPlan(config)
+    seeds = seeding.trial_seeds(config["seed"], "spawn", 0, 4)
+    for trial, seed in enumerate(seeds):
+        shared = run_trial(plan.spec("s", "doubler+spread"), trial, seed)
+        alone = run_trial(plan.spec("s", "spread"), trial, seed)
+        assert not shared.errors
+        assert shared.scores["spread"] == alone.scores["spread"]

@@ -340,7 +340,8 @@ def test_captions_escape_every_config_value(caption):
 
 
 def test_a_directive_needs_a_newline_which_the_config_check_refuses():
-    from simstudy.config import ConfigError, check_config
+    from simstudy.config import check_config
+    from simstudy.study_files import ConfigError
 
     config = hostile_config()
     config["methods"]["gmm_"]["label"] = f"GMM{raw_rst('label')}"

@@ -31,7 +31,8 @@ from snakemake.logging import logger
 
 from simstudy import layout, warm
 from simstudy.components import DEFAULT_GENERATOR
-from simstudy.config import ConfigError, check_config, read_study
+from simstudy.config import check_config
+from simstudy.study_files import ConfigError, read_study
 from simstudy.config_slices import drawing_config, results_config
 from simstudy.digests import CACHE_DIR, code_digest, component_modules
 from simstudy.layout import (
@@ -309,8 +310,10 @@ SUMMARY_SETTINGS = {
 }
 FIGURE_SETTINGS = {"config": drawing_config(PLAN.config), "code": CODE["figures"]}
 # The example trial runs the way its chunk job did (simstudy.plan.ExampleTrial).
+# The specs of the chunks that ran the example trial: with methods_per_chunk: all, the
+# example runs every method of the study, as its chunk did.
 EXAMPLE_SETTINGS = {
-    "spec": PLAN.example_spec().to_dict(),
+    "specs": [spec.to_dict() for spec in PLAN.example_specs()],
     "trial": PLAN.example.trial,
 }
 REPORT_SETTINGS = {"config": results_config(PLAN.config), "code": CODE["report"]}
@@ -513,15 +516,9 @@ def prepare_command():
         )
 
 
-#: What a run that asks only for the trials makes: the seed manifest, the chunks and
-#: their merge (as files or as rules).
-TRIAL_PRODUCTS = (
-    layout.MANIFEST,
-    layout.TRIALS,
-    "seed_manifest",
-    "run_chunk",
-    "merge_trials",
-)
+#: What a run that asks only for the trials makes: the seed manifest and the merged
+#: trials (as files or as rules; chunk files are recognised by their folder).
+TRIAL_PRODUCTS = (layout.MANIFEST, layout.TRIALS, "seed_manifest", "merge_trials")
 
 
 def asks_only_for_trials():
