@@ -6,7 +6,7 @@ from simstudy.warm import hand_over
 
 hand_over()
 
-from simstudy.figures import draw_figures
+from simstudy.figure_rules import draw_figures
 from simstudy.integrity import checked_inputs
 from simstudy.logs import logged
 from simstudy.plan import StudyPlan

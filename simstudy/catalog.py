@@ -1,27 +1,32 @@
 """The catalog of figures: which figures a study gets, their files, captions and labels.
 
-Every figure is registered here once, as a :class:`FigureKind`: its name (``{value}`` in
-it makes one figure per value of a list the entry picks from the study: by default the
-values that the two compared methods both give; the study's estimands for the figures
-of performance measures), the rule that
-draws it, the function of :mod:`simstudy.figures` that draws it, its caption in
-``workflow/report/``, its label in the report, and which studies get it. The rules'
-outputs (``workflow/rules/figures.smk``), the study's final outputs
-(:meth:`simstudy.study_layout.StudyLayout.final_outputs`) and the report all read this list.
+Every kind of figure is a module of :mod:`simstudy.figures` that defines ``KIND``, a
+:class:`FigureKind`: its name (``{value}`` in it makes one figure per value of a list the
+kind picks from the study: by default the values that the two compared methods both
+give; the study's estimands for the figures of performance measures), the rule that
+draws it, its caption in ``workflow/report/``, its label and its place (``order``) in the
+report, and which studies get it. :func:`figure_kinds` finds them by listing the
+package's modules. The rules' outputs (``workflow/rules/figures.smk``), the study's final
+outputs (:meth:`simstudy.study_layout.StudyLayout.final_outputs`), the digest of the
+figure rules' code (``workflow/rules/common.smk``) and the report all read this list.
 
-Adding a figure: add a :class:`FigureKind` to :data:`FIGURE_KINDS` (in the order the
-report should list it), a function ``draw_<...>(plan, results, value)`` of that name to
-:mod:`simstudy.figures` that returns the matplotlib figure, and its caption to
+Adding a figure: add a module to ``simstudy/figures/`` that defines ``KIND =
+FigureKind(...)`` and ``draw(plan, results, value)``, which returns the matplotlib
+figure (importing :mod:`simstudy.figure_data` and the ``simstudy.plots*`` module it
+draws with inside ``draw``, not at module level), and add its caption to
 ``workflow/report/``. Nothing else names it.
 
-This module imports nothing heavy: the workflow reads it while it plans.
+This module imports nothing heavy, nor do the figure modules at module level: the
+workflow reads the catalog while it plans.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from simstudy.layout import figure_path
@@ -29,6 +34,8 @@ from simstudy.metrics import value_label
 
 #: The rules that draw figures, and the result tables each one reads.
 FIGURE_RULES = ("plot_figures", "plot_timings", "plot_stopping")
+#: The package whose modules are the kinds of figure, one each.
+FIGURE_PACKAGE = "simstudy.figures"
 
 
 @dataclass(frozen=True)
@@ -211,32 +218,27 @@ def _compared(kind: StudyKind) -> tuple[str, ...]:
     return kind.compared
 
 
-def _estimands(kind: StudyKind) -> tuple[str, ...]:
-    return kind.estimands
-
-
-def _intervals(kind: StudyKind) -> tuple[str, ...]:
-    return kind.intervals
-
-
 @dataclass(frozen=True)
 class FigureKind:
-    """One entry of the catalog (see the module's docstring).
+    """One kind of figure: the ``KIND`` of a module of :mod:`simstudy.figures`.
 
-    ``label`` may hold ``{value}``, replaced by the value's label
-    (:func:`simstudy.metrics.value_label`); ``value_captions`` gives some values a
-    caption of their own instead of ``caption``. An entry named with ``{value}`` is
-    drawn once for each of ``values(kind)``: by default the compared values.
+    ``order`` places it in the report (ascending; a tie goes by name). ``label`` may
+    hold ``{value}``, replaced by the value's label (:func:`simstudy.metrics.value_label`);
+    ``value_captions`` gives some values a caption of their own instead of ``caption``.
+    A kind named with ``{value}`` is drawn once for each of ``values(kind)``: by default
+    the compared values. ``module`` is the module that defines it, which the catalog
+    fills in (:func:`figure_kinds`).
     """
 
     name: str
     rule: str
-    draw: str
     caption: str
     label: str
+    order: int
     applies: Callable[[StudyKind], bool] = _always
     value_captions: Mapping[str, str] = field(default_factory=dict)
     values: Callable[[StudyKind], tuple[str, ...]] = _compared
+    module: str = ""
 
     @property
     def per_value(self) -> bool:
@@ -244,9 +246,55 @@ class FigureKind:
         return "{value}" in self.name
 
 
+def figure_modules() -> list[str]:
+    """The modules of :mod:`simstudy.figures`, one per kind of figure, by dotted name.
+
+    Returns
+    -------
+    list of str
+        Every module of the package's folders (its ``__path__``), sorted by name. Only
+        the package's ``__init__``, which defines nothing, is imported here.
+    """
+    folders = importlib.import_module(FIGURE_PACKAGE).__path__
+    found = pkgutil.iter_modules(folders, prefix=f"{FIGURE_PACKAGE}.")
+    return sorted(module.name for module in found if not module.ispkg)
+
+
+def figure_kinds() -> tuple[FigureKind, ...]:
+    """Every kind of figure, in the order the report lists them.
+
+    Imports each of :func:`figure_modules`, which defines its kind as ``KIND`` and
+    imports nothing heavy at module level (its ``draw`` imports what it draws with).
+
+    Returns
+    -------
+    tuple of FigureKind
+        Each module's ``KIND``, with :attr:`FigureKind.module` filled in, sorted by
+        ``order`` and then name.
+
+    Raises
+    ------
+    TypeError
+        If a module has no ``KIND`` that is a :class:`FigureKind`, or no ``draw``.
+    ValueError
+        If two modules define kinds of the same name.
+    """
+    kinds = []
+    for name in figure_modules():
+        module = importlib.import_module(name)
+        kind = getattr(module, "KIND", None)
+        if not isinstance(kind, FigureKind) or not callable(getattr(module, "draw", None)):
+            raise TypeError(f"{name} must define KIND = FigureKind(...) and draw()")
+        kinds.append(replace(kind, module=name))
+    names = [kind.name for kind in kinds]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two modules of {FIGURE_PACKAGE} define the same figure: {names}")
+    return tuple(sorted(kinds, key=lambda kind: (kind.order, kind.name)))
+
+
 @dataclass(frozen=True)
 class Figure:
-    """One figure file of a study: an entry of the catalog, for one value or none."""
+    """One figure file of a study: a kind of figure, for one value or none."""
 
     name: str
     kind: FigureKind
@@ -264,9 +312,9 @@ class Figure:
         return self.kind.rule
 
     @property
-    def draw(self) -> str:
-        """The name of the function of :mod:`simstudy.figures` that draws it."""
-        return self.kind.draw
+    def module(self) -> str:
+        """The module of :mod:`simstudy.figures` whose ``draw`` draws it."""
+        return self.kind.module
 
     @property
     def caption(self) -> str:
@@ -284,107 +332,6 @@ class Figure:
         """The figure's label in the report: its number, then what it shows."""
         shown = self.kind.label.format(value=value_label(self.value or ""))
         return f"{self.number} {shown}"
-
-
-#: Every figure, in the order the report lists them.
-FIGURE_KINDS = (
-    FigureKind(
-        "example_data",
-        "plot_figures",
-        "draw_example_data",
-        "example_data.rst",
-        "example dataset",
-        applies=lambda kind: kind.clustering,
-    ),
-    FigureKind(
-        "example_clusterings",
-        "plot_figures",
-        "draw_example_clusterings",
-        "example_clusterings.rst",
-        "example clusterings",
-        applies=lambda kind: kind.clustering,
-    ),
-    FigureKind(
-        "means_by_scenario",
-        "plot_figures",
-        "draw_means_by_scenario",
-        "means_by_scenario.rst",
-        "mean of each value by scenario",
-        applies=lambda kind: not kind.clustering,
-    ),
-    FigureKind(
-        "performance_{value}",
-        "plot_figures",
-        "draw_performance",
-        "performance.rst",
-        "performance measures of {value}",
-        values=_estimands,
-    ),
-    FigureKind(
-        "zip_{value}",
-        "plot_figures",
-        "draw_zip",
-        "zip.rst",
-        "zip plot of the intervals for {value}",
-        values=_intervals,
-    ),
-    FigureKind(
-        "estimates_{value}",
-        "plot_figures",
-        "draw_estimates",
-        "estimates.rst",
-        "estimates of {value} around the truth",
-        values=_estimands,
-    ),
-    FigureKind(
-        "nested_loop_{value}",
-        "plot_figures",
-        "draw_nested_loop",
-        "nested_loop.rst",
-        "nested-loop plot of {value}",
-        applies=lambda kind: len(kind.factors) >= 2,
-        values=_estimands,
-    ),
-    FigureKind(
-        "{value}_difference",
-        "plot_figures",
-        "draw_value_difference",
-        "value_difference.rst",
-        "{value} difference per trial",
-        value_captions={"ari": "ari_difference.rst"},
-    ),
-    FigureKind(
-        "difference_by_scenario",
-        "plot_figures",
-        "draw_difference_by_scenario",
-        "difference_by_scenario.rst",
-        "difference by scenario",
-        applies=lambda kind: bool(kind.compared),
-    ),
-    FigureKind(
-        "paired_scatter",
-        "plot_figures",
-        "draw_paired_scatter",
-        "paired_scatter.rst",
-        "paired values per trial",
-        applies=lambda kind: bool(kind.compared),
-    ),
-    FigureKind(
-        "score_vs_time",
-        "plot_timings",
-        "draw_score_vs_time",
-        "score_vs_time.rst",
-        "mean against fit time",
-    ),
-    FigureKind(
-        "stopping",
-        "plot_stopping",
-        "draw_stopping_rounds",
-        "stopping.rst",
-        "precision-driven stopping",
-        applies=lambda kind: kind.stopping,
-    ),
-)
 
 
 def study_figures(kind: StudyKind, rule: str | None = None) -> list[Figure]:
@@ -405,7 +352,7 @@ def study_figures(kind: StudyKind, rule: str | None = None) -> list[Figure]:
         ``rule``; they have as many digits as the last one, so the report sorts them.
     """
     chosen = []
-    for entry in filter(lambda entry: entry.applies(kind), FIGURE_KINDS):
+    for entry in filter(lambda entry: entry.applies(kind), figure_kinds()):
         if entry.per_value:
             chosen += [(entry.name.format(value=v), entry, v) for v in entry.values(kind)]
         else:
@@ -431,6 +378,6 @@ def figures(plan, rule: str | None = None) -> list[Figure]:
     Returns
     -------
     list of Figure
-        In report order: their files, captions, labels and drawing functions.
+        In report order: their files, captions, labels and the modules that draw them.
     """
     return study_figures(study_kind(plan), rule)

@@ -107,7 +107,11 @@ LATE_MODULES = (
     "simstudy.stopping",
     "simstudy.timings",
     "simstudy.report",
-    "simstudy.figures",
+    "simstudy.figure_rules",
+    # What the figure modules' draw() imports when it is first called.
+    "simstudy.plots_examples",
+    "simstudy.plots_pairs",
+    "simstudy.plots_summaries",
 )
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from simstudy.config import check_config
-from simstudy.figures import FIGURE_NAMES
+from simstudy.figure_rules import FIGURE_NAMES
 from simstudy.schema import load_schema
 from simstudy.study_files import ConfigError
 

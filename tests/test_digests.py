@@ -56,7 +56,7 @@ CHUNK_DIGEST = {
     "provenance": False,
     "report": False,
     "example": False,
-    "figures": False,
+    "figure_rules": False,
     "figure_data": False,
     "plots": False,
     "plots_examples": False,

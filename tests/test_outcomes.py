@@ -15,7 +15,7 @@ import pytest
 
 from simstudy import components, seeding
 from simstudy.config import check_config
-from simstudy.figures import warnings_note
+from simstudy.figure_data import warnings_note
 from simstudy.plan import StudyPlan
 from simstudy.tables import TIMING_COLUMNS
 

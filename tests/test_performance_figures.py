@@ -21,9 +21,13 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.patches import StepPatch
 
-from simstudy import catalog, figure_data, figures, performance, plots_performance
+from simstudy import catalog, figure_data, figure_rules, performance, plots_performance
 from simstudy.config import check_config
 from simstudy.figure_data import Results
+from simstudy.figures import estimates as estimates_figure
+from simstudy.figures import nested_loop as nested_loop_figure
+from simstudy.figures import performance as performance_figure
+from simstudy.figures import zip as zip_figure
 from simstudy.plan import StudyPlan
 from simstudy.study_files import ConfigError
 from simstudy.study_layout import StudyLayout
@@ -189,7 +193,7 @@ def test_the_default_study_draws_what_it_drew(monkeypatch):
     plan = plan_of(read_study([REPO / "config" / "config.yaml"]), monkeypatch)
     kind = catalog.study_kind(plan)
     assert kind.estimands == () and kind.intervals == ()
-    assert [f.name for f in catalog.figures(plan)] == [*figures.FIGURE_NAMES, "score_vs_time"]
+    assert [f.name for f in catalog.figures(plan)] == [*figure_rules.FIGURE_NAMES, "score_vs_time"]
 
 
 def test_the_estimation_study_gets_every_performance_figure(plan):
@@ -269,7 +273,7 @@ def test_the_captions_are_clean_rst_and_name_the_studys_settings(caption, plan):
 
 def test_the_forest_plot_draws_each_measure_with_bars_of_1_96_mcse(plan):
     results = results_of(plan, made_up_trials(plan))
-    figure = figures.draw_performance(plan, results, "mu")
+    figure = performance_figure.draw(plan, results, "mu")
     texts = drawn_texts(figure)
     shown = [m for m in performance.MEASURES if m != "n_missing"]  # the mean has them all
     titles = [plots_performance.MEASURE_TITLES[m].format(reference="Median $x$") for m in shown]
@@ -291,7 +295,7 @@ def test_the_forest_plot_draws_each_measure_with_bars_of_1_96_mcse(plan):
 
 def test_the_zip_plot_ranks_each_trials_interval_and_colours_what_misses(plan):
     results = results_of(plan, made_up_trials(plan))
-    figure = figures.draw_zip(plan, results, "mu")
+    figure = zip_figure.draw(plan, results, "mu")
     drawn = [ax for ax in figure.axes if ax.get_visible()]
     assert [_title(ax).split("\n")[0] for ax in drawn] == [
         f"Mean · {s}" for s in plan.config["scenarios"]
@@ -328,7 +332,7 @@ def test_an_interval_from_an_se_is_the_estimate_plus_or_minus_z_se():
 
 def test_the_estimates_are_drawn_around_their_truth(plan):
     results = results_of(plan, made_up_trials(plan))
-    figure = figures.draw_estimates(plan, results, "mu")
+    figure = estimates_figure.draw(plan, results, "mu")
     trials = results.trials
     for scenario, entry in plan.config["scenarios"].items():
         truth = entry["params"]["mu"]
@@ -349,7 +353,7 @@ def test_the_estimates_are_drawn_around_their_truth(plan):
 
 def test_the_nested_loop_follows_the_factors_and_draws_the_measure(plan):
     results = results_of(plan, made_up_trials(plan))
-    figure = figures.draw_nested_loop(plan, results, "mu")
+    figure = nested_loop_figure.draw(plan, results, "mu")
     top, n_lane, mu_lane = figure.axes
     order = ["n10_mu0", "n10_mu1", "n20_mu0", "n20_mu1"]
     assert [label.get_text() for label in mu_lane.get_xticklabels()] == order
@@ -370,7 +374,7 @@ def test_the_nested_loop_names_the_methods_without_its_measure(monkeypatch):
     config = copy.deepcopy(ESTIMATION)
     config["figures"] = {"nested_loop_measure": "cover"}
     plan = plan_of(config, monkeypatch)
-    figure = figures.draw_nested_loop(plan, results_of(plan, made_up_trials(plan)), "mu")
+    figure = nested_loop_figure.draw(plan, results_of(plan, made_up_trials(plan)), "mu")
     texts = "\n".join(drawn_texts(figure))
     assert "no cover for: Median $x$" in texts
     assert dashed_y(figure.axes[0]) == [pytest.approx(0.95)]

@@ -125,7 +125,7 @@ def test_a_real_run_rewrites_the_settings_cleans_up_and_starts_the_warm_process(
     )
     assert rewritten == ["aniso/kmeans.json", "round/kmeans.json"]
     assert not (workdir / STRAY).exists()
-    assert "simstudy.figures" in warm_later_modules(tmp_path / "started")
+    assert "simstudy.figure_rules" in warm_later_modules(tmp_path / "started")
 
 
 def test_a_run_for_the_trials_alone_does_not_import_what_the_figures_need(

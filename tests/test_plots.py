@@ -11,7 +11,7 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.text import Text
 
-from simstudy import catalog, figure_data, figures, plots, plots_examples, plots_pairs
+from simstudy import catalog, figure_data, figure_rules, plots, plots_examples, plots_pairs
 from simstudy.config import check_config
 from simstudy.example import read_example
 from simstudy.plan import StudyPlan
@@ -64,7 +64,7 @@ def drawn_figures(monkeypatch, config: dict, workdir, rule: str = "plot_figures"
         "summary": "summary.csv",
         "timing_summary": "timing_summary.csv",
     }
-    figures.draw_figures(
+    figure_rules.draw_figures(
         plan,
         rule,
         inputs={name: results / path for name, path in tables.items()},
@@ -293,7 +293,7 @@ def never_succeeding_run(tmp_path_factory):
 
 @pytest.mark.e2e
 def test_figures_name_a_compared_method_that_never_succeeded(never_succeeding_run, monkeypatch):
-    for name in figures.FIGURE_NAMES:
+    for name in figure_rules.FIGURE_NAMES:
         assert (never_succeeding_run / f"results/figures/{name}.png").stat().st_size > 0
     drawn = drawn_figures(monkeypatch, never_succeeding_config(), never_succeeding_run)
     texts = {name: drawn_texts(figure) for name, figure in drawn.items()}
@@ -321,7 +321,7 @@ def test_the_study_figures_show_its_data(finished_study, monkeypatch):
     """Each figure of the finished study draws what the results hold, panel by panel."""
     workdir = finished_study("spawn")  # scenarios aniso, round; 7 trials; GMM vs KMeans
     drawn = drawn_figures(monkeypatch, finished_config("spawn"), workdir)
-    assert sorted(drawn) == sorted(figures.FIGURE_NAMES)
+    assert sorted(drawn) == sorted(figure_rules.FIGURE_NAMES)
     table = read_trials(workdir / "results/trials.csv")
     example = read_example(workdir / "results/example/trial.json")
 

@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 
-from simstudy.figures import FIGURE_NAMES
+from simstudy.figure_rules import FIGURE_NAMES
 from simstudy.report import ScriptSafeDict, config_html, script_safe_params
 
 from conftest import ONE_WORKER, REPO, TINY_CONFIG, run_once, snakemake

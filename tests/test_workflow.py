@@ -9,7 +9,7 @@ import json
 import pytest
 
 from simstudy.config import check_config
-from simstudy.figures import FIGURE_NAMES
+from simstudy.figure_rules import FIGURE_NAMES
 from simstudy.plan import StudyPlan
 from simstudy.seeding import trial_seeds
 
