@@ -15,7 +15,7 @@ import pytest
 
 from conftest import REPO
 
-MODULES = sorted((REPO / "simstudy").glob("*.py"))
+MODULES = sorted((REPO / "simstudy").rglob("*.py"))
 _SECTION = re.compile(r"^(?P<name>[A-Z][a-z]+)\n-{3,}$", re.MULTILINE)
 
 
@@ -95,7 +95,9 @@ def public_definitions(path: Path):
             yield node.name, node
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", MODULES, ids=lambda p: p.relative_to(REPO / "simstudy").as_posix()
+)
 def test_public_definitions_have_numpydoc_docstrings(path):
     found = []
     for name, node in public_definitions(path):

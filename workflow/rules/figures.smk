@@ -1,6 +1,7 @@
-# Which figures a study gets, with their files, captions and labels, is listed once, in
-# simstudy/catalog.py: a figure added there appears in these rules' outputs, in rule all's
-# targets and in the report. Params are shown in the report, inside a <script> element:
+# Which figures a study gets, with their files, captions and labels, is the catalog's
+# (simstudy/catalog.py), which lists the modules of simstudy/figures/, one per kind of
+# figure: a module added there appears in these rules' outputs, in rule all's targets and
+# in the report. Params are shown in the report, inside a <script> element:
 # script_safe_params keeps config text (labels, params values) from closing it.
 from simstudy import catalog
 from simstudy.report import script_safe_params
