@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simstudy.catalog import FigureKind
+from simstudy.metrics import value_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,7 +47,6 @@ def draw(plan: StudyPlan, results: Results, value: str | None) -> Figure:
         no_success_labels,
         warnings_note,
     )
-    from simstudy.metrics import value_label
     from simstudy.plots_pairs import difference_by_scenario_figure
 
     config = plan.config

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simstudy.catalog import FigureKind
+from simstudy.metrics import value_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,7 +43,6 @@ def draw(plan: StudyPlan, results: Results, value: str | None) -> Figure:
         The figure.
     """
     from simstudy.figure_data import compared
-    from simstudy.metrics import value_label
     from simstudy.plots_examples import example_clusterings_figure
 
     outcome, comparison = results.example, plan.config["comparison"]

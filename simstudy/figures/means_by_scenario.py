@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simstudy.catalog import FigureKind
+from simstudy.metrics import value_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -39,7 +40,6 @@ def draw(plan: StudyPlan, results: Results, value: str | None) -> Figure:
         A panel per value of the study; a method is drawn where it gives the value.
     """
     from simstudy.figure_data import indexed
-    from simstudy.metrics import value_label
     from simstudy.plots_summaries import means_figure
 
     config, summary = plan.config, results.summary

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simstudy.catalog import FigureKind
+from simstudy.catalog import FigureKind, nested_order
+from simstudy.metrics import value_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -37,15 +38,14 @@ def draw(plan: StudyPlan, results: Results, value: str | None) -> Figure:
     Returns
     -------
     Figure
-        The scenarios in the order of their factors (:func:`catalog.nested_order`).
+        The scenarios in the order of their factors (:func:`simstudy.catalog.nested_order`).
     """
-    from simstudy import catalog, plots_performance
+    from simstudy import plots_performance
     from simstudy.figure_data import estimand_settings, performance_cells
-    from simstudy.metrics import value_label
 
     config = plan.config
     measure = config["figures"]["nested_loop_measure"]
-    order, factors = catalog.nested_order(config["scenarios"])
+    order, factors = nested_order(config["scenarios"])
     return plots_performance.nested_loop_figure(
         performance_cells(plan, results.performance, value).get(measure, {}),
         measure=measure,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simstudy.catalog import FigureKind
+from simstudy.metrics import value_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,7 +42,6 @@ def draw(plan: StudyPlan, results: Results, value: str | None) -> Figure:
     import pandas as pd
 
     from simstudy.figure_data import compared, direction, no_success_labels, warnings_note
-    from simstudy.metrics import value_label
     from simstudy.plots_pairs import paired_scatter_figure
     from simstudy.summary import paired_scores
 

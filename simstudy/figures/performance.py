@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simstudy.catalog import FigureKind
+from simstudy.metrics import value_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,7 +41,6 @@ def draw(plan: StudyPlan, results: Results, value: str | None) -> Figure:
     """
     from simstudy import plots_performance
     from simstudy.figure_data import estimand_settings, missing_note, performance_cells
-    from simstudy.metrics import value_label
 
     config, cells = plan.config, performance_cells(plan, results.performance, value)
     return plots_performance.performance_figure(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simstudy.catalog import FigureKind
+from simstudy.metrics import value_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,7 +42,6 @@ def draw(plan: StudyPlan, results: Results, value: str | None) -> Figure:
         The figure.
     """
     from simstudy.figure_data import direction, first_value, indexed
-    from simstudy.metrics import value_label
     from simstudy.plots_summaries import CostPoint, score_time_figure
 
     config, summary = plan.config, results.summary

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simstudy.catalog import FigureKind
+from simstudy.metrics import value_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -52,7 +53,6 @@ def draw(plan: StudyPlan, results: Results, value: str | None) -> Figure:
         paired_differences,
         warnings_note,
     )
-    from simstudy.metrics import value_label
     from simstudy.plots_pairs import difference_figure
 
     config = plan.config
