@@ -14,7 +14,8 @@ Adding a figure: add a module to ``simstudy/figures/`` that defines ``KIND =
 FigureKind(...)`` and ``draw(plan, results, value)``, which returns the matplotlib
 figure (importing :mod:`simstudy.figure_data` and the ``simstudy.plots*`` module it
 draws with inside ``draw``, not at module level), and add its caption to
-``workflow/report/``. Nothing else names it.
+``workflow/report/``. Its ``order`` places it among the others, whose orders run 10, 20,
+and so on. Nothing else names it.
 
 This module imports nothing heavy, nor do the figure modules at module level: the
 workflow reads the catalog while it plans.
