@@ -111,6 +111,7 @@ LATE_MODULES = (
     # What the figure modules' draw() imports when it is first called.
     "simstudy.plots_examples",
     "simstudy.plots_pairs",
+    "simstudy.plots_performance",
     "simstudy.plots_summaries",
 )
 
