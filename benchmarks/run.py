@@ -453,9 +453,10 @@ def synthetic_chunks(root: Path, trials: int, chunk: int) -> None:
     """Chunk files of two methods holding ``trials`` trials each: 2 x trials rows."""
     import numpy as np
 
+    from simstudy.integrity import write_manifest, write_table
     from simstudy.layout import chunk_files
     from simstudy.seeding import trial_seeds
-    from simstudy.tables import trial_columns, write_manifest, write_table
+    from simstudy.tables import trial_columns
 
     seeds = trial_seeds(8888, "legacy", 0, trials)  # quick to make; any seeds will do
     write_manifest(root / "manifest.csv", seeds)

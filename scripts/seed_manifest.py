@@ -2,13 +2,13 @@
 
 # In a local run, the run's warm process runs this script in this job's place, with its
 # imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
+from simstudy.integrity import write_manifest
 from simstudy.warm import hand_over
 
 hand_over()
 
 from simstudy.logs import logged
 from simstudy.seeding import trial_seeds
-from simstudy.tables import write_manifest
 
 
 def main(smk) -> None:

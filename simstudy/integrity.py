@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from simstudy.tables import MANIFEST_COLUMNS, write_rows
+
 
 def _process_umask() -> int:
     mask = os.umask(0o022)
@@ -283,3 +285,43 @@ def remove_stale_temporaries(root: str | os.PathLike[str]) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def write_table(
+    path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+) -> int:
+    """Write ``rows`` to the CSV file ``path`` atomically; return the row count.
+
+    Parameters
+    ----------
+    path
+        The file to write (see :func:`atomic_write`).
+    columns, rows
+        As for :func:`write_rows`.
+
+    Returns
+    -------
+    int
+        The number of rows written, the header not counted.
+    """
+    with atomic_write(path) as handle:
+        return write_rows(handle, columns, rows)
+
+
+def write_manifest(path: str | os.PathLike[str], seeds: Sequence[int]) -> int:
+    """Write the seed manifest: one row per trial with its index and seed.
+
+    Parameters
+    ----------
+    path
+        The manifest file to write (atomically).
+    seeds
+        The seed of each trial, in trial order.
+
+    Returns
+    -------
+    int
+        The number of rows written (trials).
+    """
+    rows = ({"trial": trial, "seed": seed} for trial, seed in enumerate(seeds))
+    return write_table(path, MANIFEST_COLUMNS, rows)

@@ -68,7 +68,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from simstudy.tables import STATUS_OK, write_table
+from simstudy.integrity import write_table
+from simstudy.tables import STATUS_OK
 
 #: Columns of ``performance.csv``: one tidy row per scenario, method, estimand, measure.
 PERFORMANCE_COLUMNS = ("scenario", "method", "estimand", "measure", "value", "mcse", "n")

@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simstudy.integrity import atomic_write
+from simstudy.integrity import atomic_write, write_table
 from simstudy.merge import merged_rows
 from simstudy.performance import measure_mcse
 from simstudy.summary import describe, paired_scores, t_quantile
-from simstudy.tables import trial_columns, write_table
+from simstudy.tables import trial_columns
 
 #: Why a scenario stopped.
 PRECISION = "precision"

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simstudy.tables import KEY_COLUMNS, STATUS_OK, TRAILING_COLUMNS, write_table
+from simstudy.integrity import write_table
+from simstudy.tables import KEY_COLUMNS, STATUS_OK, TRAILING_COLUMNS
 
 CI_LEVEL = 0.95
 

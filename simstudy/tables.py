@@ -3,7 +3,7 @@
 Floats are written with ``repr``, the shortest text that reads back as the same double,
 so ``float(text)`` (or pandas with ``float_precision="round_trip"``) recovers every bit.
 Every table is written whole, with a record of its SHA-256 beside it
-(:func:`simstudy.integrity.atomic_write`).
+(:func:`simstudy.integrity.write_table`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
-
-from simstudy.integrity import atomic_write
 
 #: Columns that identify a row of ``trials.csv``; the table is sorted by them.
 KEY_COLUMNS = ("scenario", "trial", "method")
@@ -104,46 +102,6 @@ def write_rows(handle: IO[str], columns: Sequence[str], rows: Iterable[Mapping[s
         writer.writerow([format_value(row[column]) for column in columns])
         count += 1
     return count
-
-
-def write_table(
-    path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
-) -> int:
-    """Write ``rows`` to the CSV file ``path`` atomically; return the row count.
-
-    Parameters
-    ----------
-    path
-        The file to write (see :func:`atomic_write`).
-    columns, rows
-        As for :func:`write_rows`.
-
-    Returns
-    -------
-    int
-        The number of rows written, the header not counted.
-    """
-    with atomic_write(path) as handle:
-        return write_rows(handle, columns, rows)
-
-
-def write_manifest(path: str | os.PathLike[str], seeds: Sequence[int]) -> int:
-    """Write the seed manifest: one row per trial with its index and seed.
-
-    Parameters
-    ----------
-    path
-        The manifest file to write (atomically).
-    seeds
-        The seed of each trial, in trial order.
-
-    Returns
-    -------
-    int
-        The number of rows written (trials).
-    """
-    rows = ({"trial": trial, "seed": seed} for trial, seed in enumerate(seeds))
-    return write_table(path, MANIFEST_COLUMNS, rows)
 
 
 def manifest_seeds(path: str | os.PathLike[str]) -> Iterator[str]:

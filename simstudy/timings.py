@@ -20,9 +20,9 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
-from simstudy.integrity import atomic_write
+from simstudy.integrity import atomic_write, write_table
 from simstudy.layout import parse_chunk_path
-from simstudy.tables import STATUS_OK, TIMING_COLUMNS, write_table
+from simstudy.tables import STATUS_OK, TIMING_COLUMNS
 
 #: Columns of ``timing_summary.csv``: per scenario and method, the successful fits
 #: (``n``), then the median, quartiles and interquartile range of wall and CPU seconds.

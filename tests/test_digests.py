@@ -30,8 +30,7 @@ CHUNK_DIGEST = {
     "metrics": True,
     "seeding": True,
     "spec": True,
-    "tables": True,  # format_value and trial_columns, which rows.py uses for now
-    "integrity": True,  # atomic_write, which tables.py writes its tables with
+    "tables": True,  # format_value and trial_columns, which rows.py uses
     # Running chunks: workers, progress, the repeat check, failure reports, logs.
     "chunks": False,
     "failures": False,
@@ -40,6 +39,7 @@ CHUNK_DIGEST = {
     "parallel": False,
     "tasks": False,
     "hints": False,
+    "integrity": False,  # files written whole and checked: how, not what
     "logs": False,
     "warm": False,  # the warm process, and the modules it is made of
     "warm_handover": False,

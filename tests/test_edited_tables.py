@@ -23,8 +23,8 @@ from simstudy.integrity import (
     record_path,
     verify_recorded,
     write_if_changed,
+    write_table,
 )
-from simstudy.tables import write_table
 
 from conftest import ONE_WORKER, REPO, finished_config, fresh_copy, snakemake
 

@@ -18,9 +18,10 @@ from simstudy.example import (
     write_example,
 )
 from simstudy.hints import unrepeatable_hint
+from simstudy.integrity import write_table
 from simstudy.plan import StudyPlan
 from simstudy.schema import load_schema
-from simstudy.tables import trial_columns, write_table
+from simstudy.tables import trial_columns
 from simstudy.trials import run_trial
 
 from conftest import TINY_CONFIG

@@ -26,10 +26,11 @@ from simstudy.example import (
     write_example,
 )
 from simstudy.figure_data import direction
+from simstudy.integrity import write_table
 from simstudy.plan import StudyPlan
 from simstudy.study_layout import StudyLayout
 from simstudy.summary import read_trials
-from simstudy.tables import trial_columns, write_table
+from simstudy.tables import trial_columns
 
 from conftest import ONE_WORKER, REPO, png_pixels, replay, run_once, snakemake
 from test_plots import _points, _title, drawn_figures, drawn_texts

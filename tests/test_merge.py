@@ -11,13 +11,12 @@ import pytest
 from simstudy import seeding
 from simstudy.chunks import run_chunk
 from simstudy.config import check_config
-from simstudy.integrity import file_sha256
+from simstudy.integrity import file_sha256, write_manifest
 from simstudy.layout import Chunk, chunk_files, group_key
 from simstudy.merge import MergeError, merge_trials
 from simstudy.plan import StudyPlan
 from simstudy.provenance import chunk_record, write_json
 from simstudy.schema import load_schema
-from simstudy.tables import write_manifest
 
 from conftest import TINY_CONFIG
 
