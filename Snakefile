@@ -20,6 +20,9 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/settings.smk"
+include: "workflow/rules/inputs.smk"
+include: "workflow/rules/command.smk"
 
 
 # Software: each rule names its environment, workflow/envs/simstudy.yaml, in a `conda:`

@@ -1,7 +1,7 @@
 """The parts of a checked study config that the later stages depend on.
 
 A rule keeps the part of the config it depends on among its settings (see
-``settings_file`` in ``workflow/rules/common.smk``), so that editing the rest of the
+``settings_file`` in ``workflow/rules/settings.smk``), so that editing the rest of the
 config does not rerun it. Two parts are worked out here, from a config as
 :func:`simstudy.config.check_config` returns it:
 

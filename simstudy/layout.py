@@ -82,7 +82,7 @@ STOPPING_FIGURE = figure_path("stopping")
 REPORT_PAGES = {name: f"{RESULTS}/report/{name}.html" for name in ("summary", "config")}
 #: What ``make report`` builds (not a default target: it needs ``snakemake --report``).
 HTML_REPORT = f"{RESULTS}/report.html"
-#: Where each rule keeps its settings as a file (see ``settings_file`` in common.smk).
+#: Where each rule keeps its settings as a file (see ``settings_file`` in settings.smk).
 SETTINGS_DIR = f"{RESULTS}/.settings"
 
 #: Trials per chunk below which a job's start-up (about 3 s: Python, scikit-learn and the

@@ -70,7 +70,7 @@ def test_the_installed_command_works_from_any_folder(finished_study, tmp_path):
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = subprocess.run(
-        [sys.executable, "-c", "import simstudy.config as c; print(c.SCHEMA)"],
+        [sys.executable, "-c", "import simstudy.schema as s; print(s.SCHEMA)"],
         cwd=elsewhere,
         env=env,
         capture_output=True,

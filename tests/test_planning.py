@@ -3,7 +3,7 @@
 Snakemake reads the workflow the same way for every command, and says what the command
 does only once it builds the DAG. So the workflow writes the settings files, removes
 the products the study does not make and starts the warm process only then, and only
-for a real run (prepare_command in workflow/rules/common.smk). Each test runs the real
+for a real run (prepare_command in workflow/rules/command.smk). Each test runs the real
 ``snakemake`` command on a copy of the shared finished study, given a changed study
 (whose settings files differ) and holding a stray figure (which a real run removes).
 """

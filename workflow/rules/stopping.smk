@@ -1,7 +1,7 @@
 # Precision-driven stopping (simstudy/stopping.py): one checkpoint per scenario and round.
 # Each decides from the scenario's trials so far whether it stops or gets another batch,
 # and the DAG grows as decisions arrive. record_stopping takes one input function per
-# scenario (decisions_by_scenario in common.smk), so scenarios advance side by side; the
+# scenario (decisions_by_scenario in inputs.smk), so scenarios advance side by side; the
 # rules that need every kept trial (merge, timings, provenance) wait for stopping.csv and
 # find each scenario's last round through scenario_decisions.
 if PLAN.stopping is not None:
