@@ -115,18 +115,21 @@ def test_the_config_given_to_the_module_is_the_study(tmp_path):
     # A second run has nothing to do; a changed study file reruns what it changes.
     again = run(root, "--cores", "2", "--config", "n_trials=4")
     assert "Nothing to be done" in again.stdout + again.stderr
+    # Only the trials are compared, so only they are asked for: no figure or report jobs.
     write_config(root / "config" / "study.yaml", {**USER_STUDY, "seed": 32})
-    changed = run(root, "--cores", "2", "--config", "n_trials=4")
+    changed = run(root, "results/trials.csv", "--cores", "2", "--config", "n_trials=4")
     assert changed.returncode == 0, changed.stdout + changed.stderr
     assert {r["seed"] for r in rows(root)}.isdisjoint({r["seed"] for r in got})
     assert (root / "user-onstart-ran").exists()  # the user's own handler ran too
 
     # The module's handlers run: a failed run leaves no product of the previous study.
+    products = ("trials.csv", "summary.csv", "figures/ari_difference.png")
+    assert all((root / "results" / product).exists() for product in products)
     methods = root / "code" / "mymethods.py"
     methods.write_text(methods.read_text().replace("return model", "raise ValueError(); model"))
     failed = run(root, "--cores", "2", "--config", "n_trials=4")
     assert failed.returncode != 0
-    for product in ("trials.csv", "summary.csv", "figures/ari_difference.png"):
+    for product in products:
         assert not (root / "results" / product).exists(), product
 
 
