@@ -79,7 +79,8 @@ def test_more_trials_run_only_new_and_partial_chunks(finished, tmp_path, seeding
     groups = 2 * 2 if seeding == "spawn" else 1  # (scenario, method group) pairs
     # Trials 0-3 are a full chunk and stay; chunk 4-7 was partial and becomes 4-8; 8-10 is new.
     assert planned_jobs(workdir, config=config) == plan(2 * groups, 1, NEW_CHUNKS)
-    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
+    # The run asks for what is compared after it: the trials (with their chunks and seeds).
+    snakemake(workdir, "results/trials.csv", "--cores", "2", *ONE_WORKER, config=config)
     after = chunk_fingerprints(workdir)
     full = [name for name in before if name.endswith("/0-4.csv")]
     assert len(full) == groups
@@ -98,7 +99,8 @@ def test_fewer_trials_rerun_no_trial_and_keep_only_the_first_ones(finished, tmp_
     old_rows = rows(workdir)
     config = {**study_config("spawn"), "n_trials": 5}
     assert planned_jobs(workdir, config=config) == plan(0, 1, NEW_CHUNKS)
-    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
+    tables = ("results/trials.csv", "results/summary.csv")  # what is compared after the run
+    snakemake(workdir, *tables, "--cores", "2", *ONE_WORKER, config=config)
     assert chunk_fingerprints(workdir) == before
     assert rows(workdir) == [line for line in old_rows if trial_of(line) < 5]
     summary = (workdir / "results/summary.csv").read_text().splitlines()[1:]
@@ -118,7 +120,8 @@ def test_adding_a_method_runs_only_its_trials(finished, tmp_path):
     }
     # ward's two chunks in each of two scenarios, nothing else upstream
     assert planned_jobs(workdir, config=config) == plan(2 * 2, 0, NEW_CHUNKS)
-    snakemake(workdir, "--cores", "2", *ONE_WORKER, config=config)
+    # The run asks for what is compared after it: the trials (with their chunks).
+    snakemake(workdir, "results/trials.csv", "--cores", "2", *ONE_WORKER, config=config)
     after = chunk_fingerprints(workdir)
     assert {name: after[name] for name in before} == before
     assert rows(workdir, lambda line: method_of(line) != "ward") == old_rows
