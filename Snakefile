@@ -25,11 +25,14 @@ include: "workflow/rules/inputs.smk"
 include: "workflow/rules/command.smk"
 
 
-# Software: each rule names its environment, workflow/envs/simstudy.yaml, in a `conda:`
-# directive of its own. A `conda:` at the top level would not: Snakemake 9 takes that
-# for the environment of its own process (under --sdm conda it builds it and puts it on
-# its own search paths at once, with conda-inject), and leaves the rules without one.
-# Rules that run where Snakemake runs (all but run_chunk) each say `localrule: True`.
+# Software: each rule that runs code names the one environment, workflow/envs/simstudy.yaml
+# (environment.yml links to it), in a `conda:` directive of its own, as `snakemake --lint`
+# asks ("Specify a conda environment or container for each rule"). A `conda:` at the top
+# level would not do this: Snakemake 9 reads it as the environment of its own process
+# (Workflow.global_conda: under --sdm conda it builds that environment and injects it
+# into the running Snakemake) and leaves every rule without one.
+# Rules that run where Snakemake runs (all but run_chunk) each say `localrule: True`;
+# there is no `localrules:` list. tests/test_packaging.py checks both conventions.
 rule all:
     default_target: True
     input:

@@ -89,3 +89,47 @@ def test_the_installed_command_works_from_any_folder(finished_study, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "matches" in result.stdout and ": yes" in result.stdout, result.stdout
+
+
+def _rule_blocks() -> dict[str, str]:
+    """Every rule and checkpoint of the workflow, by name: the text of its body."""
+    header = re.compile(r"^(?P<indent>[ ]*)(?:rule|checkpoint)\s+(?P<name>\w+):\s*$")
+    blocks: dict[str, str] = {}
+    for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            match = header.match(line)
+            if match is None:
+                continue
+            indent = len(match["indent"])
+            body = []
+            for following in lines[i + 1 :]:
+                if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                    break
+                body.append(following)
+            blocks[match["name"]] = "\n".join(body)
+    return blocks
+
+
+def test_every_rule_names_the_one_environment_and_says_where_it_runs():
+    """The Snakefile's comment on software: one `conda:` per rule that runs code, all
+    naming workflow/envs/simstudy.yaml, and `localrule: True` on every rule but the
+    chunk jobs, which are the only ones a cluster runs."""
+    blocks = _rule_blocks()
+    assert {"all", "run_chunk", "merge_trials", "summarize", "stopping_round"} <= set(blocks)
+    for name, body in blocks.items():
+        runs_code = re.search(r"^\s*(script|shell|run|notebook|wrapper):", body, re.M)
+        envs = re.findall(r"^\s*conda:\s*\n\s*\"([^\"]+)\"", body, re.M)
+        if runs_code:
+            assert envs == ["../envs/simstudy.yaml"], f"rule {name}: conda {envs}"
+        else:
+            assert envs == [], f"rule {name} runs no code but names an environment"
+        is_local = re.search(r"^\s*localrule:\s*True\s*$", body, re.M) is not None
+        assert is_local == (name != "run_chunk"), f"rule {name}: localrule {is_local}"
+    sources = [REPO / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]
+    assert not any(re.search(r"^\s*localrules:", p.read_text(), re.M) for p in sources)
+    assert not re.search(r"^conda:", (REPO / "Snakefile").read_text(), re.M)
+    assert (REPO / "workflow" / "envs" / "simstudy.yaml").is_file()
+    environment = REPO / "environment.yml"
+    assert environment.is_symlink()
+    assert environment.resolve() == (REPO / "workflow" / "envs" / "simstudy.yaml").resolve()
