@@ -28,9 +28,11 @@ include: "workflow/rules/command.smk"
 # Software: each rule that runs code names the one environment, workflow/envs/simstudy.yaml
 # (environment.yml links to it), in a `conda:` directive of its own, as `snakemake --lint`
 # asks ("Specify a conda environment or container for each rule"). A `conda:` at the top
-# level would not do this: Snakemake 9 reads it as the environment of its own process
-# (Workflow.global_conda: under --sdm conda it builds that environment and injects it
-# into the running Snakemake) and leaves every rule without one.
+# level would not do this: Snakemake reads it as the environment of its own process
+# (under --sdm conda it builds that environment and injects it into the running
+# Snakemake; "Global workflow dependencies" in Snakemake's deployment docs,
+# https://snakemake.readthedocs.io/en/stable/snakefiles/deployment.html) and leaves
+# every rule without one.
 # Rules that run where Snakemake runs (all but run_chunk) each say `localrule: True`;
 # there is no `localrules:` list. tests/test_packaging.py checks both conventions.
 rule all:
