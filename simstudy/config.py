@@ -39,6 +39,7 @@ from simstudy.layout import (
     method_groups,
     recommended_chunk_size,
 )
+from simstudy.metrics import METRICS
 from simstudy.schema import apply_schema, check_text, load_schema
 from simstudy.seeding import LEGACY_ROOT_SEED_LIMIT
 from simstudy.spec import canonical_json
@@ -417,12 +418,13 @@ _CHECKED_KEYS = ("estimator", "function", "task", "params")
 
 
 def components_fingerprint(resolved: Mapping[str, Any]) -> str:
-    """Identify the estimator and generator checks of a config.
+    """Identify the component checks of a config.
 
-    The fingerprint covers the scenarios and methods as configured, Python's version and
-    the code of every module that provides an estimator or generator, with the checks'
-    own code (see :func:`simstudy.digests.code_digest`): installed packages by version,
-    this package's and a user's own modules by their code.
+    The fingerprint covers the scenarios, methods and metrics as configured, Python's
+    version and the code of every module that provides a generator, a method or a metric
+    given by dotted path, with the checks' own code (see
+    :func:`simstudy.digests.code_digest`): installed packages by version, this package's
+    and a user's own modules by their code.
 
     Parameters
     ----------
@@ -438,6 +440,7 @@ def components_fingerprint(resolved: Mapping[str, Any]) -> str:
     paths = [s["generator"] for s in resolved["scenarios"].values()] + [
         m.get("estimator") or m["function"] for m in methods.values()
     ]
+    paths += [metric for metric in resolved["metrics"] if metric not in METRICS]
     checked = {
         "scenarios": {n: [s["generator"], s["params"]] for n, s in resolved["scenarios"].items()},
         "methods": {n: {k: m.get(k) for k in _CHECKED_KEYS} for n, m in methods.items()},

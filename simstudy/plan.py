@@ -24,7 +24,7 @@ from typing import Any
 
 from simstudy import layout
 from simstudy.digests import code_digest, component_modules
-from simstudy.metrics import metric_column
+from simstudy.metrics import METRICS, metric_column
 from simstudy.spec import Method, Scenario, TrialSpec
 
 #: The library modules whose code decides a chunk's results (with the study's own
@@ -155,7 +155,14 @@ class StudyPlan:
                 f"(methods are {', '.join(methods)})"
             )
         chosen = tuple(methods[name] for name in names)
-        paths = [scenarios[scenario].generator, *(m.path for m in chosen)]
+        metrics = tuple(self.config["metrics"]) if any(m.estimator for m in chosen) else ()
+        # A metric given by dotted path is code the chunk runs, as a method is; the
+        # built-in ones are scikit-learn's, whose version the estimators' modules cover.
+        paths = [
+            scenarios[scenario].generator,
+            *(m.path for m in chosen),
+            *(metric for metric in metrics if metric not in METRICS),
+        ]
         given = {value for name in names for value in self.method_values(name)}
         supervised = any(m.task in ("classifier", "regressor") for m in chosen)
         return TrialSpec(
@@ -163,7 +170,7 @@ class StudyPlan:
             seed=self.config["seed"],
             scenario=scenarios[scenario],
             methods=chosen,
-            metrics=tuple(self.config["metrics"]) if any(m.estimator for m in chosen) else (),
+            metrics=metrics,
             values=tuple(value for value in self.values if value in given),
             test_size=self.config.get("test_size") if supervised else None,
             code=code_digest(*TRIAL_CODE, *component_modules(paths)),

@@ -108,6 +108,53 @@ def test_editing_a_users_function_reruns_only_its_methods_chunks(tmp_path):
     ]
 
 
+#: A regression study: an estimator scored by a built-in metric and a user's own, beside a
+#: function method, which no metric concerns.
+REGRESSION = {
+    "seed": 5,
+    "n_trials": 4,
+    "chunk_size": 2,
+    "scenarios": {
+        "linear": {
+            "generator": "sklearn.datasets.make_regression",
+            "params": {"n_samples": 40, "n_features": 3, "noise": 1.0},
+        }
+    },
+    "methods": {
+        "ridge": {"estimator": "sklearn.linear_model.Ridge"},
+        "average": {"function": "userpkg.regression.mean_response"},
+    },
+    "metrics": ["r2", "userpkg.scoring.within_one"],
+    "comparison": ["ridge", "average"],
+}
+
+
+def test_editing_a_users_metric_reruns_the_chunks_it_scores(tmp_path):
+    package = tmp_path / "code" / "userpkg"
+    shutil.copytree(REPO / "tests" / "userpkg", package)
+    env = {"PYTHONPATH": str(tmp_path / "code")}
+    workdir = tmp_path / "study"
+    workdir.mkdir()
+    target = ("results/trials.csv", "--cores", "2", *ONE_WORKER)
+    snakemake(workdir, *target, config=REGRESSION, env=env)
+    first = {(r["trial"], r["method"]): r for r in rows(workdir)}
+    assert {r["within_one"] for r in first.values() if r["method"] == "ridge"} != {""}
+    chunks = sorted((workdir / "results/chunks").rglob("*.csv"))
+    before = {path: path.stat().st_mtime_ns for path in chunks}
+    metric = package / "scoring.py"
+    metric.write_text(metric.read_text().replace("<= 1.0", "<= 0.0"))
+    snakemake(workdir, *target, config=REGRESSION, env=env)
+    rerun = sorted(
+        str(p.relative_to(workdir / "results/chunks"))
+        for p in chunks
+        if p.stat().st_mtime_ns != before[p]
+    )
+    assert rerun == ["linear/ridge/0-2.csv", "linear/ridge/2-4.csv"]
+    second = {(r["trial"], r["method"]): r for r in rows(workdir)}
+    assert all(second[k]["within_one"] == "0.0" for k in second if k[1] == "ridge")
+    assert all(second[k] == first[k] for k in second if k[1] == "average")
+
+
 def test_a_function_drawing_from_the_global_generator_fails_naming_it(tmp_path):
     config = copy.deepcopy(TESTING)
     config["methods"]["perm"] = {"function": "userpkg.permutation.global_draw"}
