@@ -50,6 +50,11 @@ def load_method_function(path: str) -> Callable[..., Any]:
     return function
 
 
+#: What a method function may return as a value. NumPy's booleans count (``p < alpha``
+#: gives one); complex numbers do not, as ``float`` would drop their imaginary part.
+_REAL = (int, float, np.integer, np.floating, np.bool_)
+
+
 def named_values(result: Any, path: str) -> dict[str, float]:
     """Check what a method function returned and convert it to named floats.
 
@@ -63,12 +68,14 @@ def named_values(result: Any, path: str) -> dict[str, float]:
     Returns
     -------
     dict
-        Name -> value as a Python float (``True`` is 1.0; NaN and infinities stay).
+        Name -> value as a Python float (``True`` and ``numpy.True_`` are 1.0; NaN and
+        infinities stay).
 
     Raises
     ------
     ValueError
-        If ``result`` is not a mapping of string names to real numbers.
+        If ``result`` is not a mapping of string names to real numbers (a complex
+        number is refused, not cut to its real part).
     """
     if not isinstance(result, Mapping) or not result:
         raise ValueError(
@@ -77,7 +84,7 @@ def named_values(result: Any, path: str) -> dict[str, float]:
         )
     values = {}
     for name, value in result.items():
-        if not isinstance(name, str) or not isinstance(value, int | float | np.number | bool):
+        if not isinstance(name, str) or not isinstance(value, _REAL):
             raise ValueError(
                 f"{path!r} returned {name!r}: {value!r:.60}; every name must be a string "
                 f"and every value a real number"

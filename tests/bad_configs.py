@@ -55,6 +55,10 @@ BAD_CONFIGS = {
         _edit(_method("gmm", {"function": "functions_for_tests.text_value", "params": {}})),
         ["methods.gmm.function", "'estimate'", "real number"],
     ),
+    "function_returning_a_complex_number": (
+        _edit(_method("gmm", {"function": "functions_for_tests.complex_value", "params": {}})),
+        ["methods.gmm.function", "'estimate'", "(1", "real number"],
+    ),
     "function_returning_a_column_name": (
         _edit(_method("gmm", {"function": "functions_for_tests.seed_value", "params": {}})),
         ["methods.gmm.function", "'seed'", "column of trials.csv"],

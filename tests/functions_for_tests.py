@@ -50,3 +50,14 @@ def doubles_in_place(data):
 def spread(data):
     """The standard deviation of the numbers it is given."""
     return {"spread": float(np.std(data))}
+
+
+def complex_value(data):
+    """Returns a complex number, which float() would cut to its real part."""
+    return {"estimate": np.complex128(1.0 + 1.0j)}
+
+
+def numpy_decision(data):
+    """Returns NumPy scalars, a NumPy boolean among them, as a test's p < alpha gives."""
+    p = np.float64(0.01)
+    return {"p": p, "reject": p < 0.05, "count": np.int64(3)}

@@ -126,6 +126,14 @@ def test_a_function_gets_the_stream_its_parameter_names(tmp_path, monkeypatch, s
     assert outcome.scores["f"] == {"kind": 1.0}
 
 
+def test_a_function_may_return_numpy_scalars_and_booleans():
+    method = Method("f", function="functions_for_tests.numpy_decision")
+    values = ("p", "reject", "count")
+    outcome = run_trial(spec(CLASSIFICATION, method, metrics=(), values=values), 0, SEED)
+    assert outcome.scores["f"] == {"p": 0.01, "reject": 1.0, "count": 3.0}
+    assert all(type(value) is float for value in outcome.scores["f"].values())
+
+
 def test_a_function_that_changes_its_names_or_gives_nan_fails_its_trial(tmp_path, monkeypatch):
     module = tmp_path / "shifty_for_test.py"
     module.write_text(
