@@ -1,10 +1,11 @@
-"""Commands that only plan or inspect change nothing; a real run does what it needs first.
+"""Commands that only plan or inspect rewrite and remove nothing; a real run does what it needs.
 
 Snakemake reads the workflow the same way for every command, and says what the command
 does only once it builds the DAG. So the workflow writes the settings files, removes
 the products the study does not make and starts the warm process only then, and only
-for a real run (prepare_command in workflow/rules/command.smk). Each test runs the real
-``snakemake`` command on a copy of the shared finished study, given a changed study
+for a real run (prepare_command in workflow/rules/command.smk); a command that only
+plans creates the settings files that are missing, and changes none. Each test runs the
+real ``snakemake`` command on a copy of the shared finished study, given a changed study
 (whose settings files differ) and holding a stray figure (which a real run removes).
 """
 
