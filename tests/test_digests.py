@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import importlib.metadata
+import re
 import sys
 
 import pytest
@@ -211,6 +213,22 @@ def test_the_chunk_digest_covers_the_code_that_decides_rows_and_nothing_else(fre
         if covered != CHUNK_DIGEST[module]
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_digest_table_of_the_docs_says_what_the_chunk_digest_covers():
+    """The `run_chunk` row of docs/reruns.md names the modules CHUNK_DIGEST marks covered,
+    and every module it says is not covered is marked so."""
+    table = (REPO / "docs" / "reruns.md").read_text(encoding="utf-8")
+    row = next(line for line in table.splitlines() if line.startswith("| `run_chunk`"))
+    covered_text, _, not_covered_text = row.partition("Not the code")
+    named = set(re.findall(r"`(?:simstudy\.)?(\w+)(?:\.py)?`", covered_text))
+    named -= {"run_chunk", "run_example"}
+    assert named == {module for module, covered in CHUNK_DIGEST.items() if covered}
+    patterns = re.findall(r"`(\w+\*?)\.py`", not_covered_text)
+    assert patterns, row
+    for pattern in patterns:
+        matching = [m for m in CHUNK_DIGEST if fnmatch.fnmatch(m, pattern)]
+        assert matching and not any(CHUNK_DIGEST[m] for m in matching), pattern
 
 
 @pytest.mark.parametrize("orchestration", ["hints", "parallel", "chunks"])
