@@ -27,22 +27,22 @@ thread does not endanger. Forking is also safe for compiled code: the caller has
 imported the methods, never run them, so no BLAS or OpenMP thread pool is busy when the
 workers are made.
 
-joblib's extension points used here are those of its custom backend API: a subclass of
-``ParallelBackendBase`` given to ``Parallel(backend=...)`` (a backend instance is one of
-the values that argument documents), implementing the documented hooks
-``effective_n_jobs``, ``configure``, ``submit``, ``retrieve_result_callback``,
-``terminate`` and ``abort_everything``. The base class and ``AutoBatchingMixin``, which
-supplies the two other hooks ``compute_batch_size`` and ``batch_completed`` (the batch
-sizing of joblib's own process backends, which bundles trials of a millisecond into
-batches of a fraction of a second), are imported from ``joblib.parallel``: joblib re-exports
-both there as the public names for backend implementers (its source says so), and recent
-versions also export the base class as ``joblib.ParallelBackendBase``. The mixin is the
-one name that joblib's rendered documentation does not list; nothing is imported from
-``joblib._parallel_backends`` or from the loky that joblib bundles. The backend is not
-registered by name (``register_parallel_backend``): that serves to select it through
-``parallel_config``, which would make it the default of the calling thread, so that
-``Parallel`` calls made by tasks running in this process would pick it up too; an instance
-given to one ``Parallel`` call stays with that call, and carries its ``on_ready`` hook.
+joblib's extension points used here are those of its custom backend API, and only
+public names: a subclass of ``joblib.parallel.ParallelBackendBase`` (the class that the
+documentation of ``register_parallel_backend`` names; recent versions also export it as
+``joblib.ParallelBackendBase``) given to ``Parallel(backend=...)``, whose documentation
+lists a backend instance among that argument's values. It implements the
+hooks that base class defines for backends: ``effective_n_jobs``, ``configure``,
+``submit``, ``retrieve_result_callback``, ``terminate``, ``abort_everything``, and the
+batch sizing ``compute_batch_size`` and ``batch_completed``. The batch sizing is this
+module's own (:meth:`ForkedWorkersBackend.compute_batch_size`): trials of a millisecond
+are handed to workers in batches of about :data:`BATCH_SECONDS`, so that handing them
+over costs little beside the work. Nothing is imported from ``joblib._parallel_backends``
+or from the loky that joblib bundles. The backend is not registered by name
+(``register_parallel_backend``): that serves to select it through ``parallel_config``,
+which would make it the default of the calling thread, so that ``Parallel`` calls made by
+tasks running in this process would pick it up too; an instance given to one
+``Parallel`` call stays with that call, and carries its ``on_ready`` hook.
 
 Snakemake exports ``OMP_NUM_THREADS`` and friends equal to a job's ``threads``, and
 joblib's workers inherit them, so ``n_jobs`` workers would each start ``threads`` BLAS
@@ -73,7 +73,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from joblib import Parallel, delayed, parallel_config
-from joblib.parallel import AutoBatchingMixin, ParallelBackendBase
+from joblib.parallel import ParallelBackendBase
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from simstudy.tasks import RunningTask, TaskTracker, forget_task_file, run_tracked
@@ -153,8 +153,17 @@ def _call_tracked(
 #: Whether workers can be forked here: Linux only (macOS frameworks are not fork-safe).
 CAN_FORK = sys.platform == "linux"
 
+#: How long a batch of tasks should take in a worker: long beside the cost of handing a
+#: batch over and back (a fraction of a millisecond), short enough that the workers end
+#: a call close together and progress is seen often.
+BATCH_SECONDS = 0.2
 
-class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
+#: How much a batch may grow over the one before: a first task that happened to be quick
+#: does not make the next batch one worker's whole share.
+MAX_BATCH_GROWTH = 8
+
+
+class ForkedWorkersBackend(ParallelBackendBase):
     """A joblib backend whose workers are forked from the calling process, all at once.
 
     It runs a pool of the standard library (:class:`concurrent.futures.ProcessPoolExecutor`)
@@ -190,6 +199,8 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
         self._on_ready = on_ready
         self._pool: ProcessPoolExecutor | None = None
         self._processes: list[multiprocessing.process.BaseProcess] = []
+        self._batch_size = 1
+        self._seconds_per_task: float | None = None
 
     def effective_n_jobs(self, n_jobs: int | None) -> int:
         """Return the number of workers that ``n_jobs`` means, as joblib reads it.
@@ -308,13 +319,45 @@ class ForkedWorkersBackend(AutoBatchingMixin, ParallelBackendBase):
         """
         return future.result()
 
-    def terminate(self) -> None:
-        """Shut the pool down once joblib is done with it, waiting for the workers to exit.
+    def compute_batch_size(self) -> int:
+        """Return how many tasks joblib bundles into the next batch, for joblib.
 
-        Also resets the batch-size statistics, as joblib's own backends do.
+        One at first; then as many as take about :data:`BATCH_SECONDS` by the time per
+        task measured so far (see :meth:`batch_completed`), growing at most
+        :data:`MAX_BATCH_GROWTH`-fold from one batch to the next. joblib itself splits
+        the last tasks of a call into smaller batches, so that every worker gets some.
+
+        Returns
+        -------
+        int
+            The number of tasks, at least 1.
         """
+        if self._seconds_per_task:
+            wanted = max(1, int(BATCH_SECONDS / self._seconds_per_task))
+            self._batch_size = min(wanted, self._batch_size * MAX_BATCH_GROWTH)
+        return self._batch_size
+
+    def batch_completed(self, batch_size: int, duration: float) -> None:
+        """Learn the time per task from a finished batch, for joblib.
+
+        The estimate is the mean of the last estimate and this batch's time per task, so
+        that one slow or quick batch moves it only halfway.
+
+        Parameters
+        ----------
+        batch_size
+            The number of tasks in the batch.
+        duration
+            Seconds from handing the batch over to its result (waiting in the pool's
+            queue included, which errs towards smaller batches).
+        """
+        per_task = duration / max(batch_size, 1)
+        previous = self._seconds_per_task
+        self._seconds_per_task = per_task if previous is None else (previous + per_task) / 2
+
+    def terminate(self) -> None:
+        """Shut the pool down once joblib is done with it, waiting for the workers to exit."""
         self._stop_workers(kill=False)
-        self.reset_batch_stats()
 
     def abort_everything(self, ensure_ready: bool = True) -> None:
         """Kill the workers at once, for joblib, after a task failed or the caller gave up.

@@ -16,7 +16,14 @@ from simstudy.chunks import iter_chunk_rows, run_chunk
 from simstudy.components import DEFAULT_GENERATOR
 from simstudy.config import check_config
 from simstudy.failures import TrialError, trial_rows
-from simstudy.parallel import CAN_FORK, ordered_map, thread_counts
+from simstudy.parallel import (
+    BATCH_SECONDS,
+    CAN_FORK,
+    MAX_BATCH_GROWTH,
+    ForkedWorkersBackend,
+    ordered_map,
+    thread_counts,
+)
 from simstudy.plan import StudyPlan
 from simstudy.schema import load_schema
 from simstudy.spec import Method, Scenario, TrialSpec
@@ -193,6 +200,39 @@ def test_workers_are_forked_from_the_caller_and_share_its_imports(monkeypatch):
     assert set(ordered_map(_parent_mark, range(4), n_jobs=2)) == {"set in the parent"}
     # Started afresh by loky, the workers import this module again.
     assert set(ordered_map(_parent_mark, range(4), n_jobs=2, fork=False)) == {"as imported"}
+
+
+def test_batches_grow_to_about_batch_seconds_and_shrink_for_slow_tasks():
+    backend = ForkedWorkersBackend()
+    assert backend.compute_batch_size() == 1
+    backend.batch_completed(1, 0.001)  # a millisecond a task: 200 make a batch ...
+    assert backend.compute_batch_size() == MAX_BATCH_GROWTH  # ... reached step by step
+    backend.batch_completed(MAX_BATCH_GROWTH, MAX_BATCH_GROWTH * 0.001)
+    assert backend.compute_batch_size() == MAX_BATCH_GROWTH**2
+    backend.batch_completed(MAX_BATCH_GROWTH**2, MAX_BATCH_GROWTH**2 * 0.001)
+    assert backend.compute_batch_size() == int(BATCH_SECONDS / 0.001)
+    backend.batch_completed(200, 200 * 0.009)  # slower: the estimate moves halfway
+    assert backend.compute_batch_size() == int(BATCH_SECONDS / 0.005)
+    backend.batch_completed(40, 40 * 1.0)  # a second a task: one at a time
+    assert backend.compute_batch_size() == 1
+
+
+def _square(value: int) -> int:
+    return value * value
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="workers are forked on Linux only")
+def test_cheap_tasks_are_handed_to_the_workers_in_batches_and_come_back_in_order(monkeypatch):
+    submitted = []
+    submit = ForkedWorkersBackend.submit
+
+    def counting_submit(self, func, callback=None):
+        submitted.append(func)
+        return submit(self, func, callback)
+
+    monkeypatch.setattr(ForkedWorkersBackend, "submit", counting_submit)
+    assert list(ordered_map(_square, range(3000), n_jobs=2)) == [i * i for i in range(3000)]
+    assert len(submitted) < 300  # one batch per task would be 3000
 
 
 def _pools_after_fit(seed: int) -> dict:
