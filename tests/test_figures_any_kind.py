@@ -204,6 +204,29 @@ def test_every_caption_reads_as_plain_text_for_either_kind_of_study(caption, clu
         assert text.startswith(expected), text
 
 
+@pytest.mark.parametrize(
+    ("metrics", "glossed", "not_glossed"),
+    [
+        (["ari"], ["adjusted Rand index"], ["mutual information"]),
+        (["nmi", "ami"], ["normalised mutual", "adjusted mutual"], ["Rand"]),
+        (["sklearn.metrics.fowlkes_mallows_score"], [], ["Rand", "mutual information", "("]),
+    ],
+)
+def test_the_report_explains_only_the_clustering_metrics_the_study_uses(
+    metrics, glossed, not_glossed
+):
+    from test_untrusted_text import render_caption
+
+    config = copy.deepcopy(TESTING)
+    for method in config["methods"].values():
+        method["task"] = "clusterer"
+    config.update(seeding="spawn", metrics=metrics, values=["p", "reject"])
+    text = " ".join(re.sub(r"<[^>]+>", "", render_caption("workflow.rst", config)).split())
+    sentence = text[text.index("the metrics") : text.index("The comparison")]
+    assert all(part in sentence for part in glossed), sentence
+    assert not any(part in sentence for part in not_glossed), sentence
+
+
 # -- the example trial ---------------------------------------------------------------------
 
 
