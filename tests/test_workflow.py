@@ -14,7 +14,7 @@ from simstudy.plan import StudyPlan
 from simstudy.seeding import trial_seeds
 
 from bad_configs import BAD_CONFIGS
-from conftest import finished_config, planned_jobs, png_pixels, snakemake
+from conftest import REPO, finished_config, planned_jobs, png_pixels, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -123,14 +123,24 @@ def test_trials_csv_is_byte_identical_across_cores_and_chunk_sizes(
 
 # Every bad config of tests/bad_configs.py is refused by check_config, naming key and
 # value (tests/test_config.py). End to end, one of each kind of check shows that the
-# refusal comes before Snakemake plans a job: a schema error, and a failed import.
-END_TO_END_BAD = ["misspelt_key", "estimator_does_not_import"]
+# refusal comes before Snakemake plans a job: a schema error, a failed import, a method
+# function's signature, what it returns on the sample trial, and a metric's path.
+END_TO_END_BAD = [
+    "misspelt_key",
+    "estimator_does_not_import",
+    "function_with_wrong_signature",
+    "function_returning_a_list",
+    "metric_path_does_not_import",
+]
+
+#: The bad configs' method functions are in tests/functions_for_tests.py.
+HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}
 
 
 @pytest.mark.parametrize("name", END_TO_END_BAD)
 def test_bad_config_stops_before_any_job_and_names_key_and_value(tmp_path, name):
     config, fragments = BAD_CONFIGS[name]
-    result = snakemake(tmp_path, "--cores", "1", config=config, check=False)
+    result = snakemake(tmp_path, "--cores", "1", config=config, check=False, env=HELPERS_ENV)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     for fragment in fragments:
