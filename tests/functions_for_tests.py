@@ -61,3 +61,16 @@ def numpy_decision(data):
     """Returns NumPy scalars, a NumPy boolean among them, as a test's p < alpha gives."""
     p = np.float64(0.01)
     return {"p": p, "reject": p < 0.05, "count": np.int64(3)}
+
+
+def frame(rng, *, n=20):
+    """A generator whose data are a pandas DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame({"x": rng.normal(size=n), "g": rng.integers(0, 2, size=n)})
+
+
+def frame_group_gap(data):
+    """A method function that reads a DataFrame: the gap between the two groups' means."""
+    means = data.groupby("g")["x"].mean()
+    return {"gap": means.get(1, 0.0) - means.get(0, 0.0)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import functions_for_tests
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
@@ -132,6 +133,14 @@ def test_a_function_may_return_numpy_scalars_and_booleans():
     outcome = run_trial(spec(CLASSIFICATION, method, metrics=(), values=values), 0, SEED)
     assert outcome.scores["f"] == {"p": 0.01, "reject": 1.0, "count": 3.0}
     assert all(type(value) is float for value in outcome.scores["f"].values())
+
+
+def test_a_generator_may_return_a_dataframe_which_a_function_method_gets_as_it_is():
+    scenario = Scenario("frame", "functions_for_tests.frame", {"n": 30})
+    method = Method("gap", function="functions_for_tests.frame_group_gap")
+    outcome = run_trial(spec(scenario, method, metrics=(), values=("gap",)), 2, SEED)
+    data = functions_for_tests.frame(seeding.stream_of_kind(SEED, "data", "rng"), n=30)
+    assert outcome.scores["gap"] == functions_for_tests.frame_group_gap(data)
 
 
 def test_a_function_that_changes_its_names_or_gives_nan_fails_its_trial(tmp_path, monkeypatch):
