@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ONE_WORKER, REPO, replay, run_once, snakemake
+from conftest import ONE_WORKER, REPO, fresh_copy, replay, run_once, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +83,27 @@ def test_same_bytes_whatever_the_cores_and_chunk_size(testing_study, tmp_path):
     assert (tmp_path / "results/trials.csv").read_bytes() == (
         testing_study / "results/trials.csv"
     ).read_bytes()
+
+
+def test_the_merge_refuses_a_hand_edited_value_of_a_function_method(testing_study, tmp_path):
+    workdir = fresh_copy(testing_study, tmp_path)
+    chunk = workdir / "results/chunks/shift/perm/3-6.csv"
+    lines = chunk.read_text().splitlines()
+    cells = lines[1].split(",")
+    assert lines[0].split(",")[3] == "p"
+    cells[3] = repr(float(cells[3]) / 2)
+    lines[1] = ",".join(cells)
+    chunk.write_text("\n".join(lines) + "\n")
+    before = (workdir / "results/trials.csv").read_bytes()
+    result = snakemake(
+        workdir, "results/trials.csv", "--cores", "2", config=TESTING, env=ENV, check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "SHA-256" in output and "results/chunks/shift/perm/3-6.csv" in output, output[-3000:]
+    assert not (workdir / "results/trials.csv").exists() or (
+        (workdir / "results/trials.csv").read_bytes() == before
+    )
 
 
 def test_editing_a_users_function_reruns_only_its_methods_chunks(tmp_path):
