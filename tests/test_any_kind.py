@@ -150,7 +150,19 @@ REGRESSION = {
 }
 
 
-def test_editing_a_users_metric_reruns_the_chunks_it_scores(tmp_path):
+def rerun_chunks(workdir: Path, config: dict, env: dict[str, str]) -> list[str]:
+    """Run the study to trials.csv; the chunk files that this run wrote again."""
+    chunks = sorted((workdir / "results/chunks").rglob("*.csv"))
+    before = {path: path.stat().st_mtime_ns for path in chunks}
+    snakemake(workdir, "results/trials.csv", "--cores", "2", *ONE_WORKER, config=config, env=env)
+    return sorted(
+        str(p.relative_to(workdir / "results/chunks"))
+        for p in chunks
+        if p.stat().st_mtime_ns != before[p]
+    )
+
+
+def test_editing_a_users_metric_or_test_size_reruns_the_chunks_it_scores(tmp_path):
     package = tmp_path / "code" / "userpkg"
     shutil.copytree(REPO / "tests" / "userpkg", package)
     env = {"PYTHONPATH": str(tmp_path / "code")}
@@ -160,20 +172,17 @@ def test_editing_a_users_metric_reruns_the_chunks_it_scores(tmp_path):
     snakemake(workdir, *target, config=REGRESSION, env=env)
     first = {(r["trial"], r["method"]): r for r in rows(workdir)}
     assert {r["within_one"] for r in first.values() if r["method"] == "ridge"} != {""}
-    chunks = sorted((workdir / "results/chunks").rglob("*.csv"))
-    before = {path: path.stat().st_mtime_ns for path in chunks}
+    ridge_chunks = ["linear/ridge/0-2.csv", "linear/ridge/2-4.csv"]
+
     metric = package / "scoring.py"
     metric.write_text(metric.read_text().replace("<= 1.0", "<= 0.0"))
-    snakemake(workdir, *target, config=REGRESSION, env=env)
-    rerun = sorted(
-        str(p.relative_to(workdir / "results/chunks"))
-        for p in chunks
-        if p.stat().st_mtime_ns != before[p]
-    )
-    assert rerun == ["linear/ridge/0-2.csv", "linear/ridge/2-4.csv"]
+    assert rerun_chunks(workdir, REGRESSION, env) == ridge_chunks
     second = {(r["trial"], r["method"]): r for r in rows(workdir)}
     assert all(second[k]["within_one"] == "0.0" for k in second if k[1] == "ridge")
     assert all(second[k] == first[k] for k in second if k[1] == "average")
+
+    # The held-out share concerns the regressor only.
+    assert rerun_chunks(workdir, {**REGRESSION, "test_size": 0.5}, env) == ridge_chunks
 
 
 def test_a_function_drawing_from_the_global_generator_fails_naming_it(tmp_path):
