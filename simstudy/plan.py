@@ -156,8 +156,9 @@ class StudyPlan:
             )
         chosen = tuple(methods[name] for name in names)
         metrics = tuple(self.config["metrics"]) if any(m.estimator for m in chosen) else ()
-        # A metric given by dotted path is code the chunk runs, as a method is; the
-        # built-in ones are scikit-learn's, whose version the estimators' modules cover.
+        # A metric given by dotted path is code the chunk runs, as a method is. The
+        # built-in ones (scikit-learn's) stay out, as before, so that existing studies keep
+        # their specs; scikit-learn's version counts through its estimators' modules.
         paths = [
             scenarios[scenario].generator,
             *(m.path for m in chosen),
