@@ -439,25 +439,41 @@ def scale_and_grow(
 
 
 MERGE_SNIPPET = """
-import sys
+import json, sys
 from pathlib import Path
 from simstudy.merge import merge_trials
 root = Path(sys.argv[1])
 chunks = sorted(str(p) for p in (root / "chunks").rglob("*.csv"))
 merge_trials(chunks, root / "trials.csv", manifest=root / "manifest.csv",
-             n_trials=int(sys.argv[2]), values=["ari"])
+             n_trials=int(sys.argv[2]), values=["ari"],
+             specs=json.loads((root / "specs.json").read_text()))
 """
 
 
 def synthetic_chunks(root: Path, trials: int, chunk: int) -> None:
-    """Chunk files of two methods holding ``trials`` trials each: 2 x trials rows."""
+    """Chunk files of two methods holding ``trials`` trials each: 2 x trials rows.
+
+    Each has the record a chunk job writes beside it and names the spec of the default
+    study's method, as the merge checks; the scores are random numbers.
+    """
+    import json
+
     import numpy as np
 
+    from simstudy.config import check_config
     from simstudy.integrity import write_manifest, write_table
-    from simstudy.layout import chunk_files
+    from simstudy.layout import chunk_files, group_key
+    from simstudy.plan import StudyPlan
+    from simstudy.provenance import chunk_record, write_json
+    from simstudy.schema import load_schema
     from simstudy.seeding import trial_seeds
     from simstudy.tables import trial_columns
 
+    plan = StudyPlan(check_config(study_config(n_trials=trials, chunk_size=chunk), load_schema()))
+    specs = {method: plan.spec("aniso", method) for method in ("gmm", "kmeans")}
+    (root / "specs.json").write_text(
+        json.dumps({group_key("aniso", m): spec.digest for m, spec in specs.items()})
+    )
     seeds = trial_seeds(8888, "legacy", 0, trials)  # quick to make; any seeds will do
     write_manifest(root / "manifest.csv", seeds)
     rng = np.random.default_rng(0)
@@ -472,13 +488,19 @@ def synthetic_chunks(root: Path, trials: int, chunk: int) -> None:
                 "method": method,
                 "ari": float(scores[t - start]),
                 "seed": seeds[t],
-                "spec": "synthetic",
+                "spec": specs[method].digest,
                 "status": "ok",
                 "error": "",
+                "n_warnings": 0,
+                "warning": "",
             }
             for t in range(start, stop)
         )
-        write_table(path, trial_columns(["ari"]), rows)
+        count = write_table(path, trial_columns(["ari"]), rows)
+        record = chunk_record(
+            specs[method], start, stop, n_jobs=1, started=0.0, rows=count, rows_path=path
+        )
+        write_json(Path(path).with_suffix(".json"), record)
 
 
 def merge_million(root: Path, reps: int) -> Row:
