@@ -27,22 +27,19 @@ thread does not endanger. Forking is also safe for compiled code: the caller has
 imported the methods, never run them, so no BLAS or OpenMP thread pool is busy when the
 workers are made.
 
-joblib's extension points used here are those of its custom backend API, and only
-public names: a subclass of ``joblib.parallel.ParallelBackendBase`` (the class that the
-documentation of ``register_parallel_backend`` names; recent versions also export it as
-``joblib.ParallelBackendBase``) given to ``Parallel(backend=...)``, whose documentation
-lists a backend instance among that argument's values. It implements the
-hooks that base class defines for backends: ``effective_n_jobs``, ``configure``,
-``submit``, ``retrieve_result_callback``, ``terminate``, ``abort_everything``, and the
-batch sizing ``compute_batch_size`` and ``batch_completed``. The batch sizing is this
-module's own (:meth:`ForkedWorkersBackend.compute_batch_size`): trials of a millisecond
-are handed to workers in batches of about :data:`BATCH_SECONDS`, so that handing them
-over costs little beside the work. Nothing is imported from ``joblib._parallel_backends``
-or from the loky that joblib bundles. The backend is not registered by name
-(``register_parallel_backend``): that serves to select it through ``parallel_config``,
-which would make it the default of the calling thread, so that ``Parallel`` calls made by
-tasks running in this process would pick it up too; an instance given to one
-``Parallel`` call stays with that call, and carries its ``on_ready`` hook.
+joblib's extension points used here are public ones only: a subclass of
+``joblib.parallel.ParallelBackendBase`` (the class the documentation of
+``register_parallel_backend`` names; recent versions also export it as
+``joblib.ParallelBackendBase``), given to ``Parallel(backend=...)`` as an instance, which
+that argument documents. It implements the hooks the base class defines: ``configure``,
+``effective_n_jobs``, ``submit``, ``retrieve_result_callback``, ``terminate``,
+``abort_everything``, and the batch sizing ``compute_batch_size`` and ``batch_completed``,
+which is this module's own: trials of a millisecond go to the workers in batches of about
+:data:`BATCH_SECONDS`. Nothing comes from ``joblib._parallel_backends`` or joblib's
+bundled loky. The backend is not registered by name: selected through
+``parallel_config``, it would become the calling thread's default, and ``Parallel`` calls
+made by tasks in this process would pick it up too; an instance given to one call stays
+with that call, and carries its ``on_ready`` hook.
 
 Snakemake exports ``OMP_NUM_THREADS`` and friends equal to a job's ``threads``, and
 joblib's workers inherit them, so ``n_jobs`` workers would each start ``threads`` BLAS
@@ -74,7 +71,7 @@ from typing import Any, TypeVar
 
 from joblib import Parallel, delayed, parallel_config
 from joblib.parallel import ParallelBackendBase
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from simstudy.tasks import RunningTask, TaskTracker, forget_task_file, run_tracked
 
@@ -153,13 +150,11 @@ def _call_tracked(
 #: Whether workers can be forked here: Linux only (macOS frameworks are not fork-safe).
 CAN_FORK = sys.platform == "linux"
 
-#: How long a batch of tasks should take in a worker: long beside the cost of handing a
-#: batch over and back (a fraction of a millisecond), short enough that the workers end
-#: a call close together and progress is seen often.
+#: Seconds a batch of tasks should take: long beside handing it over (well under a
+#: millisecond), short enough that workers finish close together.
 BATCH_SECONDS = 0.2
 
-#: How much a batch may grow over the one before: a first task that happened to be quick
-#: does not make the next batch one worker's whole share.
+#: How much a batch may grow over the one before, lest one quick task skew it.
 MAX_BATCH_GROWTH = 8
 
 
@@ -340,8 +335,7 @@ class ForkedWorkersBackend(ParallelBackendBase):
     def batch_completed(self, batch_size: int, duration: float) -> None:
         """Learn the time per task from a finished batch, for joblib.
 
-        The estimate is the mean of the last estimate and this batch's time per task, so
-        that one slow or quick batch moves it only halfway.
+        The new estimate is the mean of the last one and this batch's time per task.
 
         Parameters
         ----------
@@ -496,20 +490,3 @@ def ordered_map(
         forget_task_file(tracker.folder)
         if own_tracker:
             tracker.close()
-
-
-def thread_counts(_: Any = None) -> dict[str, int]:
-    """Report the thread count of every BLAS/OpenMP pool in the calling process.
-
-    Meant to run inside a worker through :func:`ordered_map`, to check the pinning; its
-    one argument, the item, is ignored.
-
-    Returns
-    -------
-    dict of str to int
-        ``"<internal_api>:<library path>"`` -> the pool's number of threads.
-    """
-    return {
-        f"{info['internal_api']}:{info['filepath']}": info["num_threads"]
-        for info in threadpool_info()
-    }
