@@ -106,25 +106,35 @@ def test_the_merge_refuses_a_hand_edited_value_of_a_function_method(testing_stud
     )
 
 
-def test_editing_a_users_function_reruns_only_its_methods_chunks(tmp_path):
+def users_checkout(tmp_path: Path, config: dict) -> tuple[Path, dict[str, str], Path]:
+    """A copy of the user's package (tests/userpkg) on PYTHONPATH, and a study folder
+    whose study has run to trials.csv: (package, environment, study folder)."""
     package = tmp_path / "code" / "userpkg"
     shutil.copytree(REPO / "tests" / "userpkg", package)
     env = {"PYTHONPATH": str(tmp_path / "code")}
     workdir = tmp_path / "study"
     workdir.mkdir()
-    target = ("results/trials.csv", "--cores", "2", *ONE_WORKER)
-    snakemake(workdir, *target, config=TESTING, env=env)
+    snakemake(workdir, "results/trials.csv", "--cores", "2", *ONE_WORKER, config=config, env=env)
+    return package, env, workdir
+
+
+def rerun_chunks(workdir: Path, config: dict, env: dict[str, str]) -> list[str]:
+    """Run the study to trials.csv; the chunk files that this run wrote again."""
     chunks = sorted((workdir / "results/chunks").rglob("*.csv"))
     before = {path: path.stat().st_mtime_ns for path in chunks}
-    module = package / "permutation.py"
-    module.write_text(module.read_text().replace("count + 1) / (", "count + 1.0) / ("))
-    snakemake(workdir, *target, config=TESTING, env=env)
-    rerun = sorted(
+    snakemake(workdir, "results/trials.csv", "--cores", "2", *ONE_WORKER, config=config, env=env)
+    return sorted(
         str(p.relative_to(workdir / "results/chunks"))
         for p in chunks
         if p.stat().st_mtime_ns != before[p]
     )
-    assert rerun == [
+
+
+def test_editing_a_users_function_reruns_only_its_methods_chunks(tmp_path):
+    package, env, workdir = users_checkout(tmp_path, TESTING)
+    module = package / "permutation.py"
+    module.write_text(module.read_text().replace("count + 1) / (", "count + 1.0) / ("))
+    assert rerun_chunks(workdir, TESTING, env) == [
         f"{s}/perm/{slot}.csv" for s in ("null", "shift") for slot in ("0-3", "3-6", "6-8")
     ]
 
@@ -150,26 +160,8 @@ REGRESSION = {
 }
 
 
-def rerun_chunks(workdir: Path, config: dict, env: dict[str, str]) -> list[str]:
-    """Run the study to trials.csv; the chunk files that this run wrote again."""
-    chunks = sorted((workdir / "results/chunks").rglob("*.csv"))
-    before = {path: path.stat().st_mtime_ns for path in chunks}
-    snakemake(workdir, "results/trials.csv", "--cores", "2", *ONE_WORKER, config=config, env=env)
-    return sorted(
-        str(p.relative_to(workdir / "results/chunks"))
-        for p in chunks
-        if p.stat().st_mtime_ns != before[p]
-    )
-
-
 def test_editing_a_users_metric_or_test_size_reruns_the_chunks_it_scores(tmp_path):
-    package = tmp_path / "code" / "userpkg"
-    shutil.copytree(REPO / "tests" / "userpkg", package)
-    env = {"PYTHONPATH": str(tmp_path / "code")}
-    workdir = tmp_path / "study"
-    workdir.mkdir()
-    target = ("results/trials.csv", "--cores", "2", *ONE_WORKER)
-    snakemake(workdir, *target, config=REGRESSION, env=env)
+    package, env, workdir = users_checkout(tmp_path, REGRESSION)
     first = {(r["trial"], r["method"]): r for r in rows(workdir)}
     assert {r["within_one"] for r in first.values() if r["method"] == "ridge"} != {""}
     ridge_chunks = ["linear/ridge/0-2.csv", "linear/ridge/2-4.csv"]
