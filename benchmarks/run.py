@@ -471,9 +471,6 @@ def synthetic_chunks(root: Path, trials: int, chunk: int) -> None:
 
     plan = StudyPlan(check_config(study_config(n_trials=trials, chunk_size=chunk), load_schema()))
     specs = {method: plan.spec("aniso", method) for method in ("gmm", "kmeans")}
-    (root / "specs.json").write_text(
-        json.dumps({group_key("aniso", m): spec.digest for m, spec in specs.items()})
-    )
     seeds = trial_seeds(8888, "legacy", 0, trials)  # quick to make; any seeds will do
     write_manifest(root / "manifest.csv", seeds)
     rng = np.random.default_rng(0)
@@ -501,11 +498,14 @@ def synthetic_chunks(root: Path, trials: int, chunk: int) -> None:
             specs[method], start, stop, n_jobs=1, started=0.0, rows=count, rows_path=path
         )
         write_json(Path(path).with_suffix(".json"), record)
+    (root / "specs.json").write_text(
+        json.dumps({group_key("aniso", m): spec.digest for m, spec in specs.items()})
+    )
 
 
 def merge_million(root: Path, reps: int) -> Row:
     data = root / "merge"
-    if not (data / "manifest.csv").exists():
+    if not (data / "specs.json").exists():  # written last: the data are complete
         data.mkdir(parents=True, exist_ok=True)
         log("writing 1,000,000 synthetic rows (500,000 trials x 2 methods)")
         synthetic_chunks(data, 500_000, recommended_chunk_size(500_000, GROUPS))
