@@ -77,6 +77,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 
 from simstudy import warm_copy
@@ -238,7 +239,9 @@ def stop(started: tuple[object, str] | None) -> None:
 def main(argv: Sequence[str]) -> None:
     """``python -m simstudy.warm SOCKET PARENT_PID FIRST... [-- LATER...]``: ``serve``.
 
-    SIGTERM makes the process exit (status 0), removing its socket.
+    SIGTERM makes the process exit (status 0), removing its socket. It ends without
+    Python's shutdown (no exit handlers, no freeing of objects), which the run that
+    stops it would wait for; an error that stops it is printed, and it exits 1.
 
     Parameters
     ----------
@@ -254,7 +257,23 @@ def main(argv: Sequence[str]) -> None:
     if sys.path and sys.path[0] == os.getcwd():
         del sys.path[0]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve(path, first, later, int(parent))
+    try:
+        serve(path, first, later, int(parent))
+        status = 0
+    except SystemExit as stopped:  # SIGTERM
+        status = stopped.code if isinstance(stopped.code, int) else 1
+    except KeyboardInterrupt:
+        status = 130
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    # Ending as Python ends, freeing the objects of scikit-learn, pandas and matplotlib
+    # one by one, takes about half a second, which the run waits for at its end (stop).
+    # Nothing here needs it: serve removed the socket, and the copies are processes of
+    # their own.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -380,3 +380,37 @@ def test_a_run_with_warm_jobs_writes_the_same_bytes_as_one_without(finished_stud
     # Every warm process ended with its run (it is a child of snakemake only).
     assert _orphaned_warm_processes() == []
     assert outputs["warm"] == outputs["cold"]
+
+
+def test_sigterm_ends_the_warm_process_at_once_without_pythons_shutdown(tmp_path):
+    """A run waits for its warm process to end (warm.stop); ending as Python ends, which
+    frees every imported module's objects and runs the exit handlers, took half a second
+    with scikit-learn loaded. Here a module's exit handler would take a minute."""
+    slow = "import atexit, time\natexit.register(time.sleep, 60)\n"
+    (tmp_path / "slow_to_end.py").write_text(slow)
+    path = str(tmp_path / "warm.sock")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simstudy.warm", path, str(os.getpid()), "slow_to_end"],
+        env={**environment(), "PYTHONPATH": os.pathsep.join([str(REPO), str(tmp_path)])},
+    )
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.5)  # the module is imported before any job is taken
+    process.terminate()
+    assert process.wait(timeout=20) == 0
+    assert not os.path.exists(path)
+
+
+def test_a_warm_process_that_cannot_serve_says_why_and_exits_1(tmp_path):
+    path = str(tmp_path / "no such folder" / "warm.sock")
+    result = subprocess.run(
+        [sys.executable, "-m", "simstudy.warm", path, str(os.getpid())],
+        env={**environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "FileNotFoundError" in result.stderr
