@@ -120,6 +120,23 @@ def study_onstart(log):
 
 def study_onfinish(log):
     warm.stop(COMMAND["warm"])
+    cancel_scheduler_timers()
+
+
+def cancel_scheduler_timers():
+    """Cancel the timers that Snakemake's scheduler leaves behind, once the run is over.
+
+    Its job-rate limiter (--max-jobs-per-timespan, 100/1s unless set) starts a
+    threading.Timer at every round of scheduling, to look again a second later, and
+    Python waits for such timers before it exits: a run would end up to a second after
+    its last job. When the handlers run, the scheduler has returned and no round is left
+    for them to wake.
+    """
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and getattr(
+            thread.function, "__module__", ""
+        ).startswith("snakemake.scheduling"):
+            thread.cancel()
 
 
 def chained(first, then):

@@ -3,6 +3,7 @@
 import copy
 import os
 import sys
+import threading
 from pathlib import Path
 
 #: Whether this workflow runs as a module of the user's own Snakefile, as snakedeploy
