@@ -386,7 +386,8 @@ def test_sigterm_ends_the_warm_process_at_once_without_pythons_shutdown(tmp_path
     """A run waits for its warm process to end (warm.stop); ending as Python ends, which
     frees every imported module's objects and runs the exit handlers, took half a second
     with scikit-learn loaded. Here a module's exit handler would take a minute."""
-    slow = "import atexit, time\natexit.register(time.sleep, 60)\n"
+    marker = tmp_path / "imported"
+    slow = f"import atexit, time\natexit.register(time.sleep, 60)\nopen({str(marker)!r}, 'w')\n"
     (tmp_path / "slow_to_end.py").write_text(slow)
     path = str(tmp_path / "warm.sock")
     process = subprocess.Popen(
@@ -394,10 +395,9 @@ def test_sigterm_ends_the_warm_process_at_once_without_pythons_shutdown(tmp_path
         env={**environment(), "PYTHONPATH": os.pathsep.join([str(REPO), str(tmp_path)])},
     )
     deadline = time.monotonic() + 30
-    while not os.path.exists(path):
+    while not marker.exists():  # its exit handler is registered
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.05)
-    time.sleep(0.5)  # the module is imported before any job is taken
     process.terminate()
     assert process.wait(timeout=20) == 0
     assert not os.path.exists(path)
