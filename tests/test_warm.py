@@ -123,6 +123,17 @@ def report(tmp_path: Path) -> list[str]:
     return (tmp_path / "report.txt").read_text().split()
 
 
+def reported(tmp_path: Path, job: subprocess.Popen) -> list[str]:
+    """The report of a job that is still running, once its whole line is written (the
+    script opens the file, then writes)."""
+    written = tmp_path / "report.txt"
+    deadline = time.monotonic() + 30
+    while not (written.exists() and written.read_text().endswith("\n")):
+        assert time.monotonic() < deadline and job.poll() is None
+        time.sleep(0.05)
+    return report(tmp_path)
+
+
 def test_a_job_runs_in_a_copy_of_the_warm_process_with_its_cwd_env_and_streams(tmp_path, server):
     job = run_job(tmp_path, server)
     out, err = job.communicate(timeout=60)
@@ -138,11 +149,7 @@ def test_a_job_whose_environment_differs_from_the_warm_processs_runs_in_its_own(
     its own process, and a SIGTERM stops it as it would stop any job of its own."""
     job = run_job(tmp_path, server, "sleep", XDG_CACHE_HOME=str(tmp_path / "cache"))
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "report.txt").exists():
-            assert time.monotonic() < deadline and job.poll() is None
-            time.sleep(0.05)
-        pid, _, _, parent = report(tmp_path)
+        pid, _, _, parent = reported(tmp_path, job)
         assert (int(pid), parent) == (job.pid, "own")
         job.send_signal(signal.SIGTERM)
         job.communicate(timeout=30)
@@ -221,11 +228,7 @@ def test_the_jobs_exit_status_and_traceback_come_back(tmp_path, server, action, 
 def started_copy(tmp_path: Path, server: str) -> tuple[subprocess.Popen, int]:
     """A sleeping job handed to the warm process, and the process id of its copy."""
     job = run_job(tmp_path, server, "sleep")
-    deadline = time.monotonic() + 30
-    while not (tmp_path / "report.txt").exists():
-        assert time.monotonic() < deadline and job.poll() is None
-        time.sleep(0.05)
-    return job, int(report(tmp_path)[0])
+    return job, int(reported(tmp_path, job)[0])
 
 
 def wait_until_gone(pid: int, message: str) -> None:
