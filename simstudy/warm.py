@@ -260,8 +260,9 @@ def main(argv: Sequence[str]) -> None:
     try:
         serve(path, first, later, int(parent))
         status = 0
-    except SystemExit as stopped:  # SIGTERM
-        status = stopped.code if isinstance(stopped.code, int) else 1
+    except SystemExit as stopped:  # SIGTERM, or sys.exit in a module it imported
+        code = stopped.code
+        status = code if isinstance(code, int) else int(code is not None)  # as Python does
     except KeyboardInterrupt:
         status = 130
     except BaseException:
