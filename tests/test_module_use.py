@@ -27,6 +27,13 @@ onstart:
     open("user-onstart-ran", "w").close()
 
 
+onsuccess:
+    import gc
+
+    with open("user-onsuccess-ran", "w") as handle:
+        handle.write(str(gc.get_freeze_count()))
+
+
 module simstudy:
     snakefile:
         "{repo}/Snakefile"
@@ -118,7 +125,10 @@ def test_the_config_given_to_the_module_is_the_study(tmp_path):
     changed = run(root, "results/trials.csv", "--cores", "2", "--config", "n_trials=4")
     assert changed.returncode == 0, changed.stdout + changed.stderr
     assert {r["seed"] for r in rows(root)}.isdisjoint({r["seed"] for r in got})
-    assert (root / "user-onstart-ran").exists()  # the user's own handler ran too
+    assert (root / "user-onstart-ran").exists()  # the user's own handlers ran too
+    # ... after the module's, which left the finished run's objects out of the last
+    # garbage collection (command.smk, skip_final_collection).
+    assert int((root / "user-onsuccess-ran").read_text()) > 0
 
     # The module's handlers run: a failed run leaves no product of the previous study.
     products = ("trials.csv", "summary.csv", "figures/ari_difference.png")

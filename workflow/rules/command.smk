@@ -121,6 +121,7 @@ def study_onstart(log):
 def study_onfinish(log):
     warm.stop(COMMAND["warm"])
     cancel_scheduler_timers()
+    skip_final_collection()
 
 
 def cancel_scheduler_timers():
@@ -137,6 +138,19 @@ def cancel_scheduler_timers():
             thread.function, "__module__", ""
         ).startswith("snakemake.scheduling"):
             thread.cancel()
+
+
+def skip_final_collection():
+    """Keep the objects of the finished run out of the collection Python makes as it exits.
+
+    When the handlers run, the run is over, and the process holds the whole DAG and its
+    jobs. Python's shutdown would walk all of them in a last garbage collection (0.3 to
+    0.4 s after a run of 2,200 trials here), for memory the process hands back anyway.
+    gc.freeze moves them to the permanent generation, which collections skip. What is
+    freed by reference counting is freed as before, and logging closes its files in its
+    own exit handler.
+    """
+    gc.freeze()
 
 
 def chained(first, then):

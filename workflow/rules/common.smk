@@ -1,6 +1,7 @@
 # Reads and checks the study, builds its plan (simstudy.plan.StudyPlan) and derives each
 # rule's params from it. No rules here.
 import copy
+import gc
 import os
 import sys
 import threading
