@@ -133,3 +133,14 @@ def test_every_rule_names_the_one_environment_and_says_where_it_runs():
     environment = REPO / "environment.yml"
     assert environment.is_symlink()
     assert environment.resolve() == (REPO / "workflow" / "envs" / "simstudy.yaml").resolve()
+
+
+def test_every_run_of_the_workflow_schedules_its_jobs_greedily(tmp_path, monkeypatch):
+    """The workflow profile, as Snakemake's own command line reads it from another folder:
+    the default scheduler's solver sometimes waited 10 s before a round of jobs."""
+    from snakemake.cli import parse_args
+
+    monkeypatch.chdir(tmp_path)  # a user's folder: only the Snakefile's profiles/ apply
+    _, args = parse_args(["--snakefile", str(REPO / "Snakefile"), "--cores", "2"])
+    assert args.scheduler == "greedy"
+    assert args.rerun_incomplete and args.show_failed_logs
