@@ -135,9 +135,11 @@ def test_every_rule_names_the_one_environment_and_says_where_it_runs():
     assert environment.resolve() == (REPO / "workflow" / "envs" / "simstudy.yaml").resolve()
 
 
-def test_every_run_of_the_workflow_schedules_its_jobs_greedily(tmp_path, monkeypatch):
+def test_the_checkouts_profile_sets_greedy_scheduling_when_run_from_another_folder(
+    tmp_path, monkeypatch
+):
     """The workflow profile, as Snakemake's own command line reads it from another folder:
-    the default scheduler's solver sometimes waited 10 s before a round of jobs."""
+    the default scheduler's solver sometimes waited 10 s before the first job."""
     from snakemake.cli import parse_args
 
     monkeypatch.chdir(tmp_path)  # a user's folder: only the Snakefile's profiles/ apply

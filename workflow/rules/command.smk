@@ -147,8 +147,11 @@ def skip_final_collection():
     jobs. Python's shutdown would walk all of them in a last garbage collection (0.3 to
     0.4 s after a run of 2,200 trials here), for memory the process hands back anyway.
     gc.freeze moves them to the permanent generation, which collections skip. What is
-    freed by reference counting is freed as before, and logging closes its files in its
-    own exit handler.
+    freed by reference counting is freed as before, and Snakemake closes its log files
+    itself after the handlers; but an object caught in a reference cycle is not
+    finalized at exit (a file left open in a cycle would not be flushed). The freeze is
+    not undone: a program that runs Snakemake's API several times in one process keeps
+    each finished run's objects.
     """
     gc.freeze()
 
