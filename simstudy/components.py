@@ -94,7 +94,14 @@ def import_object(path: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise ValueError(f"{path!r} cannot be imported: {error}") from None
+        top = module_name.partition(".")[0]
+        hint = ""
+        if isinstance(error, ModuleNotFoundError) and error.name == top:
+            hint = (
+                f"; if {top!r} is a module of your own, put the folder that holds it on "
+                f"PYTHONPATH (PYTHONPATH=that/folder snakemake ...)"
+            )
+        raise ValueError(f"{path!r} cannot be imported: {error}{hint}") from None
     try:
         return getattr(module, attribute)
     except AttributeError:

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from simstudy.config import check_config
-from simstudy.figure_rules import FIGURE_NAMES
 from simstudy.schema import load_schema
 from simstudy.study_files import ConfigError
 
+from conftest import DEFAULT_FIGURES as FIGURE_NAMES
 from conftest import ONE_WORKER, REPO, TINY_CONFIG, png_pixels, run_once, snakemake
 
 SCHEMA = load_schema()
@@ -51,6 +51,22 @@ def test_a_custom_generator_gets_the_same_checks_as_estimators(
         check_config(config, SCHEMA)
     for fragment in fragments:
         assert fragment in str(caught.value)
+
+
+def test_a_module_that_is_not_on_the_path_gets_a_hint_to_set_pythonpath():
+    config = copy.deepcopy(TINY_CONFIG)
+    config["scenarios"]["moons"] = {"generator": "mystudy_gen.two_moons", "params": {}}
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, SCHEMA)
+    message = str(caught.value)
+    assert "scenarios.moons.generator" in message
+    assert "No module named 'mystudy_gen'" in message
+    assert "PYTHONPATH" in message
+    # A module that exists but fails to import something of its own gets no such hint.
+    config["scenarios"]["moons"]["generator"] = "sklearn.no_such_module.f"
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, SCHEMA)
+    assert "PYTHONPATH" not in str(caught.value)
 
 
 def design_config() -> dict:
