@@ -3,7 +3,8 @@
 The documentation is README.md, CONTRIBUTING.md and the pages under docs/. Every
 ``test_file.py::test_name`` it names must be a test; every relative link and image must
 point to a file that exists, and a link's ``#anchor`` to a heading of its target (the
-anchor GitHub makes of it). The README stays short enough to read in ten minutes.
+anchor GitHub makes of it). The README stays short enough to read in ten minutes, and
+``docs/outputs.md`` lists every kind of figure the catalog has.
 """
 
 from __future__ import annotations
@@ -129,3 +130,13 @@ def test_anchors_follow_githubs_slug_rules(heading, anchor):
 def test_the_readme_is_at_most_300_lines():
     lines = (REPO / "README.md").read_text(encoding="utf-8").count("\n")
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move detail to docs/"
+
+
+def test_docs_outputs_lists_every_kind_of_figure_in_the_reports_order():
+    from simstudy import catalog
+
+    table = (REPO / "docs/outputs.md").read_text().split("## Every kind of figure", 1)[1]
+    listed = re.findall(r"^\| `([^`]+)\.png` \|", table, re.M)
+    # The page writes a kind's {value} as <value> or <estimand>, as the kind picks them.
+    listed = [re.sub(r"<(value|estimand)>", "{value}", name) for name in listed]
+    assert listed == [kind.name for kind in catalog.figure_kinds()]
