@@ -15,7 +15,7 @@ FigureKind(...)`` and ``draw(plan, results, value)``, which returns the matplotl
 figure (importing :mod:`simstudy.figure_data` and the ``simstudy.plots*`` module it
 draws with inside ``draw``, not at module level), and add its caption to
 ``workflow/report/``. Its ``order`` places it among the others, whose orders run 10, 20,
-and so on. Nothing else names it.
+and so on. Nothing else in the workflow names it.
 
 This module imports nothing heavy, nor do the figure modules at module level: the
 workflow reads the catalog while it plans.
@@ -33,7 +33,7 @@ from typing import Any
 from simstudy.layout import figure_path
 from simstudy.metrics import value_label
 
-#: The rules that draw figures, and the result tables each one reads.
+#: The rules that draw figures.
 FIGURE_RULES = ("plot_figures", "plot_timings", "plot_stopping")
 #: The package whose modules are the kinds of figure, one each.
 FIGURE_PACKAGE = "simstudy.figures"

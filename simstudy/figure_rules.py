@@ -25,12 +25,7 @@ from collections.abc import Mapping
 from simstudy import catalog, plots
 from simstudy.example import check_against_rows
 from simstudy.figure_data import Results
-from simstudy.layout import FIGURES
 from simstudy.plan import StudyPlan
-
-#: The figures that ``plot_figures`` draws for a clustering study scored by ``ari`` only,
-#: such as the default study (any study's: ``catalog.figures(plan, "plot_figures")``).
-FIGURE_NAMES = tuple(FIGURES)
 
 
 def check_example(plan: StudyPlan, results: Results) -> None:

@@ -61,23 +61,6 @@ def figure_path(name: str) -> str:
     return f"{FIGURE_DIR}/{name}.png"
 
 
-#: The figures that ``plot_figures`` draws for a clustering study scored by ``ari`` only,
-#: such as the default study (kept for the workflow's imports; any study's list is
-#: :func:`simstudy.catalog.figures`).
-FIGURES = {
-    name: figure_path(name)
-    for name in (
-        "example_data",
-        "example_clusterings",
-        "ari_difference",
-        "difference_by_scenario",
-        "paired_scatter",
-    )
-}
-#: The figure of mean value against median fit time, per scenario and method.
-TIMING_FIGURE = figure_path("score_vs_time")
-#: The figure of each scenario's confidence interval half-width, round by round.
-STOPPING_FIGURE = figure_path("stopping")
 #: The pages that ``snakemake --report`` shows, by name.
 REPORT_PAGES = {name: f"{RESULTS}/report/{name}.html" for name in ("summary", "config")}
 #: What ``make report`` builds (not a default target: it needs ``snakemake --report``).

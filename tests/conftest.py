@@ -25,6 +25,17 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 #: about parallel workers (determinism, pinning) use the default threads.
 ONE_WORKER = ("--set-threads", "run_chunk=1")
 
+#: What rule plot_figures draws for the default study (and any clustering study scored by
+#: ``ari`` only): the figures a change must keep. The catalog (simstudy/catalog.py) is the
+#: workflow's only list; a new kind of figure that such a study gets is added here too.
+DEFAULT_FIGURES = (
+    "example_data",
+    "example_clusterings",
+    "ari_difference",
+    "difference_by_scenario",
+    "paired_scatter",
+)
+
 #: A study small enough to run end to end in seconds: fewer points, fewer restarts.
 TINY_CONFIG = {
     "seed": 20240501,

@@ -16,7 +16,7 @@ import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.text import Annotation
 
-from simstudy import catalog, figure_rules, plots, plots_pairs, plots_summaries
+from simstudy import catalog, plots, plots_pairs, plots_summaries
 from simstudy.config import check_config
 from simstudy.example import (
     ReproducibilityError,
@@ -32,7 +32,7 @@ from simstudy.study_layout import StudyLayout
 from simstudy.summary import read_trials
 from simstudy.tables import trial_columns
 
-from conftest import ONE_WORKER, REPO, png_pixels, replay, run_once, snakemake
+from conftest import DEFAULT_FIGURES, ONE_WORKER, REPO, png_pixels, replay, run_once, snakemake
 from test_plots import _points, _title, drawn_figures, drawn_texts
 
 HELPERS_ENV = {"PYTHONPATH": str(REPO / "tests")}  # jobs import tests/twosample_for_figures.py
@@ -114,8 +114,8 @@ def names(kind: catalog.StudyKind, rule: str | None = None) -> list[str]:
 
 def test_each_kind_of_study_gets_its_figures_from_the_catalog():
     clustering = catalog.StudyKind(clustering=True, compared=("ari",))
-    assert names(clustering) == [*figure_rules.FIGURE_NAMES, "score_vs_time"]
-    assert names(clustering, "plot_figures") == list(figure_rules.FIGURE_NAMES)
+    assert names(clustering) == [*DEFAULT_FIGURES, "score_vs_time"]
+    assert names(clustering, "plot_figures") == list(DEFAULT_FIGURES)
     testing = catalog.StudyKind(clustering=False, compared=("p", "reject"), stopping=True)
     assert names(testing) == [*TESTING_FIGURES, "stopping"]
     assert names(testing, "plot_stopping") == ["stopping"]

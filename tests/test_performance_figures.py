@@ -21,7 +21,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.patches import StepPatch
 
-from simstudy import catalog, figure_data, figure_rules, performance, plots_performance
+from simstudy import catalog, figure_data, performance, plots_performance
 from simstudy.config import check_config
 from simstudy.figure_data import Results
 from simstudy.figures import estimates as estimates_figure
@@ -32,7 +32,7 @@ from simstudy.plan import StudyPlan
 from simstudy.study_files import ConfigError
 from simstudy.study_layout import StudyLayout
 
-from conftest import ONE_WORKER, REPO, png_pixels, run_once, snakemake
+from conftest import DEFAULT_FIGURES, ONE_WORKER, REPO, png_pixels, run_once, snakemake
 from test_plots import _title, drawn_texts
 
 ENV = {"PYTHONPATH": str(REPO / "tests")}  # the jobs import tests/userpkg/location.py
@@ -193,7 +193,7 @@ def test_the_default_study_draws_what_it_drew(monkeypatch):
     plan = plan_of(read_study([REPO / "config" / "config.yaml"]), monkeypatch)
     kind = catalog.study_kind(plan)
     assert kind.estimands == () and kind.intervals == ()
-    assert [f.name for f in catalog.figures(plan)] == [*figure_rules.FIGURE_NAMES, "score_vs_time"]
+    assert [f.name for f in catalog.figures(plan)] == [*DEFAULT_FIGURES, "score_vs_time"]
 
 
 def test_the_estimation_study_gets_every_performance_figure(plan):

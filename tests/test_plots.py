@@ -19,6 +19,7 @@ from simstudy.schema import load_schema
 from simstudy.summary import read_trials
 
 from conftest import (
+    DEFAULT_FIGURES,
     ONE_WORKER,
     REPO,
     TINY_CONFIG,
@@ -293,7 +294,7 @@ def never_succeeding_run(tmp_path_factory):
 
 @pytest.mark.e2e
 def test_figures_name_a_compared_method_that_never_succeeded(never_succeeding_run, monkeypatch):
-    for name in figure_rules.FIGURE_NAMES:
+    for name in DEFAULT_FIGURES:
         assert (never_succeeding_run / f"results/figures/{name}.png").stat().st_size > 0
     drawn = drawn_figures(monkeypatch, never_succeeding_config(), never_succeeding_run)
     texts = {name: drawn_texts(figure) for name, figure in drawn.items()}
@@ -321,7 +322,7 @@ def test_the_study_figures_show_its_data(finished_study, monkeypatch):
     """Each figure of the finished study draws what the results hold, panel by panel."""
     workdir = finished_study("spawn")  # scenarios aniso, round; 7 trials; GMM vs KMeans
     drawn = drawn_figures(monkeypatch, finished_config("spawn"), workdir)
-    assert sorted(drawn) == sorted(figure_rules.FIGURE_NAMES)
+    assert sorted(drawn) == sorted(DEFAULT_FIGURES)
     table = read_trials(workdir / "results/trials.csv")
     example = read_example(workdir / "results/example/trial.json")
 

@@ -19,9 +19,9 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 
-from simstudy.figure_rules import FIGURE_NAMES
 from simstudy.report import ScriptSafeDict, config_html, script_safe_params
 
+from conftest import DEFAULT_FIGURES as FIGURE_NAMES
 from conftest import ONE_WORKER, REPO, TINY_CONFIG, run_once, snakemake
 from test_plots import drawn_figures, drawn_texts
 

@@ -10,11 +10,11 @@ import time
 import pytest
 
 from simstudy.config import check_config
-from simstudy.figure_rules import FIGURE_NAMES
 from simstudy.plan import StudyPlan
 from simstudy.seeding import trial_seeds
 
 from bad_configs import BAD_CONFIGS
+from conftest import DEFAULT_FIGURES as FIGURE_NAMES
 from conftest import REPO, finished_config, planned_jobs, png_pixels, snakemake
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from pathlib import Path
 #: Whether this workflow runs as a module of the user's own Snakefile, as snakedeploy
 #: deploys it (a `module` given `config`, whose rules the user's Snakefile uses). The
 #: config given there is then the whole study, and Snakemake would run only the main
-#: Snakefile's onstart/onsuccess/onerror handlers (see the end of this file).
+#: Snakefile's onstart/onsuccess/onerror handlers (see the end of command.smk).
 AS_MODULE = not workflow.modifier.is_main_snakefile()
 
 #: The checkout this file belongs to (None when Snakemake reads it from a remote source,
@@ -41,7 +41,6 @@ from simstudy.layout import (
     CHUNK_FILE,
     DECISION_FILE,
     EXAMPLE,
-    FIGURES,
     MANIFEST,
     MAX_RECOMMENDED_JOBS,
     PERFORMANCE,
@@ -49,9 +48,7 @@ from simstudy.layout import (
     REPORT_PAGES,
     SETTINGS_DIR,
     STOPPING,
-    STOPPING_FIGURE,
     SUMMARY,
-    TIMING_FIGURE,
     TIMING_FILE,
     TIMING_SUMMARY,
     TIMINGS,
