@@ -30,8 +30,11 @@ What stays the warm process's own:
 - the process: its id, its parent (the warm process), and its start;
   :func:`simstudy.logs.job_started` gives the start of the job's process instead;
 - the modules already imported, with whatever their import did: their module-level
-  state, variables they set in ``os.environ`` (scikit-learn's ``KMP_INIT_AT_FORK``, kept
-  on top of the job's environment), signal handlers they installed;
+  state, variables they set in ``os.environ`` (``KMP_DUPLICATE_LIB_OK``, which
+  threadpoolctl and scikit-learn set, and scikit-learn's ``KMP_INIT_AT_FORK``, kept on top
+  of the job's environment, also in a job that imports neither), the BLAS and OpenMP
+  libraries they loaded (with the job's thread counts) and the warnings filters they
+  added; signal handlers they installed;
 - Python's hash seed, one for all the copies;
 - one more open file: the copy's connection to the job's process, on descriptor 255
   (out of the way of the numbers the script's own files get);

@@ -5,7 +5,8 @@ run's warm process (simstudy/warm.py), once with ``SIMSTUDY_WARM_JOBS=0``, in it
 process. The probe writes down what a script can see of its process (environment,
 working folder, umask, search path, arguments, signal dispositions, BLAS/OpenMP thread
 limits, and more), and the two must be the same, except for the variables that switch
-the warm process on and off and the process ids.
+the warm process on and off and the process ids. A probe that imports none of the
+libraries sees only what simstudy/warm.py says the warm process's imports leave.
 """
 
 from __future__ import annotations
@@ -168,8 +169,9 @@ def probe(workdir: Path, **env: str) -> dict:
     (workdir / "probe.json").unlink(missing_ok=True)
     command = [str(SNAKEMAKE), "--snakefile", str(workdir / "Snakefile")]
     command += ["--directory", str(workdir), "--cores", "2", "--forceall"]
-    # Buffered standard streams, as where no one asks for them unbuffered.
-    unset = ("SIMSTUDY_WARM", "PYTHONUNBUFFERED")
+    # Buffered standard streams, as where no one asks for them unbuffered; and without
+    # the KMP_ variables that this test process's own imports set (see IMPORT_VARIABLES).
+    unset = ("SIMSTUDY_WARM", "PYTHONUNBUFFERED", "KMP_")
     variables = {k: v for k, v in os.environ.items() if not k.startswith(unset)}
     result = run_snakemake(command, workdir, {**variables, **env}, timeout=300)
     assert result.returncode == 0, result.stderr[-6000:]
@@ -222,3 +224,46 @@ def differences(served: dict, own: dict) -> dict:
         elif mine != theirs:
             found[key] = (mine, theirs)
     return found
+
+
+#: The variables that the imports of scikit-learn and threadpoolctl set, which the warm
+#: process keeps for every job, as simstudy/warm.py says, also for a job that imports
+#: neither.
+IMPORT_VARIABLES = {"KMP_DUPLICATE_LIB_OK": "True", "KMP_INIT_AT_FORK": "FALSE"}
+
+
+@pytest.mark.e2e
+def test_a_job_that_imports_less_sees_only_what_the_warm_process_says_it_keeps(tmp_path):
+    workdir = tmp_path / "probe"
+    (workdir / "probe-tmp").mkdir(parents=True)
+    (workdir / "Snakefile").write_text(
+        textwrap.dedent(SNAKEFILE).format(repo=str(REPO), tmpdir=str(workdir / "probe-tmp"))
+    )
+    # The probe without the imports of the libraries: threadpoolctl (which sets
+    # KMP_DUPLICATE_LIB_OK too) only once the environment is written down.
+    light = textwrap.dedent(PROBE).format()
+    lazy = "def threadpool_info():\n    from threadpoolctl import threadpool_info\n\n"
+    lazy += "    return threadpool_info()\n"
+    for line, instead in [
+        ("import numpy\n", ""),
+        ("import scipy.linalg\n", ""),
+        ("import sklearn.cluster\n", ""),
+        ("from threadpoolctl import threadpool_info\n", lazy),
+    ]:
+        assert line in light
+        light = light.replace(line, instead)
+    (workdir / "probe.py").write_text(light)
+    served = probe(workdir)["state"]
+    own = probe(workdir, **{warm_handover.SWITCH_VARIABLE: "0"})["state"]
+    served["open files"].pop()  # the copy's connection to the job's process
+    found = differences(served, own)
+    # What the warm process's imports did stays: the variables scikit-learn set, ...
+    for name, value in IMPORT_VARIABLES.items():
+        assert found.pop(f"environment: {name}", None) == (value, None), found
+    # ... the libraries they loaded, whose thread counts are the job's own, ...
+    loaded = {key: pair for key, pair in found.items() if key.startswith("thread limits: ")}
+    assert loaded and all(pair == (2, None) for pair in loaded.values()), loaded
+    # ... and the warnings filters their modules added.
+    assert "warnings filters" in found
+    remaining = set(found) - set(loaded) - {"warnings filters"}
+    assert not remaining, "\n".join(f"{key}: {found[key]}" for key in sorted(remaining))
