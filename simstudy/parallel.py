@@ -69,7 +69,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, cpu_count, delayed, parallel_config
 from joblib.parallel import ParallelBackendBase
 from threadpoolctl import threadpool_limits
 
@@ -216,13 +216,15 @@ class ForkedWorkersBackend(ParallelBackendBase):
         ValueError
             If ``n_jobs`` is 0.
         """
-        # As joblib reads n_jobs: None is one, -1 all CPUs, -2 all but one, ...
+        # As joblib reads n_jobs: None is one, -1 all CPUs, -2 all but one, ... where the
+        # CPUs are those joblib.cpu_count gives: the ones this process may run on (its
+        # affinity, a cgroup's CPU quota), not all the machine's.
         if n_jobs is None:
             return 1
         if n_jobs == 0:
             raise ValueError("n_jobs == 0 in Parallel has no meaning")
         if n_jobs < 0:
-            return max(os.cpu_count() + 1 + n_jobs, 1)
+            return max(cpu_count() + 1 + n_jobs, 1)
         return n_jobs
 
     def configure(self, n_jobs: int = 1, parallel: Any = None, **_: Any) -> int:

@@ -115,3 +115,20 @@ assert results == list(range(20, 0, -1)), results
 assert ready == [3], ready
 """
     assert _notes_of(body)["forks"] == [[], [], []]
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs two CPUs to run on, and Linux's affinity",
+)
+def test_all_cpus_means_the_cpus_this_process_may_use_as_joblib_counts_them():
+    # Run on one CPU of the machine's: n_jobs=-1 is then one worker, not os.cpu_count().
+    code = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        "from simstudy.parallel import ForkedWorkersBackend as B; "
+        "b = B(); print(b.effective_n_jobs(-1), b.effective_n_jobs(-2), b.effective_n_jobs(3))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert result.stdout.split() == ["1", "1", "3"]
