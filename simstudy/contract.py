@@ -24,9 +24,6 @@ RESERVED_COLUMNS = frozenset((*KEY_COLUMNS, *TRAILING_COLUMNS))
 #: A named value's form: it becomes a CSV column and a figure's label.
 VALUE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
-#: The default share of each trial's data held out to score a classifier or regressor.
-DEFAULT_TEST_SIZE = 0.25
-
 
 class ContractError(ValueError):
     """A study's method, generator or metric that does not keep the contract.

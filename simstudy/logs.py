@@ -75,11 +75,12 @@ def _parent() -> str:
     The program's name and, after it, a module run with ``-m`` or the name of the
     script it runs: ``python -m simstudy.warm``, ``python snakemake``.
     """
+    import psutil
+
     parent = os.getppid()
     try:
-        with open(f"/proc/{parent}/cmdline", "rb") as handle:
-            words = handle.read().decode(errors="replace").split("\0")
-    except OSError:
+        words = psutil.Process(parent).cmdline()
+    except psutil.Error:
         return f"process {parent}"
     command = os.path.basename(words[0])
     if words[1:2] == ["-m"] and len(words) > 2:
@@ -93,7 +94,10 @@ def process_started() -> float | None:
     """When this process started, in seconds since the epoch (Linux), or None.
 
     Its start time since boot, from ``/proc/self/stat``, against the time since boot
-    now, from ``/proc/uptime`` (both to the hundredth of a second).
+    now, from ``/proc/uptime`` (both to the hundredth of a second). Not psutil's
+    ``create_time``, which counts from the boot time in whole seconds (``btime`` in
+    ``/proc/stat``) and can be off by up to a second; a job's start is logged and
+    compared to the hundredth.
 
     Returns
     -------

@@ -131,7 +131,13 @@ def _coerce_params(config: dict[str, Any]) -> None:
 
 
 def _apply_defaults(instance: Any, schema: Mapping[str, Any]) -> None:
-    """Fill in the schema's defaults for missing keys, recursively."""
+    """Fill in the schema's defaults for missing keys, recursively.
+
+    Not ``snakemake.utils.validate(..., set_default=True)``: that fills defaults while it
+    validates with Snakemake's own validator class, shares each default's object between
+    configs, and stops at the first error, where :func:`apply_schema` validates with
+    :data:`Validator` (strict integers, whole-text patterns) and names every bad key.
+    """
     if not isinstance(instance, dict):
         return
     properties = schema.get("properties", {})

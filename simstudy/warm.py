@@ -96,6 +96,7 @@ from simstudy.warm_server import remove_socket, serve
 #: Modules every run's jobs import, in the order the jobs need them.
 BASE_MODULES = (
     "threadpoolctl",
+    "psutil",
     "snakemake.iocontainers",
     "snakemake.logging",
     "simstudy.tables",

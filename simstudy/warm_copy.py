@@ -314,7 +314,13 @@ def _standard_streams() -> None:
 
 
 def _run_script(script: str) -> int:
-    """Run ``script`` as Python runs a script file, as ``__main__``; its exit status."""
+    """Run ``script`` as Python runs a script file, as ``__main__``; its exit status.
+
+    Not ``runpy.run_path(script, run_name="__main__")``: that gives ``__main__`` another
+    ``__loader__`` (None) and ``__package__`` ("") than Python gives a script, and puts
+    the warm process's own ``__main__`` back when the script returns, before the exit
+    handlers the script registered have run (tests/test_warm_probe.py compares these).
+    """
     main = types.ModuleType("__main__")
     main.__dict__.update(
         __annotations__={},
@@ -352,20 +358,19 @@ def _end() -> None:
 
 
 def kill_children(parent: int) -> None:
-    """SIGKILL every process ``parent`` started that is still running (Linux: /proc).
+    """SIGKILL every process ``parent`` started that is still running.
 
     Parameters
     ----------
     parent
         A process id.
     """
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                ppid = handle.read().rpartition(")")[2].split()[1]
-            if ppid == str(parent):
-                os.kill(int(entry), signal.SIGKILL)
-        except (OSError, IndexError):
-            continue
+    import psutil
+
+    try:
+        children = psutil.Process(parent).children()
+    except psutil.Error:
+        return
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()

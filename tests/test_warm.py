@@ -417,3 +417,25 @@ def test_a_warm_process_that_cannot_serve_says_why_and_exits_1(tmp_path):
     )
     assert result.returncode == 1
     assert "FileNotFoundError" in result.stderr
+
+
+def test_kill_children_kills_what_a_process_started_and_only_that():
+    # In a process of its own: it starts two sleepers, kills its own children, and
+    # reports which are gone; a sleeper started by the test process itself stays.
+    code = (
+        "import os, subprocess, sys, time\n"
+        "from simstudy.warm_copy import kill_children\n"
+        "children = [subprocess.Popen(['sleep', '30']) for _ in range(2)]\n"
+        "kill_children(os.getpid())\n"
+        "print([child.wait(timeout=10) for child in children])\n"
+    )
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+        )
+        assert result.stdout.split() == ["[-9,", "-9]"]
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
