@@ -349,7 +349,15 @@ def _run_script(script: str) -> int:
 
 
 def _end() -> None:
-    """What Python does as a process ends: wait for its threads, run the exit handlers."""
+    """What Python does as a process ends: wait for its threads, run the exit handlers.
+
+    Through two private functions, as no public call does these steps of Python's
+    shutdown alone. A copy cannot end as a script's own process does, by letting
+    SystemExit reach the interpreter: that would unwind the frames of the warm process's
+    serving loop, which the fork copied, and the copy still has to send the job its exit
+    status and kill what the script left running. So it does these two steps, then
+    ``os._exit``.
+    """
     import atexit
     import threading
 
