@@ -236,6 +236,16 @@ def one_blas_thread():
         yield
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close the pyplot figures a test drew: tests that catch figures before plots.save
+    (which closes them) would otherwise keep dozens open in one test process."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+
+
 def finished_config(seeding: str) -> dict:
     """The shared finished study: 7 trials in chunks of 4; under spawn, two scenarios."""
     config = copy.deepcopy(TINY_CONFIG)
