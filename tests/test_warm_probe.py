@@ -185,14 +185,20 @@ def probe(workdir: Path, **env: str) -> dict:
     return {"state": json.loads(text), "parent": found["parent"]}
 
 
-@pytest.mark.e2e
-def test_a_job_sees_the_same_process_state_in_the_warm_process_as_in_its_own(tmp_path):
+def probe_workdir(tmp_path: Path, script: str) -> Path:
+    """A folder with the probe workflow (SNAKEFILE) and ``script`` as its rule's script."""
     workdir = tmp_path / "probe"
     (workdir / "probe-tmp").mkdir(parents=True)
     (workdir / "Snakefile").write_text(
         textwrap.dedent(SNAKEFILE).format(repo=str(REPO), tmpdir=str(workdir / "probe-tmp"))
     )
-    (workdir / "probe.py").write_text(textwrap.dedent(PROBE).format())
+    (workdir / "probe.py").write_text(script)
+    return workdir
+
+
+@pytest.mark.e2e
+def test_a_job_sees_the_same_process_state_in_the_warm_process_as_in_its_own(tmp_path):
+    workdir = probe_workdir(tmp_path, textwrap.dedent(PROBE).format())
     served = probe(workdir)
     own = probe(workdir, **{warm_handover.SWITCH_VARIABLE: "0"})
     # The first ran in a copy of the warm process, the second in the job's own process.
@@ -234,11 +240,6 @@ IMPORT_VARIABLES = {"KMP_DUPLICATE_LIB_OK": "True", "KMP_INIT_AT_FORK": "FALSE"}
 
 @pytest.mark.e2e
 def test_a_job_that_imports_less_sees_only_what_the_warm_process_says_it_keeps(tmp_path):
-    workdir = tmp_path / "probe"
-    (workdir / "probe-tmp").mkdir(parents=True)
-    (workdir / "Snakefile").write_text(
-        textwrap.dedent(SNAKEFILE).format(repo=str(REPO), tmpdir=str(workdir / "probe-tmp"))
-    )
     # The probe without the imports of the libraries: threadpoolctl (which sets
     # KMP_DUPLICATE_LIB_OK too) only once the environment is written down.
     light = textwrap.dedent(PROBE).format()
@@ -252,7 +253,7 @@ def test_a_job_that_imports_less_sees_only_what_the_warm_process_says_it_keeps(t
     ]:
         assert line in light
         light = light.replace(line, instead)
-    (workdir / "probe.py").write_text(light)
+    workdir = probe_workdir(tmp_path, light)
     served = probe(workdir)["state"]
     own = probe(workdir, **{warm_handover.SWITCH_VARIABLE: "0"})["state"]
     served["open files"].pop()  # the copy's connection to the job's process
