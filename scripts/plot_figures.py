@@ -1,4 +1,5 @@
-"""Rule plot_figures: draw the figures of trials.csv, summary.csv and the example trial."""
+"""Rules plot_figures, plot_timings and plot_stopping: draw the figures the catalog
+gives the rule (simstudy/catalog.py), from the tables it names as inputs."""
 
 # In a local run, the run's warm process runs this script in this job's place, with its
 # imports already done (see simstudy/warm.py); elsewhere this returns and the job goes on.
@@ -17,7 +18,7 @@ def main(smk) -> None:
         checked_inputs(smk.input)  # nothing is read before this
         draw_figures(
             StudyPlan(smk.params.config),
-            "plot_figures",  # the catalog's name: smk.rule is prefixed when used as a module
+            smk.params.figure_rule,  # the catalog's name (smk.rule is prefixed in a module)
             inputs=dict(smk.input.items()),
             outputs=dict(smk.output.items()),
         )

@@ -30,7 +30,8 @@ rule run_example:
 
 # The figures drawn from the result tables come from one job that only draws: matplotlib
 # and seaborn are imported once, which keeps a partial rerun cheap. Figure settings reach
-# only the figure rules. A study with estimands also draws its performance measures
+# only the figure rules. The three figure rules run one script, which draws the figures
+# the catalog gives the rule named in `figure_rule`. A study with estimands also draws its performance measures
 # (performance_<E>.png, zip_<E>.png, ...) from performance.csv.
 rule plot_figures:
     input:
@@ -55,6 +56,7 @@ rule plot_figures:
         "../envs/simstudy.yaml"
     params:
         **script_safe_params(FIGURE_SETTINGS),
+        figure_rule="plot_figures",
     script:
         "../../scripts/plot_figures.py"
 
@@ -76,8 +78,9 @@ rule plot_timings:
         "../envs/simstudy.yaml"
     params:
         **script_safe_params(FIGURE_SETTINGS),
+        figure_rule="plot_timings",
     script:
-        "../../scripts/plot_timings.py"
+        "../../scripts/plot_figures.py"
 
 
 if PLAN.stopping is not None:
@@ -98,5 +101,6 @@ if PLAN.stopping is not None:
             "../envs/simstudy.yaml"
         params:
             **script_safe_params(FIGURE_SETTINGS),
+            figure_rule="plot_stopping",
         script:
-            "../../scripts/plot_stopping.py"
+            "../../scripts/plot_figures.py"
