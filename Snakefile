@@ -32,9 +32,9 @@ include: "workflow/rules/command.smk"
 # (under --sdm conda it builds that environment and injects it into the running
 # Snakemake; "Global workflow dependencies" in Snakemake's deployment docs,
 # https://snakemake.readthedocs.io/en/stable/snakefiles/deployment.html) and leaves
-# every rule without one. With this file it would not even start: the conda-inject
-# package, which Snakemake injects it with, refuses an environment file that names
-# python, and this one pins the Python the rules' scripts run on (tests/test_packaging.py).
+# every rule without one. Under --sdm conda it would not even start with this file: the
+# conda-inject package, which Snakemake injects it with, refuses an environment file
+# that names python, and this one asks for python>=3.11 (tests/test_packaging.py).
 # Rules that run where Snakemake runs (all but run_chunk) each say `localrule: True`;
 # there is no `localrules:` list. tests/test_packaging.py checks both conventions.
 rule all:

@@ -19,7 +19,8 @@ B. 400 trials to ``results/trials.csv``, ``--cores 2``, against
 C. the same at 2000 trials (<= 1.05);
 D. 400 trials, ``--cores 1``, against the plain script's single-threaded loop (<= 1.10);
 E. raising ``n_trials`` by 10% after a full 2000-trial run, against the full run
-   (<= 0.13), with the added trials' share of the CPU time, which E cannot go below;
+   (<= 0.13), with the added trials' share of the trials' CPU time, about the least E
+   can be;
 F. the first chunk job of a fresh run (two workers): seconds from its start to its
    first finished trial, against one import of the study's methods in a fresh Python
    plus 0.3 s plus one trial (<=);
@@ -458,14 +459,18 @@ def new_trials_share(timings_csv: Path, old_trials: int) -> float:
 
     Trials differ in cost by their seeds (a GMM fit takes as many EM steps as its data
     need), so the added trials' share of the work is not simply their share of the
-    count. This share is what a grown run cannot go below; E's time above it is the
-    run's fixed cost. ``timings.csv`` holds every trial's CPU seconds, method by method:
-    the earlier trials' from the full run, the added ones' from the grown run, so a
-    change in the machine's speed between the two runs enters the share too.
+    count. This share is about the least E can be (it counts the fits' CPU time, not
+    the jobs' wall time); E's time above it is mostly the run's fixed cost.
+    ``timings.csv`` holds every fit's CPU seconds, method by method (empty for a method
+    that did not run): the earlier trials' from the full run, the added ones' from the
+    grown run, so a change in the machine's speed between the two runs enters the share
+    too.
     """
     old = new = 0.0
     with timings_csv.open(newline="") as handle:
         for row in csv.DictReader(handle):
+            if not row["cpu_seconds"]:
+                continue
             if int(row["trial"]) < old_trials:
                 old += float(row["cpu_seconds"])
             else:

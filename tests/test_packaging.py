@@ -138,9 +138,9 @@ def test_every_rule_names_the_one_environment_and_says_where_it_runs():
 def test_the_rules_environment_cannot_be_a_top_level_conda_directive():
     """The Snakefile's reason for not declaring the environment once at the top level:
     Snakemake hands a top-level `conda:` to conda-inject, to add to its own running
-    process, and conda-inject refuses an environment file that names python, as
-    workflow/envs/simstudy.yaml does to pin the Python of the rules' scripts. It refuses
-    it before it calls conda, so this runs where conda is not installed."""
+    process under --sdm conda, and conda-inject refuses an environment file that names
+    python, as workflow/envs/simstudy.yaml does (python>=3.11). It refuses it before it
+    calls conda, so this runs where conda is not installed."""
     from conda_inject import inject_env_file
 
     with pytest.raises(ValueError, match="contains python"):

@@ -30,9 +30,9 @@ rule run_example:
 
 # The figures drawn from the result tables come from one job that only draws: matplotlib
 # and seaborn are imported once, which keeps a partial rerun cheap. Figure settings reach
-# only the figure rules. The three figure rules run one script, which draws the figures
-# the catalog gives the rule named in `figure_rule`. A study with estimands also draws its performance measures
-# (performance_<E>.png, zip_<E>.png, ...) from performance.csv.
+# only the figure rules, all three of which run one script (see FIGURE_SETTINGS). A
+# study with estimands also draws its performance measures (performance_<E>.png,
+# zip_<E>.png, ...) from performance.csv.
 rule plot_figures:
     input:
         **(
@@ -43,7 +43,7 @@ rule plot_figures:
         example=rules.run_example.output.example,
         trials=rules.merge_trials.output.trials,
         summary=rules.summarize.output.summary,
-        settings=settings_file("plot_figures", FIGURE_SETTINGS),
+        settings=settings_file("plot_figures", FIGURE_SETTINGS["plot_figures"]),
     output:
         **{
             f.name: report(f.path, **f.report)
@@ -55,8 +55,7 @@ rule plot_figures:
     conda:
         "../envs/simstudy.yaml"
     params:
-        **script_safe_params(FIGURE_SETTINGS),
-        figure_rule="plot_figures",
+        **script_safe_params(FIGURE_SETTINGS["plot_figures"]),
     script:
         "../../scripts/plot_figures.py"
 
@@ -65,7 +64,7 @@ rule plot_timings:
     input:
         summary=rules.summarize.output.summary,
         timing_summary=rules.collect_timings.output.summary,
-        settings=settings_file("plot_timings", FIGURE_SETTINGS),
+        settings=settings_file("plot_timings", FIGURE_SETTINGS["plot_timings"]),
     output:
         **{
             f.name: report(f.path, **f.report)
@@ -77,8 +76,7 @@ rule plot_timings:
     conda:
         "../envs/simstudy.yaml"
     params:
-        **script_safe_params(FIGURE_SETTINGS),
-        figure_rule="plot_timings",
+        **script_safe_params(FIGURE_SETTINGS["plot_timings"]),
     script:
         "../../scripts/plot_figures.py"
 
@@ -88,7 +86,7 @@ if PLAN.stopping is not None:
     rule plot_stopping:
         input:
             stopping=STOPPING,
-            settings=settings_file("plot_stopping", FIGURE_SETTINGS),
+            settings=settings_file("plot_stopping", FIGURE_SETTINGS["plot_stopping"]),
         output:
             **{
                 f.name: report(f.path, **f.report)
@@ -100,7 +98,6 @@ if PLAN.stopping is not None:
         conda:
             "../envs/simstudy.yaml"
         params:
-            **script_safe_params(FIGURE_SETTINGS),
-            figure_rule="plot_stopping",
+            **script_safe_params(FIGURE_SETTINGS["plot_stopping"]),
         script:
             "../../scripts/plot_figures.py"

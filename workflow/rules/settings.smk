@@ -123,7 +123,17 @@ SUMMARY_SETTINGS = {
     "comparison": config["comparison"],
     "code": CODE["summary"],
 }
-FIGURE_SETTINGS = {"config": drawing_config(PLAN.config), "code": CODE["figures"]}
+# The figure rules share the figure config and code, and run one script, which draws
+# the figures the catalog gives the rule named in figure_rule (in a module, Snakemake's
+# name for the rule may be prefixed).
+FIGURE_SETTINGS = {
+    name: {
+        "config": drawing_config(PLAN.config),
+        "code": CODE["figures"],
+        "figure_rule": name,
+    }
+    for name in catalog.FIGURE_RULES
+}
 # The example trial runs the way its chunk job did (simstudy.plan.ExampleTrial).
 # The specs of the chunks that ran the example trial: with methods_per_chunk: all, the
 # example runs every method of the study, as its chunk did.
