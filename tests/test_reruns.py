@@ -308,3 +308,13 @@ def test_editing_a_rule_script_reruns_that_rule(finished, tmp_path, repo_copy):
     assert plan_with(repo_copy, workdir, study_config("spawn")) == plan(
         0, 0, {"summarize", "report_tables", *FIGURES}
     )
+
+
+def test_editing_the_figure_script_reruns_every_figure_rule_that_runs_it(
+    finished, tmp_path, repo_copy
+):
+    """docs/reruns.md: the figure rules share scripts/plot_figures.py, so an edit to it
+    redraws all of them, and nothing else."""
+    workdir = fresh_copy(finished["spawn"], tmp_path)
+    append_code(repo_copy / "scripts" / "plot_figures.py", "\n")
+    assert plan_with(repo_copy, workdir, study_config("spawn")) == plan(0, 0, FIGURES)
