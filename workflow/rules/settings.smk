@@ -123,15 +123,12 @@ SUMMARY_SETTINGS = {
     "comparison": config["comparison"],
     "code": CODE["summary"],
 }
+DRAWING_CONFIG = drawing_config(PLAN.config)
 # The figure rules share the figure config and code, and run one script, which draws
 # the figures the catalog gives the rule named in figure_rule (in a module, Snakemake's
 # name for the rule may be prefixed).
 FIGURE_SETTINGS = {
-    name: {
-        "config": drawing_config(PLAN.config),
-        "code": CODE["figures"],
-        "figure_rule": name,
-    }
+    name: {"config": DRAWING_CONFIG, "code": CODE["figures"], "figure_rule": name}
     for name in catalog.FIGURE_RULES
 }
 # The example trial runs the way its chunk job did (simstudy.plan.ExampleTrial).
