@@ -1,14 +1,14 @@
 """Run snakemake commands for the tests in forked copies of one process that imported it.
 
-A ``snakemake`` command spends about a second importing Snakemake before it reads the
-workflow, and the suite runs about a hundred of them. This server imports Snakemake's
-command line once; for each command it forks a copy, which takes the command's
-arguments, working folder and environment (its PYTHONPATH included), runs
-``snakemake.cli.main`` exactly as the ``snakemake`` executable does, and exits with its
-status. Nothing of this package is imported here, so each command reads the workflow and
-the library of the checkout it names, as a fresh process would. Executor plugins are
-found when Snakemake is imported, here: the server starts without PYTHONPATH, and
-commands that need a plugin from elsewhere (the Slurm tests) run the executable.
+A ``snakemake`` command spends about a second importing Snakemake and collecting its
+plugins before it reads the workflow, and the suite runs about 170 of them. This server
+does both once; for each command it forks a copy, which takes the command's arguments,
+working folder and environment (its PYTHONPATH included), runs ``snakemake.cli.main``
+exactly as the ``snakemake`` executable does, and exits with its status. Nothing of this
+package is imported here, so each command reads the workflow and the library of the
+checkout it names, as a fresh process would. Plugins are found once, here, and the
+server starts without PYTHONPATH: commands that need a plugin from elsewhere (the Slurm
+tests) run the executable.
 
 Protocol, one JSON line each way: ``{"argv", "cwd", "env", "stdout", "stderr"}`` in
 (output goes to those files), ``{"returncode"}`` out. The server ends when its input
@@ -23,13 +23,23 @@ import os
 import sys
 
 # What every command imports anyway: Snakemake's command line, API, workflow and DAG
-# code, and pandas (its metadata code imports it).
+# code, and pandas (its metadata code imports it); what a run imports besides (the
+# script, benchmark and profile code, and jsonschema, which the workflow's config check
+# and Snakemake's own use); and the plugins of every registry, which Snakemake collects
+# when it first builds its argument parser (the report plugin brings docutils, jinja2
+# and pygments). None of these reads the command's environment or folder as it loads.
+import jsonschema  # noqa: F401
 import pandas  # noqa: F401
 import snakemake.api
+import snakemake.benchmark
 import snakemake.cli
 import snakemake.dag
 import snakemake.persistence
+import snakemake.profiles
+import snakemake.script
 import snakemake.workflow
+
+snakemake.cli.get_argument_parser()
 
 
 def run_command(request: dict) -> None:
