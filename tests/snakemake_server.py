@@ -57,7 +57,11 @@ def run_command(request: dict) -> None:
         os.close(handle)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    sys.argv = ["snakemake", *request["argv"]]
+    # As the executable starts: its own path first in sys.argv, and the folder it was
+    # started in as Snakemake's run directory, which Snakemake takes from the working
+    # folder when snakemake.workflow is imported (here, in the server's folder).
+    sys.argv = [os.path.join(os.path.dirname(sys.executable), "snakemake"), *request["argv"]]
+    snakemake.workflow.Workflow._rundir = os.getcwd()
     code = 1
     try:
         snakemake.cli.main()
