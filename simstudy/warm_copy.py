@@ -29,7 +29,7 @@ import time
 import traceback
 import types
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.machinery import SourceFileLoader
 from typing import Any
 
@@ -103,7 +103,9 @@ class _CannotServe(Exception):
     """The copy cannot give the job what its own process would see."""
 
 
-def run_job(connection: socket.socket, started_with: Mapping[str, Any]) -> None:
+def run_job(
+    connection: socket.socket, started_with: Mapping[str, Any], pools: Sequence[Any]
+) -> None:
     """In the forked copy: take on the job's process, and run its script; never returns.
 
     The copy tells the job's process its own process id, runs the script, sends the
@@ -120,6 +122,9 @@ def run_job(connection: socket.socket, started_with: Mapping[str, Any]) -> None:
     started_with
         The warm process's environment (``"env"``) and signal handlers (``"signals"``)
         as they were before it imported any module.
+    pools
+        The BLAS and OpenMP libraries loaded, as :func:`thread_pools` found them in the
+        warm process before it forked this copy.
     """
     status = 1
     try:
@@ -127,7 +132,7 @@ def run_job(connection: socket.socket, started_with: Mapping[str, Any]) -> None:
         request, fds = _receive(connection)
         connection = _out_of_the_way(connection)
         try:
-            _take_over(request, fds, started_with)
+            _take_over(request, fds, started_with, pools)
         except _CannotServe:
             # The connection closes unanswered: the job runs in its own process.
             os._exit(0)
@@ -165,7 +170,12 @@ def _out_of_the_way(connection: socket.socket) -> socket.socket:
     return socket.socket(fileno=moved)
 
 
-def _take_over(request: dict[str, Any], fds: list[int], started_with: Mapping[str, Any]) -> None:
+def _take_over(
+    request: dict[str, Any],
+    fds: list[int],
+    started_with: Mapping[str, Any],
+    pools: Sequence[Any],
+) -> None:
     """Take on the state of the job's process; raise :class:`_CannotServe` where not."""
     global taken
     env = _job_environment(request["env"], started_with["env"])
@@ -184,7 +194,7 @@ def _take_over(request: dict[str, Any], fds: list[int], started_with: Mapping[st
             os.setpriority(os.PRIO_PROCESS, 0, request["nice"])
     except (OSError, ValueError, KeyError) as error:
         raise _CannotServe(error) from error
-    _set_thread_pools(env)
+    _set_thread_pools(env, pools)
     _set_signals(request, started_with["signals"])
     os.chdir(request["cwd"])
     os.umask(request["umask"])
@@ -244,8 +254,27 @@ def _set_signals(request: dict[str, Any], started: Mapping[int, object]) -> None
     signal.pthread_sigmask(signal.SIG_SETMASK, request["blocked"])
 
 
-def _set_thread_pools(env: Mapping[str, str]) -> None:
-    """Give the loaded BLAS and OpenMP libraries the thread counts ``env`` gives them.
+def thread_pools() -> list[Any]:
+    """The BLAS and OpenMP libraries this process has loaded, as threadpoolctl controllers.
+
+    Finding them means looking at every loaded library, some 30 ms once scikit-learn's
+    are loaded. The warm process finds them before it forks a copy, once for each set of
+    imports, and its copies use what it found: they have loaded the same libraries.
+
+    Returns
+    -------
+    list
+        threadpoolctl's controller of each library, for :func:`_set_thread_pools`.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    with warnings.catch_warnings():  # about OpenMP runtimes loaded side by side
+        warnings.simplefilter("ignore")
+        return ThreadpoolController().lib_controllers
+
+
+def _set_thread_pools(env: Mapping[str, str], pools: Sequence[Any]) -> None:
+    """Give the loaded BLAS and OpenMP libraries ``pools`` the thread counts ``env`` gives.
 
     As each reads them when it is loaded: OpenBLAS the first of ``OPENBLAS_NUM_THREADS``,
     ``GOTO_NUM_THREADS`` and ``OMP_NUM_THREADS`` that is a positive number, at most the
@@ -254,12 +283,7 @@ def _set_thread_pools(env: Mapping[str, str]) -> None:
     :class:`_CannotServe` if another library is loaded (MKL, BLIS, OpenBLAS built on
     OpenMP).
     """
-    from threadpoolctl import ThreadpoolController
-
     cpus = len(os.sched_getaffinity(0))
-    with warnings.catch_warnings():  # about OpenMP runtimes loaded side by side
-        warnings.simplefilter("ignore")
-        pools = ThreadpoolController().lib_controllers
     for pool in pools:
         if pool.internal_api == "openblas" and getattr(pool, "threading_layer", "") == "pthreads":
             count = _count(env, "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")

@@ -19,7 +19,7 @@ import socket
 import struct
 from collections.abc import Sequence
 
-from simstudy.warm_copy import kill_children, run_job
+from simstudy.warm_copy import kill_children, run_job, thread_pools
 from simstudy.warm_handover import SIGNALS
 
 
@@ -30,7 +30,10 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
     job is taken: a chunk job that came early would otherwise import them again in its
     copy, while this process imports them too. Jobs that connect meanwhile wait in the
     socket's queue. The ``later`` ones (what the rules after the trials use) are imported
-    one at a time between jobs. A module that fails to import is skipped. The process's
+    one at a time between jobs. A module that fails to import is skipped. The BLAS and
+    OpenMP libraries loaded are found before the first copy, and again after each
+    import, rather than in every copy (see :func:`simstudy.warm_copy.thread_pools`). The
+    process's
     environment and signal dispositions are noted first, before any import (see
     :func:`simstudy.warm_copy.run_job`). Once process ``parent`` is gone, the socket and
     its folder are removed, and it returns when the copies still running have ended.
@@ -53,6 +56,7 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
     # Each running copy's process id -> a file descriptor of its job's process (a pidfd),
     # which becomes readable when that process ends: the copy is then stopped.
     copies: dict[int, int] = {}
+    pools = None  # the loaded BLAS/OpenMP libraries, found again after an import
     try:
         listener.listen(128)
         listener.setblocking(False)
@@ -63,6 +67,7 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
             _reap(copies)
             if pending:
                 _import(pending.pop(0))
+                pools = None
                 timeout = 0.0
             else:
                 timeout = 0.5
@@ -79,12 +84,14 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
             connection.setblocking(True)
             job = _watch(connection)
             if job is not None:
+                if pools is None:
+                    pools = thread_pools()
                 copy = os.fork()
                 if copy == 0:
                     listener.close()
                     for descriptor in (*copies.values(), job):
                         os.close(descriptor)
-                    run_job(connection, started_with)  # never returns
+                    run_job(connection, started_with, pools)  # never returns
                 copies[copy] = job
             connection.close()
         # The run is over: no more jobs, but the copies still running are watched to
