@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 import os
 import re
 import shutil
@@ -99,12 +98,6 @@ def submitted_jobs(output: str) -> dict[str, str]:
     return {job_id: rule for job_id, rule in SUBMITTED.findall(output)}
 
 
-def n_chunks(config: dict) -> int:
-    """Chunk jobs of a spawn-seeded study: one per scenario, method and trial range."""
-    ranges = math.ceil(config["n_trials"] / config["chunk_size"])
-    return ranges * len(config["scenarios"]) * len(config["methods"])
-
-
 class Background:
     """The real snakemake command, running in the background with its output in a file.
 
@@ -164,24 +157,30 @@ class Background:
             subprocess.run(["scancel", *jobs], capture_output=True)
 
 
-def test_every_chunk_runs_as_its_own_slurm_job(slurm_cluster, tmp_path, tiny_config, monkeypatch):
+def test_every_chunk_of_every_round_runs_as_its_own_slurm_job(
+    slurm_cluster, tmp_path, tiny_config, monkeypatch
+):
     # A plain function beside the two estimators: every kind of method runs the same.
     tiny_config["methods"]["meanx"] = {"function": "functions_for_tests.mean"}
     paths = [str(REPO / "tests"), os.environ.get("PYTHONPATH")]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, paths)))
+    # A study that stops by precision, in two rounds: the checkpoints run locally, and
+    # each round's chunks (one per method) as Slurm jobs.
+    config = {**tiny_config, "n_trials": 4, "chunk_size": 4}
+    config["stopping"] = {"half_width": 1e-9, "batch": 3, "max_trials": 7}
+    compared = ("results/trials.csv", "results/stopping.csv")
     cluster_dir = tmp_path / "slurm"
     cluster_dir.mkdir()
     # The local reference run overlaps the cluster run, which mostly waits on Slurm.
-    with Background(
-        tmp_path / "local", "--cores", "2", "results/trials.csv", config=tiny_config
-    ) as local:
+    with Background(tmp_path / "local", "--cores", "2", *compared, config=config) as local:
         run = snakemake(
             cluster_dir,
             "--profile",
             str(PROFILE),
-            "results/trials.csv",
+            *compared,
+            "results/timings.csv",
             "results/provenance.json",
-            config=tiny_config,
+            config=config,
             own_process=True,  # the Slurm plugin is found at start-up, on PYTHONPATH
         )
         local.check()
@@ -189,8 +188,9 @@ def test_every_chunk_runs_as_its_own_slurm_job(slurm_cluster, tmp_path, tiny_con
     records = json.loads((cluster_dir / "results" / "provenance.json").read_text())["chunks"]
     job_ids = [record["job"]["slurm_job_id"] for record in records]
 
-    assert n_chunks(tiny_config) == 9
-    assert len(records) == n_chunks(tiny_config)
+    rounds = (cluster_dir / "results" / "stopping.csv").read_text().splitlines()
+    assert [line.split(",")[2] for line in rounds[1:]] == ["4", "7"]
+    assert len(records) == 2 * len(config["methods"]) == 6
     assert None not in job_ids
     assert len(set(job_ids)) == len(records), f"chunks shared Slurm jobs: {job_ids}"
     # Each id is a job this run submitted, and only chunk jobs went to Slurm.
@@ -199,9 +199,11 @@ def test_every_chunk_runs_as_its_own_slurm_job(slurm_cluster, tmp_path, tiny_con
     # set-threads run_chunk=1 in the profile reached the job: one joblib worker each.
     assert {record["n_jobs"] for record in records} == {1}
 
-    expected = (tmp_path / "local" / "results" / "trials.csv").read_bytes()
-    assert (cluster_dir / "results" / "trials.csv").read_bytes() == expected
-    assert expected.splitlines()[0].startswith(b"scenario,trial,method,ari,estimate,")
+    for name in compared:
+        expected = (tmp_path / "local" / name).read_bytes()
+        assert (cluster_dir / name).read_bytes() == expected
+    trials = (cluster_dir / "results" / "trials.csv").read_bytes()
+    assert trials.splitlines()[0].startswith(b"scenario,trial,method,ari,estimate,")
 
 
 def slow_gmm_config(config: dict) -> dict:
@@ -284,29 +286,3 @@ def test_a_cancelled_chunk_job_leaves_nothing_half_written_and_a_rerun_completes
     assert not list((cluster_dir / "results").rglob(".*.tmp"))
     expected = (tmp_path / "local" / "results" / "trials.csv").read_bytes()
     assert (cluster_dir / "results" / "trials.csv").read_bytes() == expected
-
-
-def test_a_precision_driven_study_on_slurm_matches_the_local_run(
-    slurm_cluster, tmp_path, tiny_config
-):
-    # Two rounds: the checkpoints run locally, each round's chunks as Slurm jobs.
-    config = {**tiny_config, "n_trials": 4, "chunk_size": 4}
-    config["stopping"] = {"half_width": 1e-9, "batch": 3, "max_trials": 7}
-    targets = ("results/trials.csv", "results/stopping.csv", "results/timings.csv")
-    with Background(tmp_path / "local", "--cores", "2", *targets, config=config) as local:
-        run = snakemake(
-            tmp_path / "slurm",
-            "--profile",
-            str(PROFILE),
-            *targets,
-            config=config,
-            own_process=True,
-        )
-        local.check()
-    submitted = submitted_jobs(run.stdout + run.stderr)
-    assert set(submitted.values()) == {"run_chunk"} and len(submitted) == 2 * 2
-    for name in ("trials.csv", "stopping.csv"):
-        expected = (tmp_path / "local" / "results" / name).read_bytes()
-        assert (tmp_path / "slurm" / "results" / name).read_bytes() == expected
-    rounds = (tmp_path / "slurm" / "results" / "stopping.csv").read_text().splitlines()
-    assert [line.split(",")[2] for line in rounds[1:]] == ["4", "7"]
