@@ -56,7 +56,7 @@ def read_rows(path):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The warning study run twice: chunks of 5 on one core, everything; chunks of 3 on
+    """The warning study run twice: chunks of 5 on one core, everything; chunks of 6 on
     two cores, each job a fresh Python, to trials.csv."""
 
     def build(chunk_size, cores, *args, env=()):
@@ -72,7 +72,7 @@ def runs(tmp_path_factory):
         run_once(
             tmp_path_factory,
             "warnings-b",
-            build(3, "2", "results/trials.csv", *ONE_WORKER, env={"SIMSTUDY_WARM_JOBS": "0"}),
+            build(6, "2", "results/trials.csv", *ONE_WORKER, env={"SIMSTUDY_WARM_JOBS": "0"}),
         ),
     )
 
