@@ -70,9 +70,10 @@ command that runs it (``python -m simstudy.warm``, :func:`main`).
 :mod:`simstudy.warm_handover` is the job's side of the hand-over (what the job's process
 sends, and how it waits) and what both ends share (the variables, and whether the
 switch is on). :mod:`simstudy.warm_server` is the warm process: its ``serve`` imports
-the modules, accepts the jobs, forks the copies, watches the jobs' processes and reaps
-the copies. :mod:`simstudy.warm_copy` is what a copy does with a job: take on the
-job's process and run its script.
+the modules, accepts the jobs, lists the BLAS and OpenMP libraries loaded, forks the
+copies, watches the jobs' processes and reaps the copies. :mod:`simstudy.warm_copy` is
+what a copy does with a job: take on the job's process and run its script; it also
+gives the warm process that list (``thread_pools``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ makes its standard streams on the job's as Python makes them at start, and runs 
 script as ``__main__``, as Python runs a script file. Where it cannot give the job what
 its own process would see, it closes the connection unanswered, and the job runs in its
 own process. The list of what stays the warm process's is in :mod:`simstudy.warm`.
+One function here runs in the warm process itself, before it forks: :func:`thread_pools`
+lists the BLAS and OpenMP libraries loaded, whose thread counts each copy sets.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ class _CannotServe(Exception):
 
 
 def run_job(
-    connection: socket.socket, started_with: Mapping[str, Any], pools: Sequence[Any]
+    connection: socket.socket, started_with: Mapping[str, Any], pools: Sequence[Any] | None
 ) -> None:
     """In the forked copy: take on the job's process, and run its script; never returns.
 
@@ -174,7 +176,7 @@ def _take_over(
     request: dict[str, Any],
     fds: list[int],
     started_with: Mapping[str, Any],
-    pools: Sequence[Any],
+    pools: Sequence[Any] | None,
 ) -> None:
     """Take on the state of the job's process; raise :class:`_CannotServe` where not."""
     global taken
@@ -254,26 +256,32 @@ def _set_signals(request: dict[str, Any], started: Mapping[int, object]) -> None
     signal.pthread_sigmask(signal.SIG_SETMASK, request["blocked"])
 
 
-def thread_pools() -> list[Any]:
+def thread_pools() -> list[Any] | None:
     """The BLAS and OpenMP libraries this process has loaded, as threadpoolctl controllers.
 
-    Finding them means looking at every loaded library, some 30 ms once scikit-learn's
-    are loaded. The warm process finds them before it forks a copy, once for each set of
-    imports, and its copies use what it found: they have loaded the same libraries.
+    Finding them means reading every loaded library's name and asking each BLAS or
+    OpenMP library for its controls, some 30 ms once scikit-learn's are loaded. The warm
+    process therefore finds them itself, before it forks a copy, again only after a new
+    import, and its copies use what it found: they have loaded the same libraries.
 
     Returns
     -------
-    list
-        threadpoolctl's controller of each library, for :func:`_set_thread_pools`.
+    list or None
+        threadpoolctl's controller of each library, for :func:`_set_thread_pools`; None
+        where threadpoolctl failed (the copy then cannot serve, and the job runs in its
+        own process).
     """
     from threadpoolctl import ThreadpoolController
 
-    with warnings.catch_warnings():  # about OpenMP runtimes loaded side by side
-        warnings.simplefilter("ignore")
-        return ThreadpoolController().lib_controllers
+    try:
+        with warnings.catch_warnings():  # about OpenMP runtimes loaded side by side
+            warnings.simplefilter("ignore")
+            return ThreadpoolController().lib_controllers
+    except Exception:
+        return None
 
 
-def _set_thread_pools(env: Mapping[str, str], pools: Sequence[Any]) -> None:
+def _set_thread_pools(env: Mapping[str, str], pools: Sequence[Any] | None) -> None:
     """Give the loaded BLAS and OpenMP libraries ``pools`` the thread counts ``env`` gives.
 
     As each reads them when it is loaded: OpenBLAS the first of ``OPENBLAS_NUM_THREADS``,
@@ -281,8 +289,10 @@ def _set_thread_pools(env: Mapping[str, str], pools: Sequence[Any]) -> None:
     number of CPUs this process may run on, and that number without one; an OpenMP
     runtime the first number of ``OMP_NUM_THREADS``, or that number of CPUs. Raises
     :class:`_CannotServe` if another library is loaded (MKL, BLIS, OpenBLAS built on
-    OpenMP).
+    OpenMP), or if ``pools`` is None (they could not be listed).
     """
+    if pools is None:
+        raise _CannotServe("the loaded BLAS and OpenMP libraries could not be listed")
     cpus = len(os.sched_getaffinity(0))
     for pool in pools:
         if pool.internal_api == "openblas" and getattr(pool, "threading_layer", "") == "pthreads":

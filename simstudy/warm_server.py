@@ -31,10 +31,9 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
     copy, while this process imports them too. Jobs that connect meanwhile wait in the
     socket's queue. The ``later`` ones (what the rules after the trials use) are imported
     one at a time between jobs. A module that fails to import is skipped. The BLAS and
-    OpenMP libraries loaded are found before the first copy, and again after each
-    import, rather than in every copy (see :func:`simstudy.warm_copy.thread_pools`). The
-    process's
-    environment and signal dispositions are noted first, before any import (see
+    OpenMP libraries loaded are listed here, for the copies, at the first job and at the
+    first job after each later import (see :func:`simstudy.warm_copy.thread_pools`). The
+    process's environment and signal dispositions are noted first, before any import (see
     :func:`simstudy.warm_copy.run_job`). Once process ``parent`` is gone, the socket and
     its folder are removed, and it returns when the copies still running have ended.
 
@@ -56,7 +55,7 @@ def serve(path: str, first: Sequence[str], later: Sequence[str], parent: int) ->
     # Each running copy's process id -> a file descriptor of its job's process (a pidfd),
     # which becomes readable when that process ends: the copy is then stopped.
     copies: dict[int, int] = {}
-    pools = None  # the loaded BLAS/OpenMP libraries, found again after an import
+    pools = None  # the loaded BLAS/OpenMP libraries: listed at a job, after any import
     try:
         listener.listen(128)
         listener.setblocking(False)

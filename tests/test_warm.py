@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from simstudy import warm_handover
+from simstudy import warm_copy, warm_handover
 
 from conftest import ONE_WORKER, REPO, finished_config, snakemake
 
@@ -49,6 +49,12 @@ elif action == "raise":
 elif action == "numpy":
     import numpy
     print(numpy.random.random())
+elif action == "blas":  # whether the warm process had NumPy, and OpenBLAS's threads
+    loaded = "numpy" in sys.modules
+    import numpy
+    from threadpoolctl import threadpool_info
+    counts = set(i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas")
+    print(loaded, sorted(counts))
 """
 
 
@@ -74,9 +80,14 @@ def environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(unset)}
 
 
-def warm_process(tmp_path: Path, *modules: str) -> Iterator[str]:
+def warm_process(tmp_path: Path, *modules: str, env: dict | None = None) -> Iterator[str]:
+    """Start a warm process that imports ``modules``; yield its socket path.
+
+    ``modules`` are those to import first and, after ``"--"``, those to import later;
+    ``env`` adds to its environment.
+    """
     path = str(tmp_path / "warm.sock")
-    env = {**environment(), "PYTHONPATH": str(REPO)}
+    env = {**environment(), "PYTHONPATH": str(REPO), **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "simstudy.warm", path, str(os.getpid()), *modules],
         env=env,
@@ -171,6 +182,69 @@ def test_each_copy_seeds_numpys_global_generator_afresh(tmp_path, numpy_server):
         assert report(folder)[3] == "warm"
         draws.append(out.splitlines()[-1])
     assert draws[0] != draws[1]
+
+
+def connected(pid: int) -> bool:
+    """Whether process ``pid`` holds a connected Unix socket (as a job queued at the
+    warm process's socket does, before the warm process takes it)."""
+    fds = Path(f"/proc/{pid}/fd")
+    links = {os.readlink(fd) for fd in fds.iterdir()}
+    inodes = {link[len("socket:[") : -1] for link in links if link.startswith("socket:[")}
+    lines = Path("/proc/net/unix").read_text().splitlines()[1:]
+    # Columns: Num RefCount Protocol Flags Type St Inode [Path]; St 03 is connected.
+    return any(f[6] in inodes and f[5] == "03" for f in (line.split() for line in lines))
+
+
+def test_a_job_taken_after_a_later_import_gets_its_thread_counts_for_what_it_loaded(tmp_path):
+    """The warm process lists the BLAS libraries again after an import, for the copies."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs: with one, every thread count is 1")
+    shared = {"SIMSTUDY_TEST_GO": str(tmp_path / "go")}
+    warm = warm_process(
+        tmp_path,
+        "blocking_import",
+        "--",
+        "json",
+        "numpy",
+        env={**shared, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": f"{REPO}:{REPO / 'tests'}"},
+    )
+    path = next(warm)
+    outputs = []
+    try:
+        for name in ("before", "after"):
+            folder = tmp_path / name
+            folder.mkdir()
+            job = run_job(folder, path, "blas", OPENBLAS_NUM_THREADS="2", **shared)
+            if name == "before":  # queued while the warm process imports its first module
+                deadline = time.monotonic() + 30
+                while not connected(job.pid):
+                    assert time.monotonic() < deadline and job.poll() is None
+                    time.sleep(0.05)
+                (tmp_path / "go").touch()
+            out, err = job.communicate(timeout=60)
+            assert job.returncode == 0, err
+            assert report(folder)[3] == "warm"
+            outputs.append(out.splitlines()[-1])
+    finally:
+        next(warm, None)
+    # Taken before NumPy's import in the warm process, then after it: each copy gives
+    # OpenBLAS the job's own count, as the job's own process would.
+    assert outputs == ["False [2]", "True [2]"]
+
+
+def test_where_the_blas_libraries_cannot_be_listed_the_job_runs_in_its_own_process(
+    monkeypatch,
+):
+    """threadpoolctl failing in the warm process costs a copy, not the warm process."""
+    import threadpoolctl
+
+    def fail():
+        raise OSError("cannot read the loaded libraries")
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", fail)
+    assert warm_copy.thread_pools() is None
+    with pytest.raises(warm_copy._CannotServe, match="could not be listed"):
+        warm_copy._set_thread_pools({}, None)
 
 
 def test_without_a_warm_process_the_job_runs_in_its_own_process(tmp_path):
