@@ -165,8 +165,9 @@ def test_every_chunk_of_every_round_runs_as_its_own_slurm_job(
     paths = [str(REPO / "tests"), os.environ.get("PYTHONPATH")]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, paths)))
     # A study that stops by precision, in two rounds: the checkpoints run locally, and
-    # each round's chunks (one per method) as Slurm jobs.
-    config = {**tiny_config, "n_trials": 4, "chunk_size": 4}
+    # each round's chunks as Slurm jobs. In chunks of 3, the first round (4 trials) has
+    # two chunks a method, one of them a single trial; the second (3 trials) has one.
+    config = {**tiny_config, "n_trials": 4, "chunk_size": 3}
     config["stopping"] = {"half_width": 1e-9, "batch": 3, "max_trials": 7}
     compared = ("results/trials.csv", "results/stopping.csv")
     cluster_dir = tmp_path / "slurm"
@@ -190,7 +191,9 @@ def test_every_chunk_of_every_round_runs_as_its_own_slurm_job(
 
     rounds = (cluster_dir / "results" / "stopping.csv").read_text().splitlines()
     assert [line.split(",")[2] for line in rounds[1:]] == ["4", "7"]
-    assert len(records) == 2 * len(config["methods"]) == 6
+    ranges = {tuple(record["trials"]) for record in records}
+    assert ranges == {(0, 3), (3, 4), (4, 7)}
+    assert len(records) == len(ranges) * len(config["methods"]) == 9
     assert None not in job_ids
     assert len(set(job_ids)) == len(records), f"chunks shared Slurm jobs: {job_ids}"
     # Each id is a job this run submitted, and only chunk jobs went to Slurm.
