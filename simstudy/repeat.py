@@ -122,8 +122,8 @@ def check_repeated(
         if not methods:
             return True
         key = f"method={'+'.join(methods)}"
-        estimators = {method.name: method.estimator for method in spec.methods}
-        culprit = " and ".join(f"method {m!r} ({estimators[m]})" for m in methods)
+        paths = {method.name: method.path for method in spec.methods}
+        culprit = " and ".join(f"method {m!r} ({paths[m]})" for m in methods)
         what, replayed = "gave other values", methods[0]
         columns = trial_columns(spec.values)
         details = [

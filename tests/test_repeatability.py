@@ -164,6 +164,21 @@ def test_a_method_that_does_not_repeat_fails_its_chunk(estimator, on_error):
     assert "worker process died" not in message and "trial failed" not in message
 
 
+def test_a_function_method_that_does_not_repeat_is_named_by_its_path():
+    spec = make_spec(KMEANS)
+    spec = TrialSpec(
+        seeding=spec.seeding,
+        seed=spec.seed,
+        scenario=spec.scenario,
+        methods=(Method("jitter", function="unrepeatable.jittered_mean", values=("estimate",)),),
+        metrics=(),
+        values=("estimate",),
+    )
+    with pytest.raises(NotRepeatableError) as caught:
+        list(iter_chunk_rows(spec, 0, 2))
+    assert "method 'jitter' (unrepeatable.jittered_mean) gave other values" in str(caught.value)
+
+
 def test_a_generator_that_does_not_repeat_fails_its_chunk():
     spec = make_spec(KMEANS, GMM, generator="unrepeatable.noisy_blobs")
     with pytest.raises(NotRepeatableError) as caught:

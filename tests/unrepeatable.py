@@ -111,3 +111,9 @@ class AddressErrorKMeans(KMeans):
 
     def fit_predict(self, X, y=None, sample_weight=None):
         raise ValueError(f"cannot fit with {object()}")
+
+
+def jittered_mean(data):
+    """A method function: the mean of the points, plus noise from an unseeded generator."""
+    X = data[0] if isinstance(data, tuple) else data
+    return {"estimate": float(np.mean(X)) + np.random.default_rng().normal()}
